@@ -1,0 +1,1 @@
+"""CLI command modules: option parsing plus one call into the library each."""

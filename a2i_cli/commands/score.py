@@ -1,0 +1,57 @@
+"""`a2i score`: SSIM, histogram similarity, MSE and PSNR of generated images against targets."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ._common import cli_errors, console, progress_bar
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("score")
+    @cli_errors
+    def score_cmd(
+        generated: Annotated[Path, typer.Argument(help="Folder of generated images (manifest.csv used when present).")],
+        targets: Annotated[Path, typer.Argument(help="Folder of target images (matched by file name) or a dataset CSV.")],
+        out: Annotated[Optional[Path], typer.Option(help="Output folder (default: runs/score/<name>).")] = None,
+        name: Annotated[str, typer.Option(help="Run name under runs/score/ when --out is not given.")] = "exp",
+    ) -> None:
+        """Score generated images against their targets; per-image CSV, summary JSON and a table."""
+        from ..runs import new_run_dir
+        from ..score import pair_images, score_pairs, summarise, write_outputs
+
+        pairs = pair_images(generated, targets)
+        out = out or new_run_dir("score", name)
+        with progress_bar() as bar:
+            task = bar.add_task("scoring", total=len(pairs.generated), rate="")
+            frame, problems = score_pairs(pairs, progress=lambda n: bar.advance(task, n))
+        summary = summarise(frame, problems, pairs.unmatched)
+        csv_path, json_path = write_outputs(out, frame, summary)
+        print_summary(summary)
+        console.print(f"per-image scores -> {csv_path}; summary -> {json_path}")
+        if problems or pairs.unmatched:
+            console.print(f"[yellow]{len(problems)} pairs could not be scored, {len(pairs.unmatched)} generated images "
+                          f"had no target (listed in {json_path})[/]")
+
+
+def print_summary(summary: dict, baseline: dict | None = None) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{summary['pairs_scored']} pairs")
+    table.add_column("metric")
+    table.add_column("mean", justify="right")
+    table.add_column("median", justify="right")
+    table.add_column("min", justify="right")
+    table.add_column("max", justify="right")
+    if baseline:
+        table.add_column("mean-image baseline", justify="right")
+    fmt = {"ssim": "{:.4f}", "hist": "{:.4f}", "mse": "{:.1f}", "psnr": "{:.2f}"}
+    label = {"ssim": "SSIM", "hist": "histogram similarity", "mse": "MSE (0-255)", "psnr": "PSNR (dB)"}
+    for m, st in summary["metrics"].items():
+        cells = [fmt[m].format(st[k]) for k in ("mean", "median", "min", "max")]
+        if baseline:
+            cells.append(fmt[m].format(baseline[m]))
+        table.add_row(label[m], *cells)
+    console.print(table)

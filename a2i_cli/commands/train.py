@@ -1,0 +1,70 @@
+"""`a2i train`: train the audio-to-image model on a prepared folder."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ._common import cli_errors, console, progress_bar
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("train")
+    @cli_errors
+    def train_cmd(
+        prepared: Annotated[Optional[Path], typer.Argument(help="Prepared folder from `a2i prepare` (default: the newest runs/prepare/*).")] = None,
+        epochs: Annotated[Optional[int], typer.Option(help="Total epochs [default: 30; with --resume: the run's own, or more].")] = None,
+        batch_size: Annotated[int, typer.Option(help="Batch size.")] = 32,
+        lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 2e-4,
+        seed: Annotated[int, typer.Option(help="Seed for weights and batch order.")] = 0,
+        latent: Annotated[int, typer.Option(help="Latent size between encoder and decoder.")] = 128,
+        arch: Annotated[str, typer.Option(help="Model architecture: 'seed' (the student project's model).")] = "seed",
+        device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")] = "auto",
+        name: Annotated[str, typer.Option(help="Run name under runs/train/.")] = "exp",
+        exist_ok: Annotated[bool, typer.Option(help="Reuse runs/train/<name> instead of making <name>2.")] = False,
+        resume: Annotated[Optional[Path], typer.Option(help="Continue a run: its folder or its weights/last.pt.")] = None,
+    ) -> None:
+        """Train with Adam + MSE; each epoch prints test scores beside the mean-training-image baseline."""
+        from ..errors import UserError
+        from ..model import ModelConfig
+        from ..runs import newest_run
+        from ..train import TrainConfig, Trainer
+
+        if resume is not None:
+            trainer = Trainer.resume(resume, epochs=epochs, log=console.print)
+        else:
+            prepared = prepared or newest_run("prepare", "meta.json")
+            try:
+                mcfg = ModelConfig(arch=arch, latent=latent)
+            except ValueError as e:
+                raise UserError(str(e))
+            cfg = TrainConfig(prepared=prepared, epochs=epochs or 30, batch_size=batch_size, lr=lr, seed=seed,
+                              device=device, model=mcfg, name=name, exist_ok=exist_ok)
+            trainer = Trainer(cfg, log=console.print)
+        run_train(trainer)
+
+
+def run_train(trainer) -> None:
+    """Drive a Trainer with a progress bar and one line per epoch (also used by `a2i demo`)."""
+    cfg = trainer.cfg
+    console.print(f"training {cfg.model.arch} (latent {cfg.model.latent}, {cfg.model.image_size}px) on "
+                  f"{len(trainer.x_train)} rows, testing on {len(trainer.x_test)}; device {trainer.device}; seed {cfg.seed}")
+    b = trainer.baseline
+    console.print(f"baseline (mean training image) on test: SSIM {b['ssim']:.3f}  hist {b['hist']:.3f}  MSE {b['mse']:.1f}")
+    with progress_bar() as bar:
+        task = bar.add_task("epoch", total=None, rate="")
+
+        def start(epoch, n):
+            bar.reset(task, total=n, description=f"epoch {epoch}/{cfg.epochs}")
+
+        def end(r):
+            bar.console.print(
+                f"epoch {r['epoch']:>3}  loss {r['train_loss']:.4f} (x bs {r['train_loss_x_bs']:.3f})  "
+                f"test loss {r['test_loss']:.4f} (x bs {r['test_loss_x_bs']:.3f})  SSIM {r['test_ssim']:.3f}  "
+                f"hist {r['test_hist']:.3f}  MSE {r['test_mse']:.1f}  [{r['seconds']:.1f}s]"
+            )
+
+        run_dir = trainer.fit(on_epoch_start=start, on_batch=lambda n: bar.advance(task, n), on_epoch_end=end)
+    console.print(f"weights -> {run_dir / 'weights' / 'best.pt'}; scores -> {run_dir / 'results.csv'}; "
+                  f"samples -> {run_dir / 'samples.png'}")

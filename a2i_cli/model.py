@@ -1,0 +1,125 @@
+"""The audio-to-image model: an MLP encoder and a transposed-convolution decoder.
+
+`--arch seed` is the student project's model exactly (see docs DATASET.md):
+
+    encoder: 104 -> 1024 -> 768 -> 512 -> 256 -> latent, LeakyReLU(0.2) between layers
+    decoder: ConvTranspose2d(k=4, s=2, p=1) from 1x1 up to the image size, channels
+             latent -> 256 -> 128 -> 64 -> 32 -> 16 -> 8 -> 4 -> 3 at 256x256,
+             BatchNorm2d + LeakyReLU(0.2) after each layer but the last, Tanh at the end.
+
+For smaller images (a power of two from 32 to 256) the decoder has log2(size) layers and
+keeps the widest channel counts: 64x64 is latent -> 256 -> 128 -> 64 -> 32 -> 16 -> 3.
+Images are produced in [-1, 1]; `to_uint8` maps them to 0..255.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from . import N_FEATURES
+
+SEED_ENCODER = (1024, 768, 512, 256)
+SEED_DECODER = (256, 128, 64, 32, 16, 8, 4)
+IMAGE_SIZES = (32, 64, 128, 256)
+LEAKY_SLOPE = 0.2
+
+
+@dataclass
+class ModelConfig:
+    arch: str = "seed"
+    latent: int = 128
+    image_size: int = 256
+    n_features: int = N_FEATURES
+    encoder_widths: tuple[int, ...] = field(default=SEED_ENCODER)
+
+    def __post_init__(self) -> None:
+        self.encoder_widths = tuple(self.encoder_widths)
+        if self.arch != "seed":
+            raise ValueError(f"unknown --arch {self.arch!r}; available: seed")
+        check_image_size(self.image_size)
+        if self.latent < 1:
+            raise ValueError(f"--latent must be positive, got {self.latent}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def check_image_size(size: int) -> int:
+    if size not in IMAGE_SIZES:
+        raise ValueError(
+            f"--image-size must be a power of two from 32 to 256 (one of {list(IMAGE_SIZES)}), got {size}"
+        )
+    return size
+
+
+def decoder_channels(latent: int, image_size: int) -> list[int]:
+    """Channel counts from the latent to RGB: [latent, 256, ..., 3], len = log2(size) + 1."""
+    n_layers = int(math.log2(check_image_size(image_size)))
+    return [latent, *SEED_DECODER[: n_layers - 1], 3]
+
+
+class Encoder(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = cfg.n_features
+        for w in cfg.encoder_widths:
+            layers += [nn.Linear(width, w), nn.LeakyReLU(LEAKY_SLOPE)]
+            width = w
+        layers.append(nn.Linear(width, cfg.latent))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)  # (B, 104) -> (B, latent)
+
+
+class Decoder(nn.Module):
+    """`layers` is a ModuleList of blocks: [ConvTranspose2d, BatchNorm2d, LeakyReLU] ... [ConvTranspose2d, Tanh]."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        chans = decoder_channels(cfg.latent, cfg.image_size)
+        blocks = []
+        for i, (cin, cout) in enumerate(zip(chans[:-1], chans[1:])):
+            last = i == len(chans) - 2
+            conv = nn.ConvTranspose2d(cin, cout, kernel_size=4, stride=2, padding=1, bias=last)
+            if last:
+                blocks.append(nn.Sequential(conv, nn.Tanh()))
+            else:
+                blocks.append(nn.Sequential(conv, nn.BatchNorm2d(cout), nn.LeakyReLU(LEAKY_SLOPE)))
+        self.layers = nn.ModuleList(blocks)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        x = z[:, :, None, None]  # (B, latent, 1, 1)
+        for block in self.layers:
+            x = block(x)  # (B, C, 2H, 2W)
+        return x  # (B, 3, S, S) in [-1, 1]
+
+
+class AudioToImage(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.encoder = Encoder(cfg)
+        self.decoder = Decoder(cfg)
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.encoder(feats))  # (B, 104) -> (B, 3, S, S)
+
+
+def build_model(cfg: ModelConfig) -> AudioToImage:
+    return AudioToImage(cfg)
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """(B, 3, S, S) float in [-1, 1] -> (B, S, S, 3) uint8, rounding to nearest."""
+    x = ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round_()
+    return x.to(torch.uint8).permute(0, 2, 3, 1).contiguous()
+
+
+def from_uint8(images: torch.Tensor) -> torch.Tensor:
+    """(B, S, S, 3) uint8 -> (B, 3, S, S) float in [-1, 1]."""
+    return images.permute(0, 3, 1, 2).float().div(127.5).sub(1.0)

@@ -1,0 +1,92 @@
+"""Train/test splits without leakage.
+
+`source` (default): whole source folders (source videos) go to one side, per class, so
+near-identical neighbouring seconds never straddle the split. A class with a single
+folder is cut into contiguous blocks of seconds and whole blocks go to test.
+`random`: the student project's protocol (e.g. 360 train / 120 test drawn at random),
+offered for reproducing its numbers; it leaks neighbouring frames across the split.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .errors import UserError
+
+
+@dataclass
+class SplitConfig:
+    method: str = "source"  # source | random
+    test_fraction: float = 0.25
+    train_size: int | None = None  # random split only
+    test_size: int | None = None  # random split only
+    seed: int = 0
+    blocks: int = 8  # contiguous blocks a single-folder class is cut into
+
+    def __post_init__(self) -> None:
+        if self.method not in ("source", "random"):
+            raise UserError(f"--split must be 'source' or 'random', got {self.method!r}")
+        if not 0.0 < self.test_fraction < 1.0:
+            raise UserError(f"--test-fraction must be between 0 and 1 (exclusive), got {self.test_fraction}")
+        if self.method == "source" and (self.train_size or self.test_size):
+            raise UserError("--train-size/--test-size need --split random (the source split assigns whole folders)")
+        for name, v in (("--train-size", self.train_size), ("--test-size", self.test_size)):
+            if v is not None and v < 1:
+                raise UserError(f"{name} must be at least 1, got {v}")
+
+
+def split_rows(frame: pd.DataFrame, cfg: SplitConfig) -> np.ndarray:
+    """Return an array of 'train' / 'test' / '' (unused) per row of frame (needs CLASS2, folder)."""
+    if len(frame) < 2:
+        raise UserError(f"need at least 2 rows to split into train and test, got {len(frame)}")
+    rng = np.random.default_rng(cfg.seed)
+    if cfg.method == "random":
+        return _random_split(len(frame), cfg, rng)
+    out = np.full(len(frame), "train", dtype=object)
+    for _, group in frame.groupby("CLASS2", sort=True):
+        idx = group.index.to_numpy()
+        folders = list(dict.fromkeys(group["folder"]))  # in file order
+        if len(folders) >= 2:
+            test_folders = _pick_folders(group, folders, cfg.test_fraction, rng)
+            out[idx[group["folder"].isin(test_folders).to_numpy()]] = "test"
+        else:
+            out[_block_test(idx, cfg, rng)] = "test"
+    return out
+
+
+def _random_split(n: int, cfg: SplitConfig, rng: np.random.Generator) -> np.ndarray:
+    perm = rng.permutation(n)
+    n_test = cfg.test_size if cfg.test_size is not None else max(1, int(round(n * cfg.test_fraction)))
+    n_train = cfg.train_size if cfg.train_size is not None else n - n_test
+    if n_test + n_train > n:
+        raise UserError(f"--train-size {n_train} + --test-size {n_test} exceeds the {n} rows selected")
+    out = np.full(n, "", dtype=object)
+    out[perm[:n_test]] = "test"
+    out[perm[n_test : n_test + n_train]] = "train"
+    return out
+
+
+def _pick_folders(group: pd.DataFrame, folders: list[str], frac: float, rng: np.random.Generator) -> list[str]:
+    """Shuffle folders, take them for test until the test share reaches `frac`; keep >= 1 for train."""
+    sizes = group["folder"].value_counts()
+    order = [folders[i] for i in rng.permutation(len(folders))]
+    target, chosen, total = frac * len(group), [], 0
+    for f in order[:-1]:  # never all folders
+        if total >= target:
+            break
+        # take the folder when it brings the test share closer to the target
+        if not chosen or abs(total + sizes[f] - target) <= abs(total - target):
+            chosen.append(f)
+            total += sizes[f]
+    return chosen or order[:1]
+
+
+def _block_test(idx: np.ndarray, cfg: SplitConfig, rng: np.random.Generator) -> np.ndarray:
+    """Single folder: cut the rows (consecutive seconds) into blocks, whole blocks go to test."""
+    n_blocks = max(2, min(cfg.blocks, len(idx)))
+    blocks = np.array_split(idx, n_blocks)
+    n_test = min(n_blocks - 1, max(1, int(round(n_blocks * cfg.test_fraction))))
+    chosen = rng.choice(n_blocks, size=n_test, replace=False)
+    return np.concatenate([blocks[b] for b in sorted(chosen)])

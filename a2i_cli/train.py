@@ -1,0 +1,254 @@
+"""Training loop: Adam + MSE, per-epoch test scores beside the mean-training-image baseline.
+
+runs/train/<name>/
+    args.yaml            the TrainConfig and model config
+    weights/best.pt      lowest test loss so far (config, normalisation, version inside)
+    weights/last.pt      every epoch, with optimizer and RNG state for --resume
+    results.csv          one line per epoch
+    samples.png          targets (top) beside generated (below) for the first test rows
+    samples/epoch_NNN.png
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import __version__
+from .checkpoint import read_checkpoint, save_checkpoint
+from .errors import UserError
+from .metrics import score_batch
+from .model import ModelConfig, build_model, from_uint8, to_uint8
+from .prepare import Prepared
+from .runs import new_run_dir
+from .viz import pair_grid, save_png
+
+RESULT_FIELDS = [
+    "epoch", "train_loss", "train_loss_x_bs", "test_loss", "test_loss_x_bs",
+    "test_ssim", "test_hist", "test_mse", "test_psnr",
+    "baseline_ssim", "baseline_hist", "baseline_mse", "baseline_psnr", "lr", "seconds",
+]
+
+
+@dataclass
+class TrainConfig:
+    prepared: Path
+    epochs: int = 30
+    batch_size: int = 32
+    lr: float = 2e-4
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda
+    model: ModelConfig = field(default_factory=ModelConfig)
+    name: str = "exp"
+    exist_ok: bool = False
+    runs_root: Path = Path("runs")
+    n_samples: int = 8
+
+    def __post_init__(self) -> None:
+        for opt, v in (("--epochs", self.epochs), ("--batch-size", self.batch_size)):
+            if v < 1:
+                raise UserError(f"{opt} must be at least 1, got {v}")
+        if not self.lr > 0:
+            raise UserError(f"--lr must be positive, got {self.lr}")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise UserError(f"--device must be auto, cpu or cuda, got {self.device!r}")
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise UserError("--device cuda: no CUDA device is available here; use --device cpu")
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+@torch.inference_mode()
+def predict_uint8(model, feats: np.ndarray, device, batch: int = 64) -> np.ndarray:
+    """(N, 104) normalised -> (N, S, S, 3) uint8, in eval mode."""
+    model.eval()
+    out = [to_uint8(model(torch.from_numpy(feats[i : i + batch]).to(device)).cpu()).numpy() for i in range(0, len(feats), batch)]
+    return np.concatenate(out)
+
+
+def mean_image(images: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """The mean of (N, S, S, 3) uint8 images, rounded: (S, S, 3) uint8."""
+    acc = np.zeros(images.shape[1:], dtype=np.float64)
+    for i in range(0, len(images), chunk):
+        acc += images[i : i + chunk].sum(axis=0, dtype=np.float64)
+    return np.round(acc / len(images)).astype(np.uint8)
+
+
+def _scores(gen: np.ndarray, tgt: np.ndarray, chunk: int = 64) -> dict[str, float]:
+    parts = [score_batch(gen[i : i + chunk], tgt[i : i + chunk]) for i in range(0, len(gen), chunk)]
+    return {k: float(np.mean(np.concatenate([p[k] for p in parts]))) for k in parts[0]}
+
+
+class Trainer:
+    """`Trainer(cfg).fit()`; `Trainer.resume(run_dir).fit()` continues a run to its epochs."""
+
+    def __init__(self, cfg: TrainConfig, run_dir: Path | None = None, log: Callable[[str], None] = print):
+        self.cfg, self.log = cfg, log
+        self.data = Prepared.load(cfg.prepared)
+        cfg.model.image_size = self.data.image_size  # the prepared data sets the image size
+        self.device = pick_device(cfg.device)
+        seed_everything(cfg.seed)
+        self.model = build_model(cfg.model).to(self.device)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
+        self.start_epoch, self.best_loss, self.history = 0, float("inf"), []
+        self.run_dir = run_dir or new_run_dir("train", cfg.name, cfg.exist_ok, cfg.runs_root)
+        tr, te = self.data.indices("train"), self.data.indices("test")
+        norm = self.data.norm
+        self.x_train = torch.from_numpy(norm(self.data.features[tr]))
+        self.y_train = torch.from_numpy(np.ascontiguousarray(self.data.images[tr]))  # (N, S, S, 3) uint8
+        self.x_test = norm(self.data.features[te])
+        self.y_test = np.ascontiguousarray(self.data.images[te])
+        self.test_rows = self.data.rows.iloc[te]
+        base = mean_image(self.y_train.numpy())
+        self.baseline = _scores(np.broadcast_to(base, self.y_test.shape).copy(), self.y_test)
+        self.mean_train_image = base
+
+    @classmethod
+    def resume(cls, run: Path, epochs: int | None = None, log: Callable[[str], None] = print) -> "Trainer":
+        run = Path(run)
+        last = run / "weights" / "last.pt" if run.is_dir() else run
+        run_dir = last.parent.parent
+        blob = read_checkpoint(last)
+        if "optimizer" not in blob:
+            raise UserError(f"{last} has no optimizer state; resume from a run's weights/last.pt")
+        tc = dict(blob["train_config"])
+        tc["model"] = ModelConfig(**blob["model_config"])
+        tc["prepared"], tc["runs_root"] = Path(tc["prepared"]), Path(tc["runs_root"])
+        if epochs is not None:
+            tc["epochs"] = epochs
+        self = cls(TrainConfig(**tc), run_dir=run_dir, log=log)
+        self.model.load_state_dict(blob["state_dict"])
+        self.opt.load_state_dict(blob["optimizer"])
+        self.start_epoch, self.best_loss = int(blob["epoch"]), float(blob.get("best_loss", float("inf")))
+        self.history = list(blob.get("history", []))
+        torch.set_rng_state(blob["rng"]["torch"])
+        np.random.set_state(blob["rng"]["numpy"])
+        random.setstate(blob["rng"]["python"])
+        if self.start_epoch >= self.cfg.epochs:
+            raise UserError(f"{run_dir} already finished {self.start_epoch} epochs; pass --epochs N with N > {self.start_epoch}")
+        return self
+
+    def _train_epoch(self, on_batch: Callable[[int], None] | None) -> float:
+        self.model.train()
+        n = len(self.x_train)
+        perm = torch.randperm(n)
+        total, count = 0.0, 0
+        for i in range(0, n, self.cfg.batch_size):
+            idx = perm[i : i + self.cfg.batch_size]
+            if len(idx) < 2 and n >= 2:  # BatchNorm needs 2+ samples: fold a lone tail sample away
+                continue
+            x = self.x_train[idx].to(self.device)
+            y = from_uint8(self.y_train[idx]).to(self.device)  # (B, 3, S, S) in [-1, 1]
+            loss = F.mse_loss(self.model(x), y)
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt.step()
+            total += loss.item() * len(idx)
+            count += len(idx)
+            if on_batch:
+                on_batch(len(idx))
+        return total / max(count, 1)
+
+    def evaluate(self) -> tuple[float, dict[str, float], np.ndarray]:
+        gen = predict_uint8(self.model, self.x_test, self.device)
+        with torch.inference_mode():
+            losses = []
+            for i in range(0, len(self.x_test), 64):
+                out = self.model(torch.from_numpy(self.x_test[i : i + 64]).to(self.device)).cpu()
+                losses.append(F.mse_loss(out, from_uint8(torch.from_numpy(self.y_test[i : i + 64])), reduction="sum").item())
+        px = self.y_test[0].size
+        return sum(losses) / (len(self.x_test) * px), _scores(gen, self.y_test), gen
+
+    def _save(self, name: str, epoch: int, record: dict, with_state: bool) -> None:
+        extra = {
+            "train_config": _jsonable(asdict(self.cfg)) | {"model": None},
+            "prepared": {k: self.data.meta.get(k) for k in ("source", "classes", "counts", "split", "image_size", "feature_recipe")},
+            "epoch": epoch,
+            "metrics": record,
+            "best_loss": self.best_loss,
+        }
+        if with_state:
+            extra |= {
+                "optimizer": self.opt.state_dict(),
+                "history": self.history,
+                "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()},
+            }
+        save_checkpoint(self.run_dir / "weights" / name, self.model, self.data.norm, **extra)
+
+    def _write_args(self) -> None:
+        args = _jsonable(asdict(self.cfg)) | {"device_used": str(self.device), "a2i_version": __version__}
+        lines = [f"{k}: {json.dumps(v)}" for k, v in args.items()]  # JSON values are valid YAML
+        (self.run_dir / "args.yaml").write_text("\n".join(lines) + "\n")
+
+    def _write_results(self) -> None:
+        tmp = self.run_dir / ".results.csv.tmp"
+        with open(tmp, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=RESULT_FIELDS)
+            w.writeheader()
+            w.writerows(self.history)
+        os.replace(tmp, self.run_dir / "results.csv")
+
+    def fit(self, on_epoch_start=None, on_batch=None, on_epoch_end=None) -> Path:
+        """Train to cfg.epochs. Callbacks: on_epoch_start(epoch, n_rows), on_batch(n), on_epoch_end(record)."""
+        self._write_args()
+        n_show = min(self.cfg.n_samples, len(self.y_test))
+        for epoch in range(self.start_epoch + 1, self.cfg.epochs + 1):
+            t0 = time.perf_counter()
+            if on_epoch_start:
+                on_epoch_start(epoch, len(self.x_train))
+            train_loss = self._train_epoch(on_batch)
+            test_loss, scores, gen = self.evaluate()
+            bs = self.cfg.batch_size
+            record = {
+                "epoch": epoch, "train_loss": train_loss, "train_loss_x_bs": train_loss * bs,
+                "test_loss": test_loss, "test_loss_x_bs": test_loss * bs,
+                **{f"test_{k}": v for k, v in scores.items()},
+                **{f"baseline_{k}": v for k, v in self.baseline.items()},
+                "lr": self.cfg.lr, "seconds": round(time.perf_counter() - t0, 2),
+            }
+            self.history.append(record)
+            grid = pair_grid(self.y_test[:n_show], gen[:n_show], labels=list(self.test_rows["CLASS2"][:n_show]))
+            save_png(grid, self.run_dir / "samples" / f"epoch_{epoch:03d}.png")
+            save_png(grid, self.run_dir / "samples.png")
+            if test_loss < self.best_loss:
+                self.best_loss = test_loss
+                self._save("best.pt", epoch, record, with_state=False)
+            self._save("last.pt", epoch, record, with_state=True)
+            self._write_results()
+            if on_epoch_end:
+                on_epoch_end(record)
+        return self.run_dir
+
+
+def _jsonable(d):
+    if isinstance(d, dict):
+        return {k: _jsonable(v) for k, v in d.items()}
+    if isinstance(d, (list, tuple)):
+        return [_jsonable(v) for v in d]
+    if isinstance(d, Path):
+        return str(d)
+    return d
+
+
+def train(cfg: TrainConfig, log: Callable[[str], None] = print) -> Path:
+    """Library entry point: train and return the run folder."""
+    return Trainer(cfg, log=log).fit()
