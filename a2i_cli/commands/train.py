@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
                 mcfg = ModelConfig(arch=arch, latent=latent)
             except ValueError as e:
                 raise UserError(str(e))
-            cfg = TrainConfig(prepared=prepared, epochs=epochs or 30, batch_size=batch_size, lr=lr, seed=seed,
+            cfg = TrainConfig(prepared=prepared, epochs=30 if epochs is None else epochs, batch_size=batch_size, lr=lr, seed=seed,
                               device=device, model=mcfg, name=name, exist_ok=exist_ok)
             trainer = Trainer(cfg, log=console.print)
         run_train(trainer)

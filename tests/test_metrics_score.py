@@ -1,0 +1,96 @@
+"""Scores: SSIM equals scikit-image's, histogram similarity and PSNR behave, `a2i score` pairs and reports."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+from typer.testing import CliRunner
+
+from a2i_cli import metrics
+from a2i_cli.cli import app
+
+runner = CliRunner()
+
+
+def _pairs(n=6, size=48, seed=0):
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8)
+    smooth = np.cumsum(rng.normal(0, 8, (n, size, size, 3)), axis=2)
+    b = np.clip(a * 0.5 + smooth + 60, 0, 255).astype(np.uint8)
+    return a, b
+
+
+@pytest.mark.parametrize("size", [7, 32, 61, 256])
+def test_ssim_matches_skimage(size):
+    a, b = _pairs(n=3, size=size)
+    ours = metrics.ssim(a, b)
+    ref = [structural_similarity(x, y, channel_axis=-1, data_range=255) for x, y in zip(a, b)]
+    np.testing.assert_allclose(ours, ref, atol=1e-4)
+    assert np.allclose(metrics.ssim(a, a), 1.0)
+
+
+def test_ssim_rejects_bad_input():
+    a, b = _pairs()
+    with pytest.raises(ValueError, match="differ"):
+        metrics.ssim(a, b[:, :40])
+    with pytest.raises(TypeError, match="uint8"):
+        metrics.ssim(a.astype(np.float32), b)
+
+
+def test_hist_psnr_mse():
+    a, b = _pairs()
+    assert np.allclose(metrics.hist_similarity(a, a), 1.0)
+    h = metrics.histograms(a[:1])[0].numpy()
+    hb = metrics.histograms(b[:1])[0].numpy()
+    expect = np.mean([np.corrcoef(h[c], hb[c])[0, 1] for c in range(3)])
+    assert metrics.hist_similarity(a[:1], b[:1])[0] == pytest.approx(expect, abs=1e-12)
+    np.testing.assert_allclose(metrics.psnr(a, b), [peak_signal_noise_ratio(x, y, data_range=255) for x, y in zip(a, b)])
+    assert metrics.psnr(a, a)[0] == metrics.PSNR_CAP
+    assert metrics.mse(a, b)[0] == pytest.approx(((a[0].astype(float) - b[0]) ** 2).mean())
+
+
+def _write(folder, names, images):
+    folder.mkdir(parents=True, exist_ok=True)
+    for n, im in zip(names, images):
+        Image.fromarray(im).save(folder / n)
+
+
+def test_score_folders_by_name(in_tmp):
+    a, b = _pairs(n=4)
+    _write(in_tmp / "gen", ["x0.png", "x1.png", "x2.png", "orphan.png"], a)
+    _write(in_tmp / "tgt", ["x0.png", "x1.png", "x2.png"], b[:3])
+    (in_tmp / "tgt/x2.png").write_bytes(b"broken")
+    r = runner.invoke(app, ["score", "gen", "tgt", "--out", "s"])
+    assert r.exit_code == 0, r.output
+    scores = pd.read_csv(in_tmp / "s/scores.csv")
+    assert list(scores["name"]) == ["x0", "x1"]
+    np.testing.assert_allclose(scores["ssim"], [structural_similarity(a[i], b[i], channel_axis=-1, data_range=255) for i in range(2)], atol=1e-4)
+    summary = json.loads((in_tmp / "s/summary.json").read_text())
+    assert summary["pairs_scored"] == 2 and summary["pairs_failed"] == 1 and summary["unmatched_generated"] == 1
+    assert "scikit-image" in summary["definitions"]["ssim"] and "data_range=255" in summary["definitions"]["ssim"]
+    assert "SSIM" in r.output and "1 pairs could not be scored" in r.output
+
+
+def test_score_against_dataset_csv_resizes_targets(tiny_data, in_tmp):
+    rng = np.random.default_rng(1)
+    gen = rng.integers(0, 256, (2, 16, 16, 3), dtype=np.uint8)
+    _write(in_tmp / "gen", ["beach0.png", "forest3.png"], gen)
+    r = runner.invoke(app, ["score", "gen", str(tiny_data / "dataset.csv"), "--out", "s"])
+    assert r.exit_code == 0, r.output
+    scores = pd.read_csv(in_tmp / "s/scores.csv")
+    assert list(scores["name"]) == ["beach0", "forest3"]
+    target = np.asarray(Image.open(tiny_data / "images/forest/forest3.png").resize((16, 16), Image.Resampling.BOX))
+    assert scores["ssim"][1] == pytest.approx(structural_similarity(gen[1], target, channel_axis=-1, data_range=255), abs=1e-4)
+
+
+def test_score_bad_input(in_tmp):
+    r = runner.invoke(app, ["score", "nope", "alsonope"])
+    assert r.exit_code == 2 and "nope" in r.output
+    (in_tmp / "empty").mkdir()
+    (in_tmp / "t").mkdir()
+    r = runner.invoke(app, ["score", "empty", "t"])
+    assert r.exit_code == 2 and "no images" in r.output
