@@ -7,6 +7,10 @@
              latent -> 256 -> 128 -> 64 -> 32 -> 16 -> 8 -> 4 -> 3 at 256x256,
              BatchNorm2d + LeakyReLU(0.2) after each layer but the last, Tanh at the end.
 
+`--arch a2i` keeps that decoder (so the fused C++ engine serves it) and reads the 104
+features as 8 frames x 13 coefficients with a temporal convolutional encoder; `vae=True`
+makes the encoder variational (it predicts a mean and log-variance; inference uses the mean).
+
 For smaller images (a power of two from 32 to 256) the decoder has log2(size) layers and
 keeps the widest channel counts: 64x64 is latent -> 256 -> 128 -> 64 -> 32 -> 16 -> 3.
 Images are produced in [-1, 1]; `to_uint8` maps them to 0..255.
@@ -19,11 +23,12 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
-from . import N_FEATURES
+from . import N_COEFFS, N_FEATURES, N_FRAMES
 
 SEED_ENCODER = (1024, 768, 512, 256)
 SEED_DECODER = (256, 128, 64, 32, 16, 8, 4)
 IMAGE_SIZES = (32, 64, 128, 256)
+ARCHS = ("seed", "a2i")
 LEAKY_SLOPE = 0.2
 
 
@@ -34,11 +39,13 @@ class ModelConfig:
     image_size: int = 256
     n_features: int = N_FEATURES
     encoder_widths: tuple[int, ...] = field(default=SEED_ENCODER)
+    vae: bool = False
+    temporal_channels: int = 128  # a2i encoder width
 
     def __post_init__(self) -> None:
         self.encoder_widths = tuple(self.encoder_widths)
-        if self.arch != "seed":
-            raise ValueError(f"unknown --arch {self.arch!r}; available: seed")
+        if self.arch not in ARCHS:
+            raise ValueError(f"unknown --arch {self.arch!r}; available: {', '.join(ARCHS)}")
         check_image_size(self.image_size)
         if self.latent < 1:
             raise ValueError(f"--latent must be positive, got {self.latent}")
@@ -76,6 +83,33 @@ class Encoder(nn.Module):
         return self.net(x)  # (B, 104) -> (B, latent)
 
 
+class TemporalEncoder(nn.Module):
+    """(B, 104) -> 8 frames x 13 coefficients -> 1-D convolutions over time -> latent.
+
+    Mean and max pooling over the frames make it tolerant to where in the second a sound
+    falls; the flattened frames keep the order for sounds that change within the second.
+    """
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        c = cfg.temporal_channels
+        self.conv = nn.Sequential(
+            nn.Conv1d(N_COEFFS, c, 3, padding=1), nn.BatchNorm1d(c), nn.LeakyReLU(LEAKY_SLOPE),
+            nn.Conv1d(c, c, 3, padding=1), nn.BatchNorm1d(c), nn.LeakyReLU(LEAKY_SLOPE),
+            nn.Conv1d(c, c, 3, padding=1), nn.BatchNorm1d(c), nn.LeakyReLU(LEAKY_SLOPE),
+        )
+        self.head = nn.Sequential(
+            nn.Linear(c * N_FRAMES + 2 * c, 512), nn.LeakyReLU(LEAKY_SLOPE), nn.Dropout(0.2),
+            nn.Linear(512, cfg.latent * (2 if cfg.vae else 1)),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        frames = x.view(-1, N_FRAMES, N_COEFFS).transpose(1, 2)  # (B, 13, 8)
+        h = self.conv(frames)  # (B, C, 8)
+        pooled = torch.cat([h.flatten(1), h.mean(-1), h.amax(-1)], dim=1)  # (B, C*8 + 2C)
+        return self.head(pooled)  # (B, latent) or (B, 2*latent) for a VAE
+
+
 class Decoder(nn.Module):
     """`layers` is a ModuleList of blocks: [ConvTranspose2d, BatchNorm2d, LeakyReLU] ... [ConvTranspose2d, Tanh]."""
 
@@ -103,11 +137,24 @@ class AudioToImage(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
-        self.encoder = Encoder(cfg)
+        if cfg.arch == "seed":
+            cfg_enc = cfg if not cfg.vae else ModelConfig(**{**cfg.to_dict(), "latent": 2 * cfg.latent, "vae": False})
+            self.encoder = Encoder(cfg_enc)
+        else:
+            self.encoder = TemporalEncoder(cfg)
         self.decoder = Decoder(cfg)
 
+    def encode(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(B, 104) -> (mean latent (B, latent), log-variance (B, latent) or None)."""
+        h = self.encoder(feats)
+        if not self.cfg.vae:
+            return h, None
+        mu, logvar = h.chunk(2, dim=1)
+        return mu, logvar.clamp(-10, 10)
+
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
-        return self.decoder(self.encoder(feats))  # (B, 104) -> (B, 3, S, S)
+        mu, _ = self.encode(feats)  # inference: the mean latent
+        return self.decoder(mu)  # (B, 104) -> (B, 3, S, S)
 
 
 def build_model(cfg: ModelConfig) -> AudioToImage:

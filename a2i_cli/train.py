@@ -25,6 +25,8 @@ import torch.nn.functional as F
 
 from . import __version__
 from .checkpoint import read_checkpoint, save_checkpoint
+from .classifier import load_or_train_classifier
+from .losses import LOSSES, PatchDiscriminator, augment_features, kl_divergence, reconstruction_loss
 from .errors import UserError
 from .metrics import score_batch
 from .model import ModelConfig, build_model, from_uint8, to_uint8
@@ -32,10 +34,11 @@ from .prepare import Prepared
 from .runs import new_run_dir
 from .viz import pair_grid, save_png
 
+SCORES = ("ssim", "hist", "mse", "psnr", "class_acc")
 RESULT_FIELDS = [
     "epoch", "train_loss", "train_loss_x_bs", "test_loss", "test_loss_x_bs",
-    "test_ssim", "test_hist", "test_mse", "test_psnr",
-    "baseline_ssim", "baseline_hist", "baseline_mse", "baseline_psnr", "lr", "seconds",
+    *(f"{who}_{m}" for who in ("test", "baseline", "oracle") for m in SCORES),
+    "real_class_acc", "lr", "seconds",
 ]
 
 
@@ -52,8 +55,18 @@ class TrainConfig:
     exist_ok: bool = False
     runs_root: Path = Path("runs")
     n_samples: int = 8
+    loss: str = "mse"  # mse | mse+ssim
+    adv_weight: float = 0.0  # > 0 adds a patch-discriminator (adversarial) term
+    kl_weight: float = 1e-3  # VAE only
+    aug_noise: float = 0.0  # feature noise, in normalised units
+    aug_shift: int = 0  # random shift of the 8 frames by up to this many frames
+    classifier: bool = True  # score class accuracy with a scene classifier (2+ classes)
 
     def __post_init__(self) -> None:
+        if self.loss not in LOSSES:
+            raise UserError(f"--loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        if self.adv_weight < 0 or self.aug_noise < 0 or not 0 <= self.aug_shift <= 4:
+            raise UserError("--adv-weight and --aug-noise must be >= 0 and --aug-shift between 0 and 4")
         for opt, v in (("--epochs", self.epochs), ("--batch-size", self.batch_size)):
             if v < 1:
                 raise UserError(f"{opt} must be at least 1, got {v}")
@@ -106,7 +119,8 @@ class Trainer:
         self.data = Prepared.load(cfg.prepared)
         cfg.model.image_size = self.data.image_size  # the prepared data sets the image size
         self.device = pick_device(cfg.device)
-        seed_everything(cfg.seed)
+        self.classifier = load_or_train_classifier(self.data, log=log) if cfg.classifier else None
+        seed_everything(cfg.seed)  # after the classifier: a cached or fresh one must not change the run
         self.model = build_model(cfg.model).to(self.device)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
         self.start_epoch, self.best_loss, self.history = 0, float("inf"), []
@@ -118,9 +132,26 @@ class Trainer:
         self.x_test = norm(self.data.features[te])
         self.y_test = np.ascontiguousarray(self.data.images[te])
         self.test_rows = self.data.rows.iloc[te]
+        self.test_labels = list(self.test_rows["CLASS2"])
+        self.disc = self.opt_d = None
+        if cfg.adv_weight > 0:
+            self.disc = PatchDiscriminator().to(self.device)
+            self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
+        # baselines on the same test rows: the mean training image, and the mean training
+        # image of the row's own class (an oracle that knows the label)
         base = mean_image(self.y_train.numpy())
-        self.baseline = _scores(np.broadcast_to(base, self.y_test.shape).copy(), self.y_test)
+        train_labels = self.data.rows["CLASS2"].iloc[tr].to_numpy()
+        class_means = {c: mean_image(self.y_train.numpy()[train_labels == c]) for c in np.unique(train_labels)}
+        oracle = np.stack([class_means.get(c, base) for c in self.test_labels])
+        self.baseline = self._scores(np.broadcast_to(base, self.y_test.shape).copy())
+        self.oracle = self._scores(oracle)
+        self.real_class_acc = self.classifier.test_accuracy if self.classifier else float("nan")
         self.mean_train_image = base
+
+    def _scores(self, gen: np.ndarray) -> dict[str, float]:
+        out = _scores(gen, self.y_test)
+        out["class_acc"] = self.classifier.accuracy(gen, self.test_labels) if self.classifier else float("nan")
+        return out
 
     @classmethod
     def resume(cls, run: Path, epochs: int | None = None, log: Callable[[str], None] = print) -> "Trainer":
@@ -138,6 +169,9 @@ class Trainer:
         self = cls(TrainConfig(**tc), run_dir=run_dir, log=log)
         self.model.load_state_dict(blob["state_dict"])
         self.opt.load_state_dict(blob["optimizer"])
+        if self.disc is not None and blob.get("disc") is not None:
+            self.disc.load_state_dict(blob["disc"])
+            self.opt_d.load_state_dict(blob["disc_opt"])
         self.start_epoch, self.best_loss = int(blob["epoch"]), float(blob.get("best_loss", float("inf")))
         self.history = list(blob.get("history", []))
         torch.set_rng_state(blob["rng"]["torch"])
@@ -156,17 +190,36 @@ class Trainer:
             idx = perm[i : i + self.cfg.batch_size]
             if len(idx) < 2 and n >= 2:  # BatchNorm needs 2+ samples: fold a lone tail sample away
                 continue
-            x = self.x_train[idx].to(self.device)
+            x = augment_features(self.x_train[idx], self.cfg.aug_noise, self.cfg.aug_shift).to(self.device)
             y = from_uint8(self.y_train[idx]).to(self.device)  # (B, 3, S, S) in [-1, 1]
-            loss = F.mse_loss(self.model(x), y)
+            mu, logvar = self.model.encode(x)
+            z = mu if logvar is None else mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+            out = self.model.decoder(z)
+            loss = reconstruction_loss(self.cfg.loss, out, y)
+            total_loss = loss
+            if logvar is not None:
+                total_loss = total_loss + self.cfg.kl_weight * kl_divergence(mu, logvar)
+            if self.disc is not None:
+                total_loss = total_loss + self.cfg.adv_weight * self._adversarial_step(out, y)
             self.opt.zero_grad(set_to_none=True)
-            loss.backward()
+            total_loss.backward()
             self.opt.step()
             total += loss.item() * len(idx)
             count += len(idx)
             if on_batch:
                 on_batch(len(idx))
         return total / max(count, 1)
+
+    def _adversarial_step(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        """Update the discriminator on (real, fake); return the generator's adversarial loss."""
+        bce = F.binary_cross_entropy_with_logits
+        d_real, d_fake = self.disc(real), self.disc(fake.detach())
+        d_loss = bce(d_real, torch.ones_like(d_real)) + bce(d_fake, torch.zeros_like(d_fake))
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.opt_d.step()
+        g_out = self.disc(fake)
+        return bce(g_out, torch.ones_like(g_out))
 
     def evaluate(self) -> tuple[float, dict[str, float], np.ndarray]:
         gen = predict_uint8(self.model, self.x_test, self.device)
@@ -176,7 +229,7 @@ class Trainer:
                 out = self.model(torch.from_numpy(self.x_test[i : i + 64]).to(self.device)).cpu()
                 losses.append(F.mse_loss(out, from_uint8(torch.from_numpy(self.y_test[i : i + 64])), reduction="sum").item())
         px = self.y_test[0].size
-        return sum(losses) / (len(self.x_test) * px), _scores(gen, self.y_test), gen
+        return sum(losses) / (len(self.x_test) * px), self._scores(gen), gen
 
     def _save(self, name: str, epoch: int, record: dict, with_state: bool) -> None:
         extra = {
@@ -190,6 +243,8 @@ class Trainer:
             extra |= {
                 "optimizer": self.opt.state_dict(),
                 "history": self.history,
+                "disc": self.disc.state_dict() if self.disc is not None else None,
+                "disc_opt": self.opt_d.state_dict() if self.opt_d is not None else None,
                 "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()},
             }
         save_checkpoint(self.run_dir / "weights" / name, self.model, self.data.norm, **extra)
@@ -223,6 +278,8 @@ class Trainer:
                 "test_loss": test_loss, "test_loss_x_bs": test_loss * bs,
                 **{f"test_{k}": v for k, v in scores.items()},
                 **{f"baseline_{k}": v for k, v in self.baseline.items()},
+                **{f"oracle_{k}": v for k, v in self.oracle.items()},
+                "real_class_acc": self.real_class_acc,
                 "lr": self.cfg.lr, "seconds": round(time.perf_counter() - t0, 2),
             }
             self.history.append(record)
