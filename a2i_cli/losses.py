@@ -1,7 +1,7 @@
 """Training losses: MSE, MSE + (1 - SSIM), and an adversarial term with a patch discriminator.
 
 The SSIM here is differentiable and runs on [-1, 1] images during training (7x7 uniform
-window like scikit-image, data range 2). Reported scores use metrics.py on uint8 images.
+window like scikit-image, on images mapped to [0, 1]). Reported scores use metrics.py on uint8 images.
 """
 from __future__ import annotations
 
@@ -13,8 +13,13 @@ LOSSES = ("mse", "mse+ssim")
 
 
 def ssim_torch(x: torch.Tensor, y: torch.Tensor, win: int = 7) -> torch.Tensor:
-    """Mean SSIM of (B, 3, S, S) images in [-1, 1]; differentiable."""
-    c1, c2 = (0.01 * 2) ** 2, (0.03 * 2) ** 2
+    """Mean SSIM of (B, 3, S, S) images in [-1, 1]; differentiable.
+
+    Images are mapped to [0, 1] first: SSIM's luminance term is not shift-invariant, and
+    this makes it the same function as the uint8 metric up to rounding.
+    """
+    x, y = (x + 1) * 0.5, (y + 1) * 0.5
+    c1, c2 = 0.01**2, 0.03**2
 
     def box(t):
         return F.avg_pool2d(t, win, stride=1)
