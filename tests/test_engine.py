@@ -1,0 +1,107 @@
+"""Inference backends: BN folding, eager vs fused vs exported, backend selection, `a2i export`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from typer.testing import CliRunner
+
+from a2i_cli import engine as engine_mod
+from a2i_cli import ops
+from a2i_cli.checkpoint import Normalizer, save_checkpoint
+from a2i_cli.cli import app
+from a2i_cli.engine import BACKENDS, fold_decoder, load_engine
+from a2i_cli.errors import UserError
+from a2i_cli.model import ModelConfig, build_model
+
+needs_ops = pytest.mark.skipif(not ops.has_ops(), reason=f"C++ ops not built ({ops.ops_reason()}); {ops.BUILD_HINT}")
+
+
+def trained(image_size: int = 64) -> torch.nn.Module:
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(image_size=image_size))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    for _ in range(3):
+        loss = (model(torch.randn(8, 104)) - torch.rand(8, 3, image_size, image_size)).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("ck") / "best.pt"
+    feats = np.random.default_rng(0).normal(2.0, 3.0, size=(64, 104)).astype(np.float32)
+    save_checkpoint(path, trained(64), Normalizer.fit(feats))
+    return path
+
+
+@pytest.fixture(scope="module")
+def feats() -> np.ndarray:
+    return np.random.default_rng(1).normal(2.0, 3.0, size=(5, 104)).astype(np.float32)
+
+
+def test_fold_decoder_matches_blocks():
+    model = trained(32)
+    weights, biases = fold_decoder(model)
+    assert len(weights) == len(model.decoder.layers) == 5
+    x = torch.randn(3, 128, 1, 1)
+    with torch.no_grad():
+        for i, (block, w, b) in enumerate(zip(model.decoder.layers, weights, biases)):
+            y = F.conv_transpose2d(x, w, b, stride=2, padding=1)
+            y = torch.tanh(y) if i == len(weights) - 1 else F.leaky_relu(y, 0.2)
+            torch.testing.assert_close(y, block(x), rtol=1e-4, atol=1e-5)
+            x = block(x)
+
+
+def _close_u8(a: np.ndarray, b: np.ndarray) -> None:
+    assert a.shape == b.shape and a.dtype == b.dtype == np.uint8
+    diff = np.abs(a.astype(int) - b.astype(int))
+    assert diff.max() <= 1 and (diff > 0).mean() < 1e-3
+
+
+@needs_ops
+def test_fused_matches_eager(ckpt, feats):
+    eager, fused = load_engine(ckpt, "eager"), load_engine(ckpt, "fused")
+    assert (eager.backend, fused.backend) == ("eager", "fused")
+    _close_u8(fused.generate(feats), eager.generate(feats))
+    _close_u8(fused.generate(feats[0]), eager.generate(feats[:1]))  # a single row works too
+
+
+def test_export_round_trip(ckpt, feats, tmp_path):
+    out = tmp_path / "model.pt2"
+    res = CliRunner().invoke(app, ["export", "--model", str(ckpt), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    exported = load_engine(out, "export")
+    assert exported.backend == "export" and exported.image_size == 64
+    _close_u8(exported.generate(feats), load_engine(ckpt, "eager").generate(feats))
+    assert exported.generate(feats[:1]).shape == (1, 64, 64, 3)  # dynamic batch, down to 1
+    assert load_engine(out, "auto").backend == "export"
+    with pytest.raises(UserError, match="--backend export"):
+        load_engine(out, "eager")
+
+
+def test_auto_picks_fused_when_built_else_eager(ckpt, monkeypatch):
+    assert load_engine(ckpt, "auto").backend == ("fused" if ops.has_ops() else "eager")
+    monkeypatch.setattr(ops, "has_ops", lambda: False)
+    monkeypatch.setattr(ops, "ops_reason", lambda: "ImportError: no _C")
+    assert load_engine(ckpt, "auto").backend == "eager"
+    with pytest.raises(UserError, match="pip install --no-build-isolation -e ."):
+        load_engine(ckpt, "fused")
+
+
+def test_unknown_backend_and_bad_features(ckpt):
+    assert set(BACKENDS) == {"auto", "eager", "export", "fused"}
+    with pytest.raises(UserError, match="unknown --backend"):
+        load_engine(ckpt, "tensorrt")
+    with pytest.raises(UserError, match=r"\(B, 104\)"):
+        load_engine(ckpt, "eager").generate(np.zeros((2, 50), np.float32))
+
+
+def test_missing_program_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="a2i export"):
+        engine_mod.load_engine(tmp_path / "nope.pt2", "export")
