@@ -1,0 +1,342 @@
+"""extract videos / extract audio / generate --audio / animate, on media made here and on ../shared/data."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+av = pytest.importorskip("av", reason="PyAV (pip install av) is needed for the media commands")
+
+from a2i_cli.cli import app  # noqa: E402
+from a2i_cli.data import REQUIRED  # noqa: E402
+from a2i_cli.features import RECIPE, audio_features, clips_to_features, resample, to_mono  # noqa: E402
+
+from conftest import SHARED_DATA, make_tiny_dataset  # noqa: E402
+
+runner = CliRunner()
+REPO = Path(__file__).resolve().parents[1]
+FILM = SHARED_DATA / "video" / "big_buck_bunny_0_30.webm"
+needs_film = pytest.mark.skipif(not FILM.is_file(), reason=f"shared data absent: {FILM} (see shared/data/README.md)")
+needs_digits = pytest.mark.skipif(
+    not (SHARED_DATA / "fsdd").is_dir() or not (SHARED_DATA / "mnist" / "mnist_digits_a.npz").is_file(),
+    reason=f"shared data absent: {SHARED_DATA}/fsdd and mnist/ (see shared/data/README.md)",
+)
+
+# A variable-frame-rate clip: frame i is shown from FRAME_TIMES[i]; one frame starts exactly at 1.5 s.
+FRAME_TIMES = [0.0, 0.05, 0.17, 0.37, 0.44, 0.51, 0.58, 0.9, 1.21, 1.3, 1.5, 1.62, 1.97, 2.2, 2.41, 2.49, 2.53, 2.8, 3.1]
+W, H, STEP = 90, 60, 12  # odd shape: centre crop keeps columns 15..74; grey level = STEP * index
+
+
+def shown_at(t: float) -> int:
+    return max(i for i, s in enumerate(FRAME_TIMES) if s <= t + 1e-9)
+
+
+def tone(seconds: float, sr: int, channels: int = 2, freq: float = 440.0) -> np.ndarray:
+    """(channels, n) float32: a tone whose pitch differs per channel, with a slow swell."""
+    t = np.arange(int(round(seconds * sr))) / sr
+    rows = [0.3 * np.sin(2 * np.pi * freq * (c + 1) * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 0.7 * t)) for c in range(channels)]
+    return np.asarray(rows, np.float32)
+
+
+def write_audio(path: Path, samples: np.ndarray, sr: int, codec: str) -> Path:
+    """Encode (channels, n) float samples with PyAV (wav: pcm_s16le, flac, mp3, aac ...)."""
+    layout = "mono" if samples.shape[0] == 1 else "stereo"
+    with av.open(str(path), "w") as c:
+        s = c.add_stream(codec, rate=sr, layout=layout)
+        fmt = s.codec_context.format.name if s.codec_context.format else "fltp"
+        step = s.codec_context.frame_size or 1024
+        resampler = av.AudioResampler(format=fmt, layout=layout, rate=sr, frame_size=step)
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples, np.float32), format="fltp", layout=layout)
+        frame.sample_rate, frame.pts = sr, 0
+        for f in [*resampler.resample(frame), *resampler.resample(None)]:
+            f.pts = None
+            for p in s.encode(f):
+                c.mux(p)
+        for p in s.encode(None):
+            c.mux(p)
+    return path
+
+
+def write_vfr_video(path: Path, audio_seconds: float | None = 3.0, sr: int = 22050) -> Path:
+    """FRAME_TIMES frames (lossless FFV1 in Matroska, ms timestamps) + optional stereo FLAC tone."""
+    with av.open(str(path), "w", format="matroska") as c:
+        v = c.add_stream("ffv1", rate=1000)  # codec time base 1 ms, so the odd timestamps survive
+        v.width, v.height, v.pix_fmt = W, H, "yuv444p"
+        v.time_base = Fraction(1, 1000)
+        a = c.add_stream("flac", rate=sr, layout="stereo") if audio_seconds else None
+        for i, t in enumerate(FRAME_TIMES):
+            img = np.zeros((H, W, 3), np.uint8)
+            img[:, 15:75] = STEP * i
+            img[:, :15] = 255  # outside the centre square: must be cropped away
+            img[:, 75:] = 255
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts, frame.time_base = int(round(t * 1000)), Fraction(1, 1000)
+            for p in v.encode(frame):
+                c.mux(p)
+        for p in v.encode(None):
+            c.mux(p)
+        if a is not None:
+            samples = tone(audio_seconds, sr)
+            resampler = av.AudioResampler(format="s16", layout="stereo", rate=sr, frame_size=4096)
+            frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout="stereo")
+            frame.sample_rate, frame.pts = sr, 0
+            n = 0
+            for f in [*resampler.resample(frame), *resampler.resample(None)]:
+                f.pts, n = n, n + f.samples
+                for p in a.encode(f):
+                    c.mux(p)
+            for p in a.encode(None):
+                c.mux(p)
+    return path
+
+
+def decode_all_audio(path: Path) -> tuple[np.ndarray, int]:
+    """The test's own decoding: every frame as float, channels stacked; (channels, n), rate."""
+    with av.open(str(path)) as c:
+        frames = list(c.decode(audio=0))
+    sr = frames[0].sample_rate
+    parts = []
+    for f in frames:
+        x = f.to_ndarray()
+        if f.format.name == "s16":
+            x = x.reshape(-1, len(f.layout.channels)).T / 32768.0
+        parts.append(np.asarray(x, np.float32).reshape(len(f.layout.channels), -1))
+    return np.concatenate(parts, axis=1), sr
+
+
+def extract(*args: str):
+    return runner.invoke(app, ["extract", *args])
+
+
+def read_rows(out: Path) -> pd.DataFrame:
+    return pd.read_csv(out / "dataset.csv")
+
+
+# ----------------------------------------------------------------------------- extract videos
+
+
+@needs_film
+def test_film_clip_rows_match_direct_features(tmp_path):
+    out = tmp_path / "film"
+    r = extract("videos", str(FILM), "--out", str(out), "--class", "beach", "--image-size", "64")
+    assert r.exit_code == 0, r.output
+    df = read_rows(out)
+    assert list(df.columns) == REQUIRED and len(df) == 30
+    assert df["IMAGE"].tolist() == [f"images/big_buck_bunny_0_30/big_buck_bunny_0_30{t}.png" for t in range(30)]
+    assert set(df["CLASS2"]) == {"BEACH"} and set(df["CLASS1"]) == {"OUTDOORS"}
+    samples, sr = decode_all_audio(FILM)
+    x = resample(to_mono(samples), sr)
+    expect = clips_to_features(np.stack([x[t * 16000 : (t + 1) * 16000] for t in range(30)]))
+    np.testing.assert_allclose(df.filter(like="mfcc_").to_numpy(np.float32), expect, rtol=1e-5, atol=1e-4)
+    with Image.open(out / df["IMAGE"][3]) as im:
+        assert im.size == (64, 64) and im.mode == "RGB"
+    assert json.loads((out / "dataset.json").read_text())["feature_recipe"] == json.loads(json.dumps(RECIPE.to_dict()))
+
+
+def test_frame_at_t_plus_half_by_pts_on_variable_frame_rate(tmp_path):
+    video = write_vfr_video(tmp_path / "vfr.mkv")
+    out = tmp_path / "ds"
+    r = extract("videos", str(video), "--out", str(out), "--class", "test", "--class1", "lab", "--image-size", "32")
+    assert r.exit_code == 0, r.output
+    df = read_rows(out)
+    assert len(df) == 3 and set(df["CLASS1"]) == {"lab"} and set(df["CLASS2"]) == {"TEST"}
+    for t in range(3):
+        img = np.asarray(Image.open(out / f"images/vfr/vfr{t}.png"))
+        assert img.shape == (32, 32, 3)
+        want = STEP * shown_at(t + 0.5)  # t=1: the frame that starts exactly at 1.5 s
+        assert abs(float(img.mean()) - want) < 4 and img.std() < 2, (t, img.mean(), want)
+    samples, sr = decode_all_audio(video)  # stereo 22.05 kHz: mixed to mono, resampled
+    feats = df.filter(like="mfcc_").to_numpy(np.float32)
+    x = resample(to_mono(samples), sr)
+    np.testing.assert_allclose(feats[2], clips_to_features(x[32000:48000])[0], rtol=1e-5, atol=1e-3)
+
+
+def test_bad_videos_are_named_and_the_rest_go_on(tmp_path):
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    write_vfr_video(folder / "good.mkv")
+    write_vfr_video(folder / "silent.mkv", audio_seconds=None)
+    (folder / "broken.mp4").write_bytes(b"this is not a video at all" * 10)
+    out = tmp_path / "ds"
+    r = extract("videos", str(folder), str(tmp_path / "missing.mp4"), "--out", str(out), "--class", "x", "--image-size", "32")
+    assert r.exit_code == 1, r.output
+    assert "silent.mkv: has no audio track" in r.output
+    assert "broken.mp4: not a media file FFmpeg can read" in r.output
+    assert "missing.mp4: does not exist" in r.output
+    assert "3 bad" in r.output and "Traceback" not in r.output
+    assert read_rows(out)["IMAGE"].tolist() == [f"images/good/good{t}.png" for t in range(3)]
+    # rerun: nothing added twice
+    r = extract("videos", str(folder), "--out", str(out), "--class", "x", "--image-size", "32")
+    assert r.exit_code == 1 and "0 rows added, 3 already there" in r.output
+    r = extract("videos", str(folder / "good.mkv"), "--out", str(out), "--class", "x", "--image-size", "32")
+    assert r.exit_code == 0 and "0 rows added" in r.output
+    assert len(read_rows(out)) == 3
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left
+    # a single bad file alone
+    r = extract("videos", str(folder / "silent.mkv"), "--out", str(tmp_path / "ds2"), "--class", "x")
+    assert r.exit_code == 1 and "has no audio track" in r.output
+
+
+def test_refuses_to_mix_feature_recipes(tmp_path):
+    out = tmp_path / "ds"
+    assert extract("videos", str(write_vfr_video(tmp_path / "a.mkv")), "--out", str(out), "--class", "x", "--image-size", "32").exit_code == 0
+    meta = json.loads((out / "dataset.json").read_text())
+    meta["feature_recipe"]["n_mels"] = 40
+    (out / "dataset.json").write_text(json.dumps(meta))
+    before = (out / "dataset.csv").read_bytes()
+    r = extract("videos", str(tmp_path / "a.mkv"), "--out", str(out), "--class", "x")
+    assert r.exit_code == 2 and "different feature recipe" in r.output and "n_mels" in r.output
+    assert (out / "dataset.csv").read_bytes() == before
+
+
+# ----------------------------------------------------------------------------- extract audio
+
+
+def make_pairs(root: Path) -> Path:
+    """Four pairs in different audio formats, rates and image modes/sizes; returns pairs.csv."""
+    root.mkdir(parents=True, exist_ok=True)
+    write_audio(root / "a.wav", tone(0.4, 8000, 1), 8000, "pcm_s16le")  # shorter than 1 s: zero-padded
+    write_audio(root / "b.flac", tone(1.5, 44100, 2, 300), 44100, "flac")
+    write_audio(root / "c.mp3", tone(1.2, 22050, 1, 500), 22050, "mp3")
+    Image.fromarray(np.full((28, 28), 200, np.uint8), "L").save(root / "a.png")
+    Image.fromarray(np.zeros((40, 60, 4), np.uint8) + 90, "RGBA").save(root / "b.png")
+    Image.fromarray(np.zeros((50, 30, 3), np.uint8) + 30).save(root / "c.jpg")
+    (root / "sub").mkdir(exist_ok=True)
+    rows = [
+        "audio,image,CLASS1,CLASS2",
+        "a.wav,a.png,george,zero",
+        f"{root / 'b.flac'},b.png,lucas,one",  # absolute path
+        "c.mp3,c.jpg,lucas,two",
+    ]
+    (root / "pairs.csv").write_text("\n".join(rows) + "\n")
+    return root / "pairs.csv"
+
+
+def test_extract_audio_pairs_any_format(tmp_path):
+    pairs = make_pairs(tmp_path / "in")
+    out = tmp_path / "ds"
+    r = extract("audio", "--pairs", str(pairs), "--out", str(out), "--image-size", "32")
+    assert r.exit_code == 0, r.output
+    df = read_rows(out)
+    assert list(df.columns) == REQUIRED
+    assert df["IMAGE"].tolist() == ["images/in/a.png", "images/in/b.png", "images/in/c.png"]
+    assert df["CLASS2"].tolist() == ["ZERO", "ONE", "TWO"] and df["CLASS1"].tolist() == ["george", "lucas", "lucas"]
+    for p in df["IMAGE"]:
+        with Image.open(out / p) as im:
+            assert im.size == (32, 32) and im.mode == "RGB"
+    samples, sr = decode_all_audio(tmp_path / "in/a.wav")
+    np.testing.assert_allclose(df.filter(like="mfcc_").to_numpy(np.float32)[0], audio_features(samples, sr), rtol=1e-5, atol=1e-4)
+    assert np.isfinite(df.filter(like="mfcc_").to_numpy()).all()
+
+
+def test_extract_audio_bad_rows_and_rerun(tmp_path):
+    pairs = make_pairs(tmp_path / "in")
+    with open(pairs, "a") as f:
+        f.write("gone.wav,a.png,george,three\n")  # row 4: missing recording
+        f.write("a.wav,nope.png,george,four\n")  # row 5: missing picture (IMAGE repeats row 1 too)
+        f.write("c.mp3,pairs.csv,george,five\n")  # row 6: not an image (IMAGE repeats row 3)
+    out = tmp_path / "ds"
+    r = extract("audio", "--pairs", str(pairs), "--out", str(out), "--image-size", "32")
+    assert r.exit_code == 1, r.output
+    assert "row 4 (line 5)" in r.output and "gone.wav does not exist" in r.output
+    assert "row 5 (line 6)" in r.output and "row 6 (line 7)" in r.output
+    assert len(read_rows(out)) == 3
+    r = extract("audio", "--pairs", str(pairs), "--out", str(out), "--image-size", "32")
+    assert "0 rows added, 3 already there" in r.output
+    assert len(read_rows(out)) == 3
+    bad = tmp_path / "bad.csv"
+    bad.write_text("audio,image,CLASS1,class2\na.wav,a.png,x,y\n")
+    r = extract("audio", "--pairs", str(bad), "--out", str(tmp_path / "ds3"))
+    assert r.exit_code == 2 and "missing column 'CLASS2'" in r.output and "case-sensitive" in r.output
+    assert not (tmp_path / "ds3" / "dataset.csv").exists()
+
+
+@needs_digits
+def test_spoken_digits_example_runs_the_pipeline(tmp_path, monkeypatch):
+    out = tmp_path / "digits"
+    p = subprocess.run(
+        [sys.executable, str(REPO / "examples/spoken_digits.py"), str(out), "--takes", "1", "--image-size", "32"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert p.returncode == 0, p.stdout + p.stderr
+    df = read_rows(out)
+    assert len(df) == 40 and sorted(df["CLASS2"].unique()) == sorted(
+        ["ZERO", "ONE", "TWO", "THREE", "FOUR", "FIVE", "SIX", "SEVEN", "EIGHT", "NINE"])
+    assert sorted({Path(i).parent.name for i in df["IMAGE"]}) == sorted(df["CLASS1"].unique())
+    monkeypatch.chdir(tmp_path)
+    r = runner.invoke(app, ["prepare", "--data", str(out), "--class", "all", "--image-size", "32", "--name", "d"])
+    assert r.exit_code == 0, r.output
+    rows = pd.read_csv(tmp_path / "runs/prepare/d/rows.csv")
+    for digit, group in rows.groupby("CLASS2"):  # the source split works per class: whole speakers held out
+        test_speakers = set(group.loc[group["split"] == "test", "folder"])
+        assert test_speakers and not test_speakers & set(group.loc[group["split"] == "train", "folder"]), digit
+
+
+# ----------------------------------------------------------------------------- generate --audio, animate
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("model")
+    make_tiny_dataset(root / "data")
+    old = os.getcwd()
+    os.chdir(root)
+    try:
+        r = runner.invoke(app, ["prepare", "--data", "data", "--class", "all", "--image-size", "32", "--name", "p"])
+        assert r.exit_code == 0, r.output
+        r = runner.invoke(app, ["train", "runs/prepare/p", "--epochs", "1", "--latent", "16", "--batch-size", "8"])
+        assert r.exit_code == 0, r.output
+    finally:
+        os.chdir(old)
+    return root / "runs/train/exp/weights/best.pt"
+
+
+def test_generate_audio_one_image_per_second(tmp_path, checkpoint):
+    wav = write_audio(tmp_path / "walk.wav", tone(3.4, 16000, 1), 16000, "pcm_s16le")
+    r = runner.invoke(app, ["generate", "--audio", str(wav), "--out", str(tmp_path / "gen"), "--model", str(checkpoint)])
+    assert r.exit_code == 0, r.output
+    pngs = sorted(p.name for p in (tmp_path / "gen").glob("*.png"))
+    assert pngs == ["walk_0000.png", "walk_0001.png", "walk_0002.png"]
+    manifest = json.loads((tmp_path / "gen/manifest.json").read_text())
+    assert [e["start_s"] for e in manifest["images"]] == [0.0, 1.0, 2.0]
+    short = write_audio(tmp_path / "blip.wav", tone(0.3, 8000, 1), 8000, "pcm_s16le")
+    r = runner.invoke(app, ["generate", "--audio", str(short), "--out", str(tmp_path / "gen2"), "--model", str(checkpoint)])
+    assert r.exit_code == 0 and [p.name for p in (tmp_path / "gen2").glob("*.png")] == ["blip_0000.png"]
+    r = runner.invoke(app, ["generate", "--audio", str(wav), "--mfcc", "1", "--model", str(checkpoint)])
+    assert r.exit_code == 2 and "exactly one of" in r.output
+    r = runner.invoke(app, ["generate", "--audio", str(wav), "--out", "x.png", "--model", str(checkpoint)])
+    assert r.exit_code == 2 and "folder" in r.output
+    r = runner.invoke(app, ["generate", "--audio", str(tmp_path / "none.wav"), "--model", str(checkpoint)])
+    assert r.exit_code == 2 and "does not exist" in r.output
+
+
+def test_animate_writes_playable_mp4_with_the_audio(tmp_path, checkpoint):
+    video = write_vfr_video(tmp_path / "in.mkv", audio_seconds=2.6)  # a video as input: its soundtrack is used
+    out = tmp_path / "clip.mp4"
+    r = runner.invoke(app, ["animate", "--audio", str(video), "--out", str(out), "--fps", "10", "--model", str(checkpoint)])
+    assert r.exit_code == 0, r.output
+    with av.open(str(out)) as c:
+        assert abs(c.duration / 1e6 - 2.6) < 0.2
+        vs, aus = c.streams.video[0], c.streams.audio[0]
+        assert vs.codec_context.name in ("h264", "mpeg4") and aus.codec_context.name == "aac"
+        assert vs.codec_context.width % 2 == 0 and vs.codec_context.height % 2 == 0
+        assert aus.codec_context.sample_rate == 22050 and aus.codec_context.channels == 2
+        frames = [f for f in c.decode(video=0)]
+        assert len(frames) == 26 and frames[0].format.name == "yuv420p"
+    with av.open(str(out)) as c:
+        got = sum(f.samples for f in c.decode(audio=0)) / 22050
+    assert abs(got - 2.6) < 0.2
+    r = runner.invoke(app, ["animate", "--audio", str(tmp_path / "in.mkv"), "--out", str(tmp_path / "x.avi"), "--model", str(checkpoint)])
+    assert r.exit_code == 2 and ".mp4" in r.output
+    silent = write_vfr_video(tmp_path / "silent.mkv", audio_seconds=None)
+    r = runner.invoke(app, ["animate", "--audio", str(silent), "--out", str(tmp_path / "y.mp4"), "--model", str(checkpoint)])
+    assert r.exit_code == 2 and "no audio track" in r.output and not (tmp_path / "y.mp4").exists()
