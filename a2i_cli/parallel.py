@@ -62,7 +62,12 @@ class WorkerDied(UserError):
 
 
 def choose_backend(backend: str, n_items: int | None, ray_address: str | None, small: int = 256) -> str:
-    """auto -> ray with an address (or RAY_ADDRESS), inline for <= `small` items, else local."""
+    """auto -> ray with an address (or RAY_ADDRESS), inline for <= `small` items, else local.
+
+    "inline" (this process) is accepted too, for library callers and tests.
+    """
+    if backend == "inline":
+        return backend
     if backend not in BACKENDS:
         raise UserError(f"unknown --backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if backend == "ray" or ray_address or (backend == "auto" and os.environ.get("RAY_ADDRESS")):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -53,7 +52,7 @@ def pair_images(generated: Path, targets: Path) -> Pairs:
     if manifest.is_file():
         m = pd.read_csv(manifest, keep_default_na=False)
         if {"path", "IMAGE"} <= set(m.columns):
-            gen = [Path(p) if Path(p).is_absolute() else generated / Path(p).name for p in m["path"]]
+            gen = [Path(p) if Path(p).is_absolute() else generated / p for p in m["path"]]
             return Pairs(gen, [root / p for p in m["IMAGE"]], [Path(p).stem for p in m["path"]])
     gen_files = _images_under(generated)
     if not gen_files:
@@ -109,28 +108,54 @@ def _load_pair(g: Path, t: Path) -> tuple[np.ndarray | None, np.ndarray | None, 
     return gen, tgt, ""
 
 
-def score_pairs(pairs: Pairs, chunk: int = 64, progress: Callable[[int], None] | None = None) -> tuple[pd.DataFrame, list[dict]]:
-    """Per-pair scores (DataFrame) and the list of problems (pairs that could not be scored)."""
-    rows, problems = [], []
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        for start in range(0, len(pairs.generated), chunk):
-            sl = slice(start, start + chunk)
-            loaded = list(pool.map(_load_pair, pairs.generated[sl], pairs.targets[sl]))
-            by_shape: dict[tuple, list[int]] = {}
-            for i, (g, t, why) in enumerate(loaded):
-                if why:
-                    problems.append({"name": pairs.names[start + i], "reason": why})
-                else:
-                    by_shape.setdefault(g.shape, []).append(i)
-            for idx in by_shape.values():
-                s = score_batch(np.stack([loaded[i][0] for i in idx]), np.stack([loaded[i][1] for i in idx]))
-                for k, i in enumerate(idx):
-                    j = start + i
-                    rows.append({"name": pairs.names[j], "generated": str(pairs.generated[j]), "target": str(pairs.targets[j]),
-                                 **{m: float(s[m][k]) for m in METRIC_NAMES}})
-            if progress:
-                progress(len(loaded))
-    frame = pd.DataFrame(rows, columns=["name", "generated", "target", *METRIC_NAMES])
+class ScoreWorker:
+    """Decodes and scores one chunk of pairs: {"generated": [paths], "targets": [paths]} ->
+    {"scores": {metric: (n,) float64, NaN where the pair failed}, "problems": [(i, reason)]}."""
+
+    def __call__(self, task: dict) -> dict:
+        gens, tgts = task["generated"], task["targets"]
+        n = len(gens)
+        scores = {m: np.full(n, np.nan) for m in METRIC_NAMES}
+        problems = []
+        loaded = [_load_pair(g, t) for g, t in zip(gens, tgts)]
+        by_shape: dict[tuple, list[int]] = {}
+        for i, (g, t, why) in enumerate(loaded):
+            if why:
+                problems.append((i, why))
+            else:
+                by_shape.setdefault(g.shape, []).append(i)
+        for idx in by_shape.values():
+            s = score_batch(np.stack([loaded[i][0] for i in idx]), np.stack([loaded[i][1] for i in idx]))
+            for m in METRIC_NAMES:
+                scores[m][idx] = s[m]
+        return {"scores": scores, "problems": problems}
+
+
+def score_pairs(pairs: Pairs, chunk: int = 32, progress: Callable[[int], None] | None = None, backend: str = "auto",
+                workers: int | None = None, ray_address: str | None = None) -> tuple[pd.DataFrame, list[dict]]:
+    """Per-pair scores (DataFrame) and the list of problems (pairs that could not be scored).
+
+    Chunks of `chunk` pairs are decoded and scored in worker processes (backend local, every
+    core), Ray actors (ray) or here (inline; auto picks it for a few hundred pairs).
+    """
+    from .parallel import WorkerSpec, choose_backend, run_ordered
+
+    n = len(pairs.generated)
+    backend = choose_backend(backend, n, ray_address)
+    tasks = ({"generated": [str(p) for p in pairs.generated[i : i + chunk]],
+              "targets": [str(p) for p in pairs.targets[i : i + chunk]]} for i in range(0, n, chunk))
+    parts = {m: [] for m in METRIC_NAMES}
+    problems = []
+    for k, res in enumerate(run_ordered(WorkerSpec(ScoreWorker), tasks, backend, workers=workers, ray_address=ray_address)):
+        for m in METRIC_NAMES:
+            parts[m].append(res["scores"][m])
+        problems += [{"name": pairs.names[k * chunk + i], "reason": why} for i, why in res["problems"]]
+        if progress:
+            progress(len(res["scores"]["ssim"]))
+    cols = {m: np.concatenate(parts[m]) if parts[m] else np.empty(0) for m in METRIC_NAMES}
+    frame = pd.DataFrame({"name": pairs.names, "generated": [str(p) for p in pairs.generated],
+                          "target": [str(p) for p in pairs.targets], **cols})
+    frame = frame[~np.isnan(frame["ssim"].to_numpy())] if n else frame
     return frame.sort_values("name", kind="stable").reset_index(drop=True), problems
 
 

@@ -94,3 +94,28 @@ def test_score_bad_input(in_tmp):
     (in_tmp / "t").mkdir()
     r = runner.invoke(app, ["score", "empty", "t"])
     assert r.exit_code == 2 and "no images" in r.output
+
+
+def _scene_like(n, size, seed):
+    """Smooth colour fields with edges and noise, as generated and real scene images look."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    out = np.empty((n, size, size, 3), np.uint8)
+    for k in range(n):
+        base = rng.uniform(30, 220, 3) + 60 * np.sin(6 * xx + rng.uniform(0, 6))[..., None] * rng.uniform(-1, 1, 3)
+        base = base + np.where(yy > rng.uniform(0.3, 0.7), -50, 30)[..., None]
+        out[k] = np.clip(base + rng.normal(0, rng.uniform(1, 25), (size, size, 3)), 0, 255)
+    return out
+
+
+def test_ssim_matches_skimage_on_realistic_flat_and_high_contrast():
+    a, b = _scene_like(4, 96, 1), _scene_like(4, 96, 2)
+    flat = np.full((3, 96, 96, 3), 128, np.uint8)
+    flat[1], flat[2] = 0, 255
+    checker = ((np.indices((96, 96)).sum(0) % 2) * 255).astype(np.uint8)[..., None].repeat(3, -1)
+    high = np.stack([checker, 255 - checker, checker])
+    xs = np.concatenate([a, flat, high, flat, a[:1]])
+    ys = np.concatenate([b, flat[::-1], high[::-1], high, np.clip(a[:1].astype(int) + 1, 0, 255).astype(np.uint8)])
+    ref = metrics.ssim_reference(xs, ys)
+    np.testing.assert_allclose(metrics.ssim(xs, ys), ref, atol=1e-4, rtol=0)
+    assert metrics.ssim(xs[:2], xs[:2]).tolist() == [1.0, 1.0]

@@ -1,0 +1,58 @@
+"""`a2i score` at scale: the newest batch-generate output by default, parallel workers, report."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+from skimage.metrics import structural_similarity
+from typer.testing import CliRunner
+
+from a2i_cli.cli import app
+from a2i_cli.score import pair_images, score_pairs
+
+from test_batch import make_checkpoint
+
+runner = CliRunner()
+
+
+def test_score_newest_batch_output_with_report(tiny_data, in_tmp):
+    ckpt = make_checkpoint(in_tmp / "m.pt")
+    r = runner.invoke(app, ["batch-generate", str(tiny_data / "dataset.csv"), "--model", str(ckpt)])
+    assert r.exit_code == 0, r.output
+    gen = in_tmp / "runs/batch-generate/exp"
+    victim = pd.read_csv(gen / "manifest.csv")["path"][3]
+    (gen / victim).unlink()  # a missing image is listed, not fatal
+    r = runner.invoke(app, ["score", "--data", str(tiny_data), "--out", "s"])
+    assert r.exit_code == 0, r.output
+    assert "newest batch-generate output" in r.output and "1 pairs could not be scored" in r.output
+    scores = pd.read_csv(in_tmp / "s/scores.csv")
+    assert len(scores) == 39
+    summary = json.loads((in_tmp / "s/summary.json").read_text())
+    assert summary["pairs_failed"] == 1 and "does not exist" in summary["problems"][0]["reason"]
+    for f in ("report.md", "ssim_hist.png", "examples_best.png", "examples_median.png", "examples_worst.png"):
+        assert (in_tmp / "s" / f).is_file(), f
+    report = (in_tmp / "s/report.md").read_text()
+    assert "Worst examples" in report and "000000004" in report  # the missing row is named
+    row = scores.iloc[0]
+    from PIL import Image
+
+    g, t = np.asarray(Image.open(row["generated"])), np.asarray(Image.open(row["target"]))
+    assert row["ssim"] == structural_similarity(g, t, channel_axis=-1, data_range=255) or \
+        abs(row["ssim"] - structural_similarity(g, t, channel_axis=-1, data_range=255)) < 1e-4
+
+
+def test_local_workers_equal_inline(tiny_data, in_tmp):
+    ckpt = make_checkpoint(in_tmp / "m.pt")
+    r = runner.invoke(app, ["batch-generate", str(tiny_data / "dataset.csv"), "--model", str(ckpt), "--out", "g"])
+    assert r.exit_code == 0, r.output
+    pairs = pair_images(in_tmp / "g", tiny_data)
+    inline, _ = score_pairs(pairs, backend="inline")
+    local, problems = score_pairs(pairs, chunk=7, backend="local", workers=2)
+    assert not problems
+    pd.testing.assert_frame_equal(inline, local)
+
+
+def test_score_without_any_batch_output(in_tmp):
+    r = runner.invoke(app, ["score"])
+    assert r.exit_code == 2 and "a2i batch-generate" in r.output
