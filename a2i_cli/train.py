@@ -47,7 +47,7 @@ class TrainConfig:
     prepared: Path
     epochs: int = 30
     batch_size: int = 32
-    lr: float = 2e-4
+    lr: float = 1e-3
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda
     model: ModelConfig = field(default_factory=ModelConfig)

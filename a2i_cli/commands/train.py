@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
         prepared: Annotated[Optional[Path], typer.Argument(help="Prepared folder from `a2i prepare` (default: the newest runs/prepare/*).")] = None,
         epochs: Annotated[Optional[int], typer.Option(help="Total epochs [default: 30; with --resume: the run's own, or more].")] = None,
         batch_size: Annotated[int, typer.Option(help="Batch size.")] = 32,
-        lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 2e-4,
+        lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 1e-3,
         seed: Annotated[int, typer.Option(help="Seed for weights and batch order.")] = 0,
         latent: Annotated[int, typer.Option(help="Latent size between encoder and decoder.")] = 128,
         arch: Annotated[str, typer.Option(help="'seed': the student project's model exactly; 'a2i': temporal encoder over the 8 x 13 frames, same decoder.")] = "seed",
