@@ -2,7 +2,10 @@
 
 `source` (default): whole source folders (source videos) go to one side, per class, so
 near-identical neighbouring seconds never straddle the split. A class with a single
-folder is cut into contiguous blocks of seconds and whole blocks go to test.
+folder is cut into contiguous blocks of seconds and whole blocks go to test. When folders
+are shared between classes (e.g. one folder per speaker in a spoken-digit set), whole
+folders are chosen across all classes at once, so a test speaker is never heard in
+training. `test_folders` names the test folders explicitly.
 `random`: the student project's protocol (e.g. 360 train / 120 test drawn at random),
 offered for reproducing its numbers; it leaks neighbouring frames across the split.
 """
@@ -24,12 +27,16 @@ class SplitConfig:
     test_size: int | None = None  # random split only
     seed: int = 0
     blocks: int = 8  # contiguous blocks a single-folder class is cut into
+    test_folders: tuple[str, ...] = ()  # source split: these folders (and only these) are test
 
     def __post_init__(self) -> None:
         if self.method not in ("source", "random"):
             raise UserError(f"--split must be 'source' or 'random', got {self.method!r}")
         if not 0.0 < self.test_fraction < 1.0:
             raise UserError(f"--test-fraction must be between 0 and 1 (exclusive), got {self.test_fraction}")
+        self.test_folders = tuple(self.test_folders)
+        if self.test_folders and self.method != "source":
+            raise UserError("--test-folder needs --split source")
         if self.method == "source" and (self.train_size or self.test_size):
             raise UserError("--train-size/--test-size need --split random (the source split assigns whole folders)")
         for name, v in (("--train-size", self.train_size), ("--test-size", self.test_size)):
@@ -45,6 +52,24 @@ def split_rows(frame: pd.DataFrame, cfg: SplitConfig) -> np.ndarray:
     if cfg.method == "random":
         return _random_split(len(frame), cfg, rng)
     out = np.full(len(frame), "train", dtype=object)
+    folders = frame["folder"].astype(str)
+    if cfg.test_folders:
+        known = set(folders)
+        # accept "lucas" for the folder "images/lucas"
+        chosen = {f for f in known if f in cfg.test_folders or f.rsplit("/", 1)[-1] in cfg.test_folders}
+        missing = [t for t in cfg.test_folders if not any(t == f or t == f.rsplit("/", 1)[-1] for f in known)]
+        if missing:
+            raise UserError(f"--test-folder {missing[0]!r} is not a folder of the selected rows; folders: "
+                            + ", ".join(sorted(known)[:30]))
+        out[folders.isin(chosen).to_numpy()] = "test"
+        return out
+    shared = frame.groupby("folder")["CLASS2"].nunique().max() > 1
+    if shared:  # folders span classes (speakers, sessions): pick whole folders across all classes
+        order = list(dict.fromkeys(folders))
+        if len(order) >= 2:
+            test = _pick_folders(frame, order, cfg.test_fraction, rng)
+            out[folders.isin(test).to_numpy()] = "test"
+            return out
     for _, group in frame.groupby("CLASS2", sort=True):
         idx = group.index.to_numpy()
         folders = list(dict.fromkeys(group["folder"]))  # in file order

@@ -153,3 +153,35 @@ def test_images_of_other_size_and_mode_are_converted(tiny_data, in_tmp):
     assert prep("--data", str(tiny_data), "--class", "beach").exit_code == 0
     p = Prepared.load(in_tmp / "runs/prepare/beach")
     assert p.images[0].shape == (32, 32, 3) and (p.images[0] == 200).all()
+
+
+SPEAKERS = {d: ("OUTDOORS", ["george", "jackson", "lucas", "nicki"], 3) for d in ("ZERO", "ONE", "TWO")}
+
+
+def test_folders_shared_across_classes_are_split_globally(tmp_path, in_tmp):
+    from conftest import make_tiny_dataset
+
+    root = tmp_path / "digits"
+    root.mkdir()
+    # one folder per speaker, shared by every digit class (file names made unique per class)
+    for d, spec in SPEAKERS.items():
+        make_tiny_dataset(root / d, layout={d: spec})
+    frames = []
+    for d in SPEAKERS:
+        f = pd.read_csv(root / d / "dataset.csv")
+        f["IMAGE"] = [f"{d}/{p}" for p in f["IMAGE"]]
+        frames.append(f)
+    pd.concat(frames).to_csv(root / "dataset.csv", index=False)
+    frame = pd.concat(frames)
+    frame["folder"] = [p.split("/")[2] for p in frame["IMAGE"]]
+    for seed in range(4):
+        out = split_rows(frame.reset_index(drop=True).assign(folder=lambda d: d["folder"]), SplitConfig(seed=seed))
+        by = pd.DataFrame({"folder": frame["folder"].to_numpy(), "split": out})
+        assert (by.groupby("folder")["split"].nunique() == 1).all()  # a speaker is on one side only
+        assert set(out) == {"train", "test"}
+    r = prep("--data", str(root), "--class", "all", "--test-folder", "lucas", "--name", "heldout")
+    assert r.exit_code == 0, r.output
+    rows = Prepared.load(in_tmp / "runs/prepare/heldout").rows
+    assert set(rows.loc[rows["split"] == "test", "IMAGE"].str.split("/").str[2]) == {"lucas"}
+    r = prep("--data", str(root), "--class", "all", "--test-folder", "nobody")
+    assert r.exit_code == 2 and "nobody" in r.output

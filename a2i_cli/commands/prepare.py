@@ -20,6 +20,7 @@ def register(app: typer.Typer) -> None:
         train_size: Annotated[Optional[int], typer.Option(help="--split random only: training rows (e.g. 360).")] = None,
         test_size: Annotated[Optional[int], typer.Option(help="--split random only: test rows (e.g. 120).")] = None,
         seed: Annotated[int, typer.Option(help="Seed of the split.")] = 0,
+        test_folders: Annotated[list[str], typer.Option("--test-folder", help="--split source: put exactly these source folders (e.g. a speaker) on the test side; repeatable.")] = [],
         image_size: Annotated[int, typer.Option(help="Resize images once, here: 32, 64, 128 or 256.")] = 256,
         skip_bad: Annotated[bool, typer.Option(help="Skip rows with bad features or images (listed) instead of stopping.")] = False,
         name: Annotated[Optional[str], typer.Option(help="Run name under runs/prepare/ (default: the class names).")] = None,
@@ -31,7 +32,8 @@ def register(app: typer.Typer) -> None:
 
         cfg = PrepareConfig(
             data=data, classes=list(classes), image_size=image_size, skip_bad=skip_bad, name=name, exist_ok=exist_ok,
-            split=SplitConfig(method=split, test_fraction=test_fraction, train_size=train_size, test_size=test_size, seed=seed),
+            split=SplitConfig(method=split, test_fraction=test_fraction, train_size=train_size, test_size=test_size, seed=seed,
+                              test_folders=tuple(test_folders)),
         )
         with progress_bar() as bar:
             task = bar.add_task("decoding images", total=None, rate="")
