@@ -102,10 +102,10 @@ class FusedEngine(Engine):
             raise UserError(f"--backend fused needs the C++ ops, which did not load ({ops.ops_reason()}); {ops.BUILD_HINT}")
         weights, self.biases = fold_decoder(loaded.model)
         self.weights = [ops.pack_weight(w) for w in weights]  # packed once, reused every call
-        self.encoder = loaded.model.encoder
+        self.model = loaded.model
 
     def _forward_uint8(self, feats: torch.Tensor) -> torch.Tensor:
-        z = self.encoder(feats).contiguous()  # (B, latent)
+        z = self.model.encode(feats)[0].contiguous()  # (B, latent): the mean latent for a VAE
         return ops.decoder(z, self.weights, self.biases, LEAKY_SLOPE, True)  # (B, S, S, 3) uint8
 
 

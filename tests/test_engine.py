@@ -105,3 +105,19 @@ def test_unknown_backend_and_bad_features(ckpt):
 def test_missing_program_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="a2i export"):
         engine_mod.load_engine(tmp_path / "nope.pt2", "export")
+
+
+@pytest.mark.parametrize("arch, vae", [("seed", True), ("a2i", False), ("a2i", True)])
+def test_every_arch_runs_on_every_backend(tmp_path, feats, arch, vae):
+    torch.manual_seed(1)
+    model = build_model(ModelConfig(arch=arch, vae=vae, latent=32, image_size=32))
+    model.train()
+    with torch.no_grad():  # non-trivial BatchNorm running statistics
+        for _ in range(3):
+            model(torch.randn(16, 104) * 2)
+    path = tmp_path / "m.pt"
+    save_checkpoint(path, model.eval(), Normalizer.fit(np.random.default_rng(2).normal(2, 3, (64, 104)).astype(np.float32)))
+    ref = load_engine(path, "eager").generate(feats)
+    backends = ["export"] + (["fused"] if ops.has_ops() else [])
+    for b in backends:
+        _close_u8(load_engine(path, b).generate(feats), ref)
