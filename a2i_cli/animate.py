@@ -124,6 +124,13 @@ def centred_features(x16: np.ndarray, fps: int, first: int, count: int) -> np.nd
     return feats[:count]
 
 
+def _resize(image: np.ndarray, size: int) -> np.ndarray:
+    from PIL import Image
+
+    im = Image.fromarray(image)
+    return np.asarray(im.resize((size, size), Image.Resampling.BICUBIC if size > im.width else Image.Resampling.BOX))
+
+
 def _video_stream(container, fps: int, size: int):
     av = __import__("av")
     for codec in ("libx264", "mpeg4"):
@@ -194,6 +201,7 @@ def animate(
     engine,
     fps: int = 8,
     batch_size: int = 64,
+    size: Optional[int] = None,
     on_total: Optional[ProgressFn] = None,
     progress: Optional[ProgressFn] = None,
 ) -> AnimateReport:
@@ -210,7 +218,10 @@ def animate(
     half = RECIPE.clip_samples // 2
     x16 = np.concatenate([np.zeros(half, np.float32), resample(audio.mono, audio.sample_rate, RECIPE.sample_rate)])
     n_frames = max(1, int(round(audio.duration * fps)))
-    size = engine.image_size + engine.image_size % 2  # yuv420p needs even sides
+    if size is not None and not 16 <= size <= 4096:
+        raise UserError(f"--size must be between 16 and 4096 pixels, got {size}")
+    size = size or engine.image_size
+    size += size % 2  # yuv420p needs even sides
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.stem}.tmp{os.getpid()}.mp4")
     if on_total:
@@ -222,7 +233,7 @@ def animate(
             for a, b in _batches(n_frames, batch_size):
                 images = engine.generate(centred_features(x16, fps, a, b - a))  # (B, S, S, 3) uint8
                 if images.shape[1] != size:
-                    images = np.pad(images, ((0, 0), (0, size - images.shape[1]), (0, size - images.shape[2]), (0, 0)), mode="edge")
+                    images = np.stack([_resize(im, size) for im in images])
                 for k, image in enumerate(images, start=a):
                     frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
                     frame.pts = k

@@ -223,8 +223,10 @@ def extract_video(path: Path, writer: DatasetWriter, class1: str, class2: str) -
     def key(t: int) -> str:
         return f"images/{stem}/{stem}{t}.png"
 
-    if known and known.get("rows") and all(key(t) in writer.keys for t in range(known["rows"])):
-        return 0, int(known["rows"])  # already extracted: nothing to decode
+    stat = path.stat()
+    same_file = known and known.get("bytes") == stat.st_size and known.get("mtime") == int(stat.st_mtime)
+    if same_file and known.get("rows") and all(key(t) in writer.keys for t in range(known["rows"])):
+        return 0, int(known["rows"])  # already extracted from this very file: nothing to decode
     audio = read_audio(path, mono=True)
     v0 = first_video_time(path)
     if v0 is None:
@@ -238,22 +240,28 @@ def extract_video(path: Path, writer: DatasetWriter, class1: str, class2: str) -
         raise MediaError(f"audio is {len(x) / audio.sample_rate:.2f} s long, shorter than one whole second")
     _, feats = sliding_features(x, audio.sample_rate, 1.0)  # (T, 104): [t, t+1) for every whole second
     rows, already, seconds, pending = [], 0, 0, []
-    with ThreadPoolExecutor(_workers()) as pool:  # PNG encoding releases the GIL
-        for t, image in frames_at(path, [origin + t + 0.5 for t in range(len(feats))]):
-            seconds = t + 1
-            if key(t) in writer.keys:
-                already += 1
-                continue
-            pending.append(pool.submit(_save_frame, image, writer.image_size, writer.out / key(t)))
-            rows.append((key(t), feats[t], class1, class2))
-            if len(pending) > 32:
-                pending.pop(0).result()
-        for job in pending:
-            job.result()
+    try:
+        with ThreadPoolExecutor(_workers()) as pool:  # PNG encoding releases the GIL
+            for t, image in frames_at(path, [origin + t + 0.5 for t in range(len(feats))]):
+                seconds = t + 1
+                if key(t) in writer.keys:
+                    already += 1
+                    continue
+                pending.append(pool.submit(_save_frame, image, writer.image_size, writer.out / key(t)))
+                rows.append((key(t), feats[t], class1, class2))
+                if len(pending) > 32:
+                    pending.pop(0).result()
+            for job in pending:
+                job.result()
+    except MediaError:  # decoding failed part-way: leave no images that no row names
+        for r in rows:
+            (writer.out / r[0]).unlink(missing_ok=True)
+        raise
     if seconds == 0:
         raise MediaError("video has no frame at 0.5 s")
     writer.append(rows)
-    videos[stem] = {"path": source, "rows": seconds, "CLASS1": class1, "CLASS2": class2}
+    videos[stem] = {"path": source, "rows": seconds, "CLASS1": class1, "CLASS2": class2, "image_size": writer.image_size,
+                    "bytes": stat.st_size, "mtime": int(stat.st_mtime)}
     writer.save_meta()
     return len(rows), already
 

@@ -18,6 +18,7 @@ def register(app: typer.Typer) -> None:
         fps: Annotated[int, typer.Option(help="Frames per second; each frame comes from the second of sound centred on it.")] = 8,
         model: Annotated[Optional[Path], typer.Option(help="Checkpoint (default: the newest runs/train/*/weights/best.pt).")] = None,
         backend: Annotated[str, typer.Option(help="Inference backend: auto picks the fastest that works.")] = "auto",
+        size: Annotated[Optional[int], typer.Option(help="Video side in pixels (frames are resized; default: the model's image size).")] = None,
         batch_size: Annotated[int, typer.Option(help="Frames generated per engine call.")] = 64,
     ) -> None:
         """Turn a soundtrack into a video: slide a 1-second window along it (hop 1/fps) and draw each step."""
@@ -32,7 +33,7 @@ def register(app: typer.Typer) -> None:
         with progress_bar() as bar:
             task = bar.add_task("animating", total=None, rate="")
             report = animate(
-                audio, out, engine, fps=fps, batch_size=batch_size,
+                audio, out, engine, fps=fps, batch_size=batch_size, size=size,
                 on_total=lambda n: bar.update(task, total=n), progress=lambda n: bar.advance(task, n),
             )
         console.print(
