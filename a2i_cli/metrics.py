@@ -43,8 +43,8 @@ def _as_bhwc(x) -> np.ndarray:
 def _box_sums(m: np.ndarray, win: int, axis: int) -> np.ndarray:
     """Exact sums over `win` consecutive elements along `axis` ("valid" positions), int32.
 
-    By doubling: s1 = m, s2 = s1 + s1 shifted by 1, s4 = s2 + s2 shifted by 2, ...; the
-    window is then the sum of the powers of two in `win` (7 = 4 + 2 + 1: four adds).
+    By doubling: s2 = m + m shifted by 1, s4 = s2 + s2 shifted by 2, ...; the window is
+    then the sum of the powers of two in `win` (7 = 4 + 2 + 1: four adds in all).
     """
     n = m.shape[axis]
     out_n = n - win + 1
@@ -54,42 +54,61 @@ def _box_sums(m: np.ndarray, win: int, axis: int) -> np.ndarray:
         idx[axis] = slice(start, start + length)
         return a[tuple(idx)]
 
-    powers, p, s = {1: m}, 1, m
+    powers, p, s = [(1, m)], 1, m
     while 2 * p <= win:
         s = take(s, 0, n - 2 * p + 1) + take(s, p, n - 2 * p + 1)
         p *= 2
-        powers[p] = s
-    total, offset = None, 0
-    for p in sorted(powers, reverse=True):
+        powers.append((p, s))
+    parts, offset = [], 0
+    for p, arr in reversed(powers):
         if win - offset >= p:
-            part = take(powers[p], offset, out_n)
-            total = part.copy() if total is None else np.add(total, part, out=total)
+            parts.append(take(arr, offset, out_n))
             offset += p
+    if len(parts) == 1:
+        return parts[0]
+    total = np.add(parts[0], parts[1])
+    for part in parts[2:]:
+        total += part
     return total
 
 
 def _ssim_plane_sum(x: np.ndarray, y: np.ndarray, win: int) -> float:
     """Sum over the valid window positions of the SSIM map of two (h, W) uint8 planes.
 
-    Window sums of x, y, x^2, y^2, xy are exact int32 (255^2 * 49 < 2^31), and the
-    variance numerators N*Sxx - Sx^2 are formed in int32 too, so the only rounding is
-    in the final float32 ratio: the result matches skimage's float64 to ~1e-7.
+    Window sums of x, y, x^2 + y^2 and xy are exact int32 (2 * 255^2 * 49 * 49 < 2^31),
+    and the variance numerators N*S(x^2 + y^2) - Sx^2 - Sy^2 are formed in int32 too, so
+    the only rounding is in the final float32 ratio: skimage's float64 value to ~1e-7.
     """
-    m = np.empty((5, *x.shape), np.int32)  # (5, h, W): x, y, x^2, y^2, xy
+    m = np.empty((4, *x.shape), np.int32)  # (4, h, W): x, y, x^2 + y^2, xy
     m[0], m[1] = x, y
     np.multiply(m[0], m[0], out=m[2])
-    np.multiply(m[1], m[1], out=m[3])
-    np.multiply(m[0], m[1], out=m[4])
-    sx, sy, sxx, syy, sxy = _box_sums(_box_sums(m, win, 2), win, 1)  # each (h-win+1, W-win+1)
+    np.multiply(m[0], m[1], out=m[3])
+    sq = np.multiply(m[1], m[1])
+    m[2] += sq
+    sx, sy, ssq, sxy = _box_sums(_box_sums(m, win, 2), win, 1)  # each (h-win+1, W-win+1)
     n = win * win
     c1 = (SSIM_K1 * DATA_RANGE) ** 2 * n * n  # constants scaled like the integer sums
     c2 = (SSIM_K2 * DATA_RANGE) ** 2 * n * (n - 1)
     sxsy = sx * sy
-    cov = (n * sxy - sxsy).astype(np.float32)  # n(n-1) * sample covariance
-    var = (n * (sxx + syy) - sx * sx - sy * sy).astype(np.float32)  # n(n-1) * (var_x + var_y)
-    lum_den = (sx * sx + sy * sy).astype(np.float32)
-    num = (2 * sxsy.astype(np.float32) + c1) * (2 * cov + c2)
-    num /= (lum_den + c1) * (var + c2)
+    lum = sx * sx
+    lum += sy * sy  # Sx^2 + Sy^2
+    ssq *= n
+    ssq -= lum  # n(n-1) * (var_x + var_y)
+    sxy *= n
+    sxy -= sxsy  # n(n-1) * cov_xy
+    num = sxsy.astype(np.float32)
+    num *= 2
+    num += c1
+    t = sxy.astype(np.float32)
+    t *= 2
+    t += c2
+    num *= t
+    den = lum.astype(np.float32)
+    den += c1
+    t = ssq.astype(np.float32)
+    t += c2
+    den *= t
+    num /= den
     return float(num.sum(dtype=np.float64))
 
 
@@ -143,12 +162,13 @@ def histograms(a) -> torch.Tensor:
 
 def hist_similarity(a, b) -> np.ndarray:
     """Mean over channels of the Pearson correlation of 256-bin histograms; (B,)."""
-    ha, hb = histograms(a), histograms(b)
-    da, db = ha - ha.mean(-1, keepdim=True), hb - hb.mean(-1, keepdim=True)
+    ha, hb = histograms(a).numpy(), histograms(b).numpy()  # (B, 3, 256)
+    da, db = ha - ha.mean(-1, keepdims=True), hb - hb.mean(-1, keepdims=True)
     num = (da * db).sum(-1)
-    den = torch.sqrt((da * da).sum(-1) * (db * db).sum(-1))
-    corr = torch.where(den > 0, num / den.clamp_min(1e-300), (ha == hb).all(-1).to(torch.float64))
-    return corr.mean(-1).numpy()
+    den = np.sqrt((da * da).sum(-1) * (db * db).sum(-1))
+    same = (ha == hb).all(-1).astype(np.float64)  # two constant histograms: equal or not
+    corr = np.where(den > 0, num / np.maximum(den, 1e-300), same)
+    return corr.mean(-1)
 
 
 _SQUARES = np.arange(256, dtype=np.int64) ** 2

@@ -1,0 +1,260 @@
+"""Batch generation throughput: a2i local, a2i ray and the naive way, with the PNG encoding limit.
+
+    python benchmarks/bench_batch.py                   # 100,000 rows, 256x256 (long: minutes per variant)
+    python benchmarks/bench_batch.py --rows 20000 --naive-rows 1000 --ray-rows 20000
+
+Every variant runs as its own process on the same CSV and the same checkpoint (random
+weights, made here, so this runs anywhere). images/s is rows / wall time of the whole
+process (start-up, model load and Ray start included). Peak RSS is the largest sum of
+the resident memory of the process and all its descendants (pool workers, Ray's
+processes), sampled every 0.1 s; pages shared after fork are counted once per process,
+so it overstates a little. The naive way (pandas reads everything, eager model one row
+at a time, Pillow's default PNG) is timed on --naive-rows rows: its per-image rate does
+not depend on the row count.
+
+The encoding limit is cores / (time to PNG-encode one of the images this run produced,
+at --png-level, one core): what a perfect pipeline whose only cost is encoding would
+reach. The pipeline limit adds one image's inference time (the engine a2i picked, one
+core): cores / (encode + inference).
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def make_inputs(work: Path, rows: int, size: int) -> tuple[Path, Path]:
+    import torch
+
+    from a2i_cli import FEATURE_COLUMNS
+    from a2i_cli.checkpoint import Normalizer, save_checkpoint
+    from a2i_cli.model import ModelConfig, build_model
+
+    ckpt = work / f"random_{size}.pt"
+    if not ckpt.exists():
+        torch.manual_seed(0)
+        save_checkpoint(ckpt, build_model(ModelConfig(image_size=size)).eval(),
+                        Normalizer(np.zeros(104, np.float32), np.full(104, 10, np.float32)))
+    csv_path = work / f"mfcc_{rows}.csv"
+    if not csv_path.exists():
+        rng = np.random.default_rng(0)
+        with open(csv_path, "w") as f:
+            f.write(",".join(["IMAGE", *FEATURE_COLUMNS, "CLASS2"]) + "\n")
+            for start in range(0, rows, 10_000):
+                n = min(10_000, rows - start)
+                feats = rng.normal(0, 10, (n, 104))
+                lines = [f"images/x/x{start + i}.png," + ",".join(f"{v:.6f}" for v in feats[i]) + ",BEACH"
+                         for i in range(n)]
+                f.write("\n".join(lines) + "\n")
+    return ckpt, csv_path
+
+
+def _tree_rss(root: int) -> int:
+    """Sum of VmRSS (bytes) of `root` and its descendants."""
+    parent: dict[int, int] = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    parent[int(d)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    tree, frontier = {root}, [root]
+    while frontier:
+        p = frontier.pop()
+        for c, pp in parent.items():
+            if pp == p and c not in tree:
+                tree.add(c)
+                frontier.append(c)
+    total = 0
+    for p in tree:
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) * 1024
+        except OSError:
+            pass
+    return total
+
+
+def run_measured(cmd: list[str], cwd: Path) -> tuple[float, int, int]:
+    """(wall seconds, peak tree RSS bytes, return code)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0
+    stop = threading.Event()
+
+    def sample():
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, _tree_rss(proc.pid))
+            stop.wait(0.1)
+
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    _, err = proc.communicate()
+    wall = time.perf_counter() - t0
+    stop.set()
+    th.join()
+    if proc.returncode not in (0, 1):
+        print(err.decode()[-3000:], file=sys.stderr)
+    return wall, peak, proc.returncode
+
+
+def naive(csv_path: str, out: str, ckpt: str, rows: int) -> None:
+    """The naive way: pandas reads everything, eager model one row at a time, Pillow's default PNG."""
+    import pandas as pd
+    from PIL import Image
+
+    from a2i_cli import FEATURE_COLUMNS
+    from a2i_cli.engine import load_engine
+
+    df = pd.read_csv(csv_path)
+    engine = load_engine(Path(ckpt), "eager")
+    Path(out).mkdir(parents=True, exist_ok=True)
+    feats = df[FEATURE_COLUMNS].to_numpy(np.float32)
+    for i in range(min(rows, len(df))):
+        Image.fromarray(engine.generate(feats[i][None])[0]).save(f"{out}/{i + 1}.png")
+
+
+def encode_ms(images: list[np.ndarray], level: int) -> float:
+    from PIL import Image
+
+    t0 = time.perf_counter()
+    for img in images:
+        Image.fromarray(img).save(io.BytesIO(), format="PNG", compress_level=level)
+    return (time.perf_counter() - t0) / len(images) * 1000
+
+
+def _encode_worker(args) -> int:
+    images, level, seconds = args
+    from PIL import Image
+
+    n, t_end = 0, time.perf_counter() + seconds
+    while time.perf_counter() < t_end:
+        Image.fromarray(images[n % len(images)]).save(io.BytesIO(), format="PNG", compress_level=level)
+        n += 1
+    return n
+
+
+def parallel_encode_rate(images: list[np.ndarray], level: int, procs: int, seconds: float = 5.0) -> float:
+    """Images/s when `procs` processes do nothing but PNG-encode these images (the machine as it is now)."""
+    import multiprocessing as mp
+
+    with mp.get_context("fork").Pool(procs) as pool:
+        counts = pool.map(_encode_worker, [(images, level, seconds)] * procs)
+    return sum(counts) / seconds
+
+
+def infer_ms(ckpt: Path, engine: str, n: int = 64) -> tuple[float, str]:
+    import torch
+
+    from a2i_cli.engine import load_engine
+
+    torch.set_num_threads(1)
+    e = load_engine(ckpt, engine)
+    x = np.random.default_rng(1).normal(0, 10, (n, 104)).astype(np.float32)
+    e.generate(x[:8])
+    t0 = time.perf_counter()
+    e.generate(x)
+    return (time.perf_counter() - t0) / n * 1000, e.backend
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "_naive":
+        naive(*sys.argv[2:5], int(sys.argv[5]))
+        return
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=100_000, help="rows for a2i local")
+    ap.add_argument("--ray-rows", type=int, default=None, help="rows for a2i ray (default --rows; 0 skips Ray)")
+    ap.add_argument("--naive-rows", type=int, default=1000, help="rows the naive loop is timed on")
+    ap.add_argument("--size", type=int, default=256, help="image size of the random checkpoint")
+    ap.add_argument("--png-level", type=int, default=1)
+    ap.add_argument("--engine", default="auto")
+    ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--work", type=Path, default=None, help="folder for inputs and outputs (default: a temporary one)")
+    ap.add_argument("--json", type=Path, default=None, help="also write the results here")
+    args = ap.parse_args()
+
+    from a2i_cli.parallel import local_cores
+
+    cores = args.workers or local_cores()
+    work = args.work or Path(tempfile.mkdtemp(prefix="a2i-bench-batch-"))
+    work.mkdir(parents=True, exist_ok=True)
+    ckpt, csv_path = make_inputs(work, args.rows, args.size)
+    a2i = [sys.executable, "-m", "a2i_cli.cli", "batch-generate"]
+    common = ["--model", str(ckpt), "--png-level", str(args.png_level), "--engine", args.engine]
+    if args.workers:
+        common += ["--workers", str(args.workers)]
+    results = []
+
+    def variant(name, cmd, rows):
+        out = work / f"out_{name}"
+        subprocess.run(["rm", "-rf", str(out)], check=True)
+        wall, rss, rc = run_measured(cmd(out), cwd=ROOT)
+        results.append({"variant": name, "rows": rows, "seconds": round(wall, 2), "images_per_s": round(rows / wall, 1),
+                        "peak_rss_mb": round(rss / 2**20), "rc": rc})
+        print(results[-1], flush=True)
+        return out
+
+    out_local = variant("a2i local", lambda out: [*a2i, str(csv_path), "--out", str(out), "--backend", "local", *common],
+                        args.rows)
+    ray_rows = args.rows if args.ray_rows is None else args.ray_rows
+    if ray_rows:
+        _, ray_csv = make_inputs(work, ray_rows, args.size)
+        variant("a2i ray", lambda out: [*a2i, str(ray_csv), "--out", str(out), "--backend", "ray", *common], ray_rows)
+    _, naive_csv = make_inputs(work, args.rows, args.size)
+    variant("naive", lambda out: [sys.executable, __file__, "_naive", str(naive_csv), str(out), str(ckpt),
+                                  str(args.naive_rows)], min(args.naive_rows, args.rows))
+
+    from PIL import Image
+
+    sample = sorted((out_local / "images").rglob("*.png"))[:: max(1, args.rows // 64)][:64]
+    images = [np.asarray(Image.open(p).convert("RGB")) for p in sample]
+    enc = encode_ms(images, args.png_level)
+    enc_default = encode_ms(images, 6)
+    inf, engine = infer_ms(ckpt, args.engine)
+    measured_limit = parallel_encode_rate(images, args.png_level, cores)
+    limits = {"cores": cores, "encode_ms": round(enc, 3), "encode_default_png_ms": round(enc_default, 3),
+              "inference_ms": round(inf, 3), "engine": engine,
+              "encoding_limit_images_per_s": round(cores / enc * 1000, 1),
+              "encoding_limit_measured_in_parallel": round(measured_limit, 1),
+              "pipeline_limit_images_per_s": round(cores / (enc + inf) * 1000, 1)}
+    local = results[0]["images_per_s"]
+    naive_rate = results[-1]["images_per_s"]
+    summary = {"results": results, "limits": limits, "load_average": os.getloadavg(),
+               "local_vs_parallel_encoding": round(local / measured_limit, 3),
+               "local_vs_encoding_limit": round(local / limits["encoding_limit_images_per_s"], 3),
+               "local_vs_pipeline_limit": round(local / limits["pipeline_limit_images_per_s"], 3),
+               "local_vs_naive": round(local / naive_rate, 1)}
+    print()
+    print(f"| variant | rows | images/s | peak RSS (MB) |\n|---|---:|---:|---:|")
+    for r in results:
+        print(f"| {r['variant']} | {r['rows']} | {r['images_per_s']} | {r['peak_rss_mb']} |")
+    print(f"\n{cores} cores; PNG level {args.png_level}: {enc:.2f} ms/image (level 6: {enc_default:.2f}); "
+          f"inference ({engine}, 1 thread): {inf:.2f} ms/image")
+    print(f"{cores} processes doing nothing but encode these images, now: {measured_limit:.0f} images/s -> a2i local at "
+          f"{summary['local_vs_parallel_encoding']:.0%}; load average {os.getloadavg()[0]:.1f} (the machine is shared)")
+    print(f"encoding limit {limits['encoding_limit_images_per_s']} images/s -> a2i local at "
+          f"{summary['local_vs_encoding_limit']:.0%}; pipeline limit {limits['pipeline_limit_images_per_s']} -> "
+          f"{summary['local_vs_pipeline_limit']:.0%}; a2i local = {summary['local_vs_naive']}x naive")
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()
