@@ -57,16 +57,18 @@ class TrainConfig:
     n_samples: int = 8
     loss: str = "mse"  # mse | mse+ssim
     adv_weight: float = 0.0  # > 0 adds a patch-discriminator (adversarial) term
+    class_weight: float = 0.0  # > 0: the latent also predicts CLASS2 (cross-entropy, training only)
     kl_weight: float = 1e-3  # VAE only
     aug_noise: float = 0.0  # feature noise, in normalised units
     aug_shift: int = 0  # random shift of the 8 frames by up to this many frames
     classifier: bool = True  # score class accuracy with a scene classifier (2+ classes)
+    time_budget: float | None = None  # seconds: stop after the epoch that reaches it
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
             raise UserError(f"--loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
-        if self.adv_weight < 0 or self.aug_noise < 0 or not 0 <= self.aug_shift <= 4:
-            raise UserError("--adv-weight and --aug-noise must be >= 0 and --aug-shift between 0 and 4")
+        if self.class_weight < 0 or self.adv_weight < 0 or self.aug_noise < 0 or not 0 <= self.aug_shift <= 4:
+            raise UserError("--class-weight, --adv-weight and --aug-noise must be >= 0 and --aug-shift between 0 and 4")
         for opt, v in (("--epochs", self.epochs), ("--batch-size", self.batch_size)):
             if v < 1:
                 raise UserError(f"{opt} must be at least 1, got {v}")
@@ -122,10 +124,18 @@ class Trainer:
         self.classifier = load_or_train_classifier(self.data, log=log) if cfg.classifier else None
         seed_everything(cfg.seed)  # after the classifier: a cached or fresh one must not change the run
         self.model = build_model(cfg.model).to(self.device)
-        self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
+        tr, te = self.data.indices("train"), self.data.indices("test")
+        # optional auxiliary head: the latent also predicts CLASS2 (training only, not in best.pt)
+        train_labels = self.data.rows["CLASS2"].iloc[tr]
+        classes = sorted(train_labels.unique())
+        self.class_head = None
+        if cfg.class_weight > 0 and len(classes) > 1:
+            self.class_head = torch.nn.Linear(cfg.model.latent, len(classes)).to(self.device)
+            self.y_class = torch.tensor(train_labels.map({c: i for i, c in enumerate(classes)}).to_numpy())
+        params = list(self.model.parameters()) + (list(self.class_head.parameters()) if self.class_head else [])
+        self.opt = torch.optim.Adam(params, lr=cfg.lr)
         self.start_epoch, self.best_loss, self.history = 0, float("inf"), []
         self.run_dir = run_dir or new_run_dir("train", cfg.name, cfg.exist_ok, cfg.runs_root)
-        tr, te = self.data.indices("train"), self.data.indices("test")
         norm = self.data.norm
         self.x_train = torch.from_numpy(norm(self.data.features[tr]))
         self.y_train = torch.from_numpy(np.ascontiguousarray(self.data.images[tr]))  # (N, S, S, 3) uint8
@@ -169,6 +179,8 @@ class Trainer:
         self = cls(TrainConfig(**tc), run_dir=run_dir, log=log)
         self.model.load_state_dict(blob["state_dict"])
         self.opt.load_state_dict(blob["optimizer"])
+        if self.class_head is not None and blob.get("class_head") is not None:
+            self.class_head.load_state_dict(blob["class_head"])
         if self.disc is not None and blob.get("disc") is not None:
             self.disc.load_state_dict(blob["disc"])
             self.opt_d.load_state_dict(blob["disc_opt"])
@@ -199,6 +211,8 @@ class Trainer:
             total_loss = loss
             if logvar is not None:
                 total_loss = total_loss + self.cfg.kl_weight * kl_divergence(mu, logvar)
+            if self.class_head is not None:
+                total_loss = total_loss + self.cfg.class_weight * F.cross_entropy(self.class_head(mu), self.y_class[idx].to(self.device))
             if self.disc is not None:
                 total_loss = total_loss + self.cfg.adv_weight * self._adversarial_step(out, y)
             self.opt.zero_grad(set_to_none=True)
@@ -244,6 +258,7 @@ class Trainer:
                 "optimizer": self.opt.state_dict(),
                 "history": self.history,
                 "disc": self.disc.state_dict() if self.disc is not None else None,
+                "class_head": self.class_head.state_dict() if self.class_head is not None else None,
                 "disc_opt": self.opt_d.state_dict() if self.opt_d is not None else None,
                 "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()},
             }
@@ -266,6 +281,7 @@ class Trainer:
         """Train to cfg.epochs. Callbacks: on_epoch_start(epoch, n_rows), on_batch(n), on_epoch_end(record)."""
         self._write_args()
         n_show = min(self.cfg.n_samples, len(self.y_test))
+        started = time.perf_counter()
         for epoch in range(self.start_epoch + 1, self.cfg.epochs + 1):
             t0 = time.perf_counter()
             if on_epoch_start:
@@ -293,6 +309,9 @@ class Trainer:
             self._write_results()
             if on_epoch_end:
                 on_epoch_end(record)
+            if self.cfg.time_budget is not None and time.perf_counter() - started >= self.cfg.time_budget:
+                self.log(f"time budget of {self.cfg.time_budget:.0f}s reached after epoch {epoch}")
+                break
         return self.run_dir
 
 

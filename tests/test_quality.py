@@ -83,7 +83,7 @@ def test_oracle_is_class_mean_image(prepared):
 @pytest.mark.parametrize("vae", [False, True])
 def test_a2i_arch_trains_with_all_losses(prepared, in_tmp, vae):
     args = ["train", str(prepared), "--epochs", "1", "--batch-size", "8", "--latent", "16", "--arch", "a2i",
-            "--loss", "mse+ssim", "--adv-weight", "0.05", "--aug-noise", "0.1", "--aug-shift", "1", "--no-classifier"]
+            "--loss", "mse+ssim", "--adv-weight", "0.05", "--class-weight", "0.5", "--aug-noise", "0.1", "--aug-shift", "1", "--no-classifier"]
     r = runner.invoke(app, args + (["--vae"] if vae else []))
     assert r.exit_code == 0, r.output
     engine = load_engine(in_tmp / "runs/train/exp/weights/best.pt", "eager")
@@ -130,3 +130,27 @@ def test_a2i_keeps_seed_decoder_shapes():
     seed = build_model(ModelConfig(arch="seed", latent=32, image_size=64))
     new = build_model(ModelConfig(arch="a2i", latent=32, image_size=64, vae=True))
     assert [p.shape for p in seed.decoder.parameters()] == [p.shape for p in new.decoder.parameters()]
+
+
+def test_time_budget_stops_after_the_epoch_that_reaches_it(prepared, in_tmp):
+    r = runner.invoke(app, ["train", str(prepared), "--epochs", "50", "--batch-size", "8", "--latent", "16",
+                            "--time-budget", "0", "--no-classifier"])
+    assert r.exit_code == 0, r.output
+    assert "time budget" in r.output
+    rows = list(csv.DictReader(open(in_tmp / "runs/train/exp/results.csv")))
+    assert len(rows) == 1
+
+
+def test_resume_restores_auxiliary_heads(prepared, in_tmp):
+    args = ["train", str(prepared), "--batch-size", "8", "--latent", "16", "--arch", "a2i", "--class-weight", "1",
+            "--adv-weight", "0.1", "--no-classifier", "--seed", "2"]
+    assert runner.invoke(app, args + ["--epochs", "2", "--name", "full"]).exit_code == 0
+    assert runner.invoke(app, args + ["--epochs", "1", "--name", "part"]).exit_code == 0
+    r = runner.invoke(app, ["train", "--resume", str(in_tmp / "runs/train/part"), "--epochs", "2"])
+    assert r.exit_code == 0, r.output
+    a = torch.load(in_tmp / "runs/train/full/weights/last.pt", weights_only=False)
+    b = torch.load(in_tmp / "runs/train/part/weights/last.pt", weights_only=False)
+    for k in a["state_dict"]:
+        torch.testing.assert_close(a["state_dict"][k], b["state_dict"][k])
+    for k in a["class_head"]:
+        torch.testing.assert_close(a["class_head"][k], b["class_head"][k])

@@ -22,11 +22,13 @@ def register(app: typer.Typer) -> None:
         arch: Annotated[str, typer.Option(help="'seed': the student project's model exactly; 'a2i': temporal encoder over the 8 x 13 frames, same decoder.")] = "seed",
         vae: Annotated[bool, typer.Option("--vae", help="Variational encoder (KL term weighted by --kl-weight).")] = False,
         loss: Annotated[str, typer.Option(help="Reconstruction loss: 'mse' or 'mse+ssim'.")] = "mse",
+        class_weight: Annotated[float, typer.Option(help="Weight of an auxiliary loss: the latent also predicts CLASS2 (0 = off).")] = 0.0,
         adv_weight: Annotated[float, typer.Option(help="Weight of an adversarial term with a patch discriminator (0 = off).")] = 0.0,
         kl_weight: Annotated[float, typer.Option(help="--vae only: weight of the KL term.")] = 1e-3,
         aug_noise: Annotated[float, typer.Option(help="Augmentation: Gaussian feature noise (std, normalised units).")] = 0.0,
         aug_shift: Annotated[int, typer.Option(help="Augmentation: shift the 8 frames by up to N frames (0-4).")] = 0,
         classifier: Annotated[bool, typer.Option(help="Score class accuracy with a scene classifier (2+ classes).")] = True,
+        time_budget: Annotated[Optional[float], typer.Option(help="Stop after the epoch that reaches this many seconds of training.")] = None,
         device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")] = "auto",
         name: Annotated[str, typer.Option(help="Run name under runs/train/.")] = "exp",
         exist_ok: Annotated[bool, typer.Option(help="Reuse runs/train/<name> instead of making <name>2.")] = False,
@@ -47,8 +49,9 @@ def register(app: typer.Typer) -> None:
             except ValueError as e:
                 raise UserError(str(e))
             cfg = TrainConfig(prepared=prepared, epochs=30 if epochs is None else epochs, batch_size=batch_size, lr=lr, seed=seed,
-                              device=device, model=mcfg, name=name, exist_ok=exist_ok, loss=loss, adv_weight=adv_weight,
-                              kl_weight=kl_weight, aug_noise=aug_noise, aug_shift=aug_shift, classifier=classifier)
+                              device=device, model=mcfg, name=name, exist_ok=exist_ok, loss=loss, adv_weight=adv_weight, class_weight=class_weight,
+                              kl_weight=kl_weight, aug_noise=aug_noise, aug_shift=aug_shift, classifier=classifier,
+                              time_budget=time_budget)
             trainer = Trainer(cfg, log=console.print)
         run_train(trainer)
 
