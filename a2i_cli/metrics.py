@@ -16,7 +16,6 @@ of each channel (OpenCV's HISTCMP_CORREL), averaged over the three channels.
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 SSIM_WIN = 7
 SSIM_K1, SSIM_K2 = 0.01, 0.03
@@ -30,7 +29,7 @@ SSIM_REPORT = (
 
 def _as_bhwc(x) -> np.ndarray:
     """uint8 images as a (B, H, W, C) numpy array (no copy when already one)."""
-    t = x.numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+    t = x.detach().cpu().numpy() if type(x).__module__.startswith("torch") else np.asarray(x)  # torch stays unimported
     if t.dtype != np.uint8:
         raise TypeError(f"expected uint8 images, got {t.dtype}")
     if t.ndim == 3:
@@ -150,19 +149,25 @@ def ssim_reference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.array([structural_similarity(x, y, channel_axis=-1, data_range=DATA_RANGE) for x, y in zip(a, b)])
 
 
-def histograms(a) -> torch.Tensor:
-    """(B, H, W, 3) uint8 -> (B, 3, 256) float64 counts."""
+def histograms(a):
+    """(B, H, W, 3) uint8 -> (B, 3, 256) float64 counts (a torch tensor)."""
+    import torch
+
+    return torch.from_numpy(_histograms(a))
+
+
+def _histograms(a) -> np.ndarray:
     t = _as_bhwc(a)
     out = np.empty((t.shape[0], 3, 256), np.float64)
     for k in range(t.shape[0]):
         for c in range(3):
             out[k, c] = np.bincount(t[k, :, :, c].ravel(), minlength=256)
-    return torch.from_numpy(out)
+    return out
 
 
 def hist_similarity(a, b) -> np.ndarray:
     """Mean over channels of the Pearson correlation of 256-bin histograms; (B,)."""
-    ha, hb = histograms(a).numpy(), histograms(b).numpy()  # (B, 3, 256)
+    ha, hb = _histograms(a), _histograms(b)  # (B, 3, 256)
     da, db = ha - ha.mean(-1, keepdims=True), hb - hb.mean(-1, keepdims=True)
     num = (da * db).sum(-1)
     den = np.sqrt((da * da).sum(-1) * (db * db).sum(-1))

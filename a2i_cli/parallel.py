@@ -26,6 +26,7 @@ import collections
 import multiprocessing as mp
 import os
 import signal
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -88,16 +89,22 @@ _WORKER = None  # built on the first task, so an error there reaches the caller 
 def _init_pool_worker(spec: WorkerSpec) -> None:
     global _SPEC
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    import torch
-
-    torch.set_num_threads(1)  # one process per core; no OpenMP region after fork
+    _one_thread()
     _SPEC = spec
+
+
+def _one_thread() -> None:
+    """One process per core: torch (if this process uses it) on one thread; no OpenMP region after fork."""
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
 
 
 def _call_pool_worker(task):
     global _WORKER
     if _WORKER is None:
+        _one_thread()
         _WORKER = _SPEC.build()
+        _one_thread()
     return _WORKER(task)
 
 
@@ -133,10 +140,9 @@ class _RayWorker:
     """The actor body: builds the worker once, then runs tasks."""
 
     def __init__(self, spec: WorkerSpec):
-        import torch
-
-        torch.set_num_threads(1)
+        _one_thread()
         self.worker = spec.build()
+        _one_thread()
 
     def run(self, task):
         return self.worker(task)
