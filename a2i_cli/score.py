@@ -86,7 +86,9 @@ def pair_images(generated: Path, targets: Path) -> Pairs:
 def _read_rgb(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
     """Decode to (H, W, 3) uint8; resize to size=(W, H) when given and different."""
     with Image.open(path) as im:
-        im = im.convert("RGB")
+        im.load()
+        if im.mode != "RGB":  # convert() copies even when the mode already matches
+            im = im.convert("RGB")
         if size is not None and im.size != size:
             im = im.resize(size, Image.Resampling.BOX if im.width > size[0] else Image.Resampling.BICUBIC)
         return np.asarray(im, dtype=np.uint8)
