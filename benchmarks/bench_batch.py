@@ -36,18 +36,24 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def make_inputs(work: Path, rows: int, size: int) -> tuple[Path, Path]:
+def make_inputs(work: Path, rows: int, size: int, textured: bool = False) -> tuple[Path, Path]:
     import torch
 
     from a2i_cli import FEATURE_COLUMNS
     from a2i_cli.checkpoint import Normalizer, save_checkpoint
     from a2i_cli.model import ModelConfig, build_model
 
-    ckpt = work / f"random_{size}.pt"
+    ckpt = work / f"random_{size}{'_textured' if textured else ''}.pt"
     if not ckpt.exists():
         torch.manual_seed(0)
-        save_checkpoint(ckpt, build_model(ModelConfig(image_size=size)).eval(),
-                        Normalizer(np.zeros(104, np.float32), np.full(104, 10, np.float32)))
+        model = build_model(ModelConfig(image_size=size)).eval()
+        if textured:  # shrink the BatchNorm variances: busy images that are as slow to encode as photos
+            g = torch.Generator().manual_seed(1)
+            for mod in model.modules():
+                if isinstance(mod, torch.nn.BatchNorm2d):
+                    mod.running_var.fill_(0.05)
+                    mod.running_mean.normal_(0, 0.05, generator=g)
+        save_checkpoint(ckpt, model, Normalizer(np.zeros(104, np.float32), np.full(104, 10, np.float32)))
     csv_path = work / f"mfcc_{rows}.csv"
     if not csv_path.exists():
         rng = np.random.default_rng(0)
@@ -185,6 +191,9 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=256, help="image size of the random checkpoint")
     ap.add_argument("--png-level", type=int, default=1)
     ap.add_argument("--engine", default="auto")
+    ap.add_argument("--textured", action="store_true",
+                    help="random weights with shrunken BatchNorm variances: noisy images that cost ~10 ms to PNG-encode "
+                         "(the default random checkpoint draws smooth images that encode in well under 1 ms)")
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--work", type=Path, default=None, help="folder for inputs and outputs (default: a temporary one)")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
@@ -195,7 +204,7 @@ def main() -> None:
     cores = args.workers or local_cores()
     work = args.work or Path(tempfile.mkdtemp(prefix="a2i-bench-batch-"))
     work.mkdir(parents=True, exist_ok=True)
-    ckpt, csv_path = make_inputs(work, args.rows, args.size)
+    ckpt, csv_path = make_inputs(work, args.rows, args.size, args.textured)
     a2i = [sys.executable, "-m", "a2i_cli.cli", "batch-generate"]
     common = ["--model", str(ckpt), "--png-level", str(args.png_level), "--engine", args.engine]
     if args.workers:
