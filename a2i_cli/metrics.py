@@ -7,7 +7,7 @@ K1=0.01, K2=0.03, sample covariance (N/(N-1)), data range 255 (uint8), computed 
 colour channel and averaged (`channel_axis=-1`), mean over the window positions that do
 not touch the border (skimage's crop of (7-1)/2 pixels). The uniform filter restricted
 to those positions is a valid 7x7 box filter: here exact integer window sums (two
-separable passes of shifted adds in int32), so only the final ratio is rounded (float32;
+separable passes of shifted adds in int16/int32), so only the final ratio is rounded (float32;
 per-image values agree with skimage to ~1e-7). `ssim_reference` calls scikit-image itself.
 
 Histogram similarity is the seed project's: Pearson correlation of the 256-bin histograms
@@ -74,18 +74,22 @@ def _box_sums(m: np.ndarray, win: int, axis: int) -> np.ndarray:
 def _ssim_plane_sum(x: np.ndarray, y: np.ndarray, win: int) -> float:
     """Sum over the valid window positions of the SSIM map of two (h, W) uint8 planes.
 
-    Window sums of x, y, x^2 + y^2 and xy are exact int32 (2 * 255^2 * 49 * 49 < 2^31),
-    and the variance numerators N*S(x^2 + y^2) - Sx^2 - Sy^2 are formed in int32 too, so
-    the only rounding is in the final float32 ratio: skimage's float64 value to ~1e-7.
+    Window sums are exact integers: Sx, Sy in int16 while they fit (255 * 49 < 2^15; half
+    the memory traffic), S(x^2 + y^2) and Sxy in int32 (2 * 255^2 * 49 * 49 < 2^31). The
+    variance numerators N*S(x^2 + y^2) - Sx^2 - Sy^2 are formed in int32 too, so the only
+    rounding is in the final float32 ratio: skimage's float64 value to ~1e-7.
     """
-    m = np.empty((4, *x.shape), np.int32)  # (4, h, W): x, y, x^2 + y^2, xy
-    m[0], m[1] = x, y
-    np.multiply(m[0], m[0], out=m[2])
-    np.multiply(m[0], m[1], out=m[3])
-    sq = np.multiply(m[1], m[1])
-    m[2] += sq
-    sx, sy, ssq, sxy = _box_sums(_box_sums(m, win, 2), win, 1)  # each (h-win+1, W-win+1)
     n = win * win
+    small = np.int16 if DATA_RANGE * n < 2**15 else np.int32
+    big = np.int32 if 2 * DATA_RANGE**2 * n * n < 2**31 else np.int64  # windows up to 11x11 stay in int32
+    xy = np.empty((2, *x.shape), small)  # (2, h, W): x, y
+    xy[0], xy[1] = x, y
+    m = np.empty((2, *x.shape), big)  # (2, h, W): x^2 + y^2, xy
+    np.multiply(xy[0], xy[0], out=m[0], dtype=big)
+    m[0] += np.multiply(xy[1], xy[1], dtype=big)
+    np.multiply(xy[0], xy[1], out=m[1], dtype=big)
+    sx, sy = _box_sums(_box_sums(xy, win, 2), win, 1).astype(big)  # each (h-win+1, W-win+1)
+    ssq, sxy = _box_sums(_box_sums(m, win, 2), win, 1)
     c1 = (SSIM_K1 * DATA_RANGE) ** 2 * n * n  # constants scaled like the integer sums
     c2 = (SSIM_K2 * DATA_RANGE) ** 2 * n * (n - 1)
     sxsy = sx * sy
