@@ -7,7 +7,8 @@
 A worker is a class built once per process (or Ray actor) with `spec.kwargs` -- the model
 loads in `__init__` -- and called once per task: `worker(task) -> result`. Tasks and
 results are small dicts of numpy arrays / lists, so only features and file names cross
-process boundaries; the images are written by the workers themselves.
+process boundaries; the images are written by the workers themselves. The workers:
+batch.Predictor (features -> image files) and score.ScoreWorker (file pairs -> scores).
 
 Backends:
   inline  the calling process (tests, tiny inputs): no start-up cost at all.
@@ -30,10 +31,7 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
-
-import numpy as np
+from typing import Any, Iterable, Iterator
 
 from .errors import UserError
 

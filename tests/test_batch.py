@@ -208,3 +208,15 @@ def test_kill9_then_rerun_every_row_once(in_tmp, ckpt):
         with Image.open(in_tmp / "o" / p) as im:
             im.load()
     assert pd.read_csv(in_tmp / "o/errors.csv")["row"].tolist() == [17]
+
+
+def test_local_worker_death_is_reported_and_resumable(in_tmp, ckpt):
+    from a2i_cli.parallel import WorkerDied
+
+    make_csv(in_tmp / "in.csv", 400)
+    with pytest.raises(WorkerDied, match="rerun"):
+        batch_generate(in_tmp / "in.csv", in_tmp / "o", ckpt, backend="local", workers=2, batch_size=16,
+                       predictor_kwargs={"crash_once": str(in_tmp / "crashed")})
+    res = batch_generate(in_tmp / "in.csv", in_tmp / "o", ckpt, backend="local", workers=2, batch_size=16)
+    assert res.skipped + res.written == 400
+    assert read_manifest(in_tmp / "o")["row"].tolist() == list(range(1, 401))
