@@ -98,9 +98,10 @@ def _tree_rss(root: int) -> int:
 
 
 def run_measured(cmd: list[str], cwd: Path) -> tuple[float, int, int]:
-    """(wall seconds, peak tree RSS bytes, return code)."""
+    """(wall seconds, peak tree RSS bytes, return code); a2i importable from any cwd."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = 0
     stop = threading.Event()
 
@@ -212,9 +213,9 @@ def main() -> None:
     results = []
 
     def variant(name, cmd, rows):
-        out = work / f"out_{name}"
+        out = work / f"out_{name.replace(' ', '_')}"
         subprocess.run(["rm", "-rf", str(out)], check=True)
-        wall, rss, rc = run_measured(cmd(out), cwd=ROOT)
+        wall, rss, rc = run_measured(cmd(out), cwd=work)  # runs/ records land in the work folder
         results.append({"variant": name, "rows": rows, "seconds": round(wall, 2), "images_per_s": round(rows / wall, 1),
                         "peak_rss_mb": round(rss / 2**20), "rc": rc})
         print(results[-1], flush=True)

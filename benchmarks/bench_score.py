@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -96,8 +97,9 @@ def main() -> None:
 
     out = work / "score_out"
     t0 = time.perf_counter()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     proc = subprocess.run([sys.executable, "-m", "a2i_cli.cli", "score", str(gen), str(data), "--out", str(out),
-                           "--backend", "local", *workers], cwd=ROOT, capture_output=True, text=True)
+                           "--backend", "local", *workers], cwd=work, env=env, capture_output=True, text=True)
     cli_s = time.perf_counter() - t0
     if proc.returncode:
         sys.exit(proc.stderr[-3000:])

@@ -43,7 +43,7 @@ def test_local_ray_connects_only_to_loopback(tmp_path):
     assert not outside, "connections outside loopback:\n" + "\n".join(outside[:10])
 
 
-def test_ray_worker_killed_mid_run_loses_no_rows_and_scores_match(tmp_path, tiny_data):
+def test_ray_worker_killed_mid_run_loses_no_rows_and_scores_match(tmp_path, tiny_data, in_tmp):
     ckpt = make_checkpoint(tmp_path / "m.pt")
     make_csv(tmp_path / "in.csv", 96)
     marker = tmp_path / "crashed-once"
