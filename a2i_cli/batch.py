@@ -372,6 +372,7 @@ def batch_generate(csv_path: Path, out: Path, model: Path, engine: str = "auto",
         raise UserError(f"--workers must be positive, got {workers}")
     if engine not in ENGINES:
         raise UserError(f"unknown --engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    choose_backend(backend, None, ray_address)  # a bad --backend fails before anything is written
     stream = CsvStream(csv_path)
     model = Path(model)
     read_checkpoint(model)  # a missing or broken model fails here, in one line

@@ -170,6 +170,7 @@ def test_bad_input_one_line(in_tmp, ckpt, args, expect):
     r = runner.invoke(app, ["batch-generate", *args, "--out", "o"])
     assert r.exit_code == 2, r.output
     assert expect in r.output and "Traceback" not in r.output
+    assert not (in_tmp / "o").exists()  # nothing written for a bad command
     if args[0] == "nomfcc.csv":
         assert "mfcc_101, mfcc_102, mfcc_103, mfcc_104" in r.output
 
