@@ -5,6 +5,8 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
+from PIL import Image
 from skimage.metrics import structural_similarity
 from typer.testing import CliRunner
 
@@ -35,11 +37,8 @@ def test_score_newest_batch_output_with_report(tiny_data, in_tmp):
     report = (in_tmp / "s/report.md").read_text()
     assert "Worst examples" in report and "000000004" in report  # the missing row is named
     row = scores.iloc[0]
-    from PIL import Image
-
     g, t = np.asarray(Image.open(row["generated"])), np.asarray(Image.open(row["target"]))
-    assert row["ssim"] == structural_similarity(g, t, channel_axis=-1, data_range=255) or \
-        abs(row["ssim"] - structural_similarity(g, t, channel_axis=-1, data_range=255)) < 1e-4
+    assert row["ssim"] == pytest.approx(structural_similarity(g, t, channel_axis=-1, data_range=255), abs=1e-4)
 
 
 def test_local_workers_equal_inline(tiny_data, in_tmp):
