@@ -80,7 +80,7 @@ class Predictor:
                  quality: int = 90, crash_once: str | None = None):
         from .engine import load_engine
 
-        self.engine = load_engine(Path(ckpt), engine)
+        self.engine = load_engine(Path(ckpt), engine, option="--engine")
         self.out = Path(out)
         self.fmt, self.ext = fmt, FORMATS[fmt][1]
         self.png_level, self.quality = png_level, quality

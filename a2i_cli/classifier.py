@@ -37,7 +37,7 @@ class SceneCNN(nn.Module):
 
 def _to_input(images: np.ndarray) -> torch.Tensor:
     """(B, S, S, 3) uint8 -> (B, 3, 32, 32) float in [-1, 1] (area downsampling)."""
-    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div(127.5).sub(1)
+    x = torch.from_numpy(np.array(images, copy=True)).permute(0, 3, 1, 2).float().div(127.5).sub(1)
     return F.adaptive_avg_pool2d(x, CLS_SIZE) if x.shape[-1] != CLS_SIZE else x
 
 

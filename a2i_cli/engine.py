@@ -96,10 +96,10 @@ class FusedEngine(Engine):
 
     backend = "fused"
 
-    def __init__(self, loaded: Loaded):
+    def __init__(self, loaded: Loaded, option: str = "--backend"):
         super().__init__(loaded)
         if not ops.has_ops():
-            raise UserError(f"--backend fused needs the C++ ops, which did not load ({ops.ops_reason()}); {ops.BUILD_HINT}")
+            raise UserError(f"{option} fused needs the C++ ops, which did not load ({ops.ops_reason()}); {ops.BUILD_HINT}")
         weights, self.biases = fold_decoder(loaded.model)
         self.weights = [ops.pack_weight(w) for w in weights]  # packed once, reused every call
         self.model = loaded.model
@@ -132,15 +132,17 @@ def _is_program(path: Path) -> bool:
     return Path(path).suffix == ".pt2"
 
 
-def load_engine(ckpt: Path, backend: str = "auto") -> Engine:
-    """A checkpoint (.pt) or an exported program (.pt2) -> an Engine running `backend`."""
+def load_engine(ckpt: Path, backend: str = "auto", option: str = "--backend") -> Engine:
+    """A checkpoint (.pt) or an exported program (.pt2) -> an Engine running `backend`.
+
+    `option` is the CLI option that chose the backend, named in error messages."""
     if backend not in BACKENDS:
-        raise UserError(f"unknown --backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        raise UserError(f"unknown {option} {backend!r}; choose one of {', '.join(BACKENDS)}")
     if _is_program(ckpt):
         if backend not in ("auto", "export"):
             raise UserError(
-                f"{ckpt} is an exported program (.pt2), which only runs with --backend export; "
-                f"pass the .pt checkpoint for --backend {backend}"
+                f"{ckpt} is an exported program (.pt2), which only runs with {option} export; "
+                f"pass the .pt checkpoint for {option} {backend}"
             )
         program, cfg, meta = load_program(ckpt)
         return ExportEngine(program, cfg, meta, Path(ckpt))
@@ -149,5 +151,5 @@ def load_engine(ckpt: Path, backend: str = "auto") -> Engine:
         ep = export_program(loaded)
         return ExportEngine(ep.module(), loaded.cfg, {"source": str(ckpt)}, None)
     if backend == "fused" or (backend == "auto" and ops.has_ops()):
-        return FusedEngine(loaded)
+        return FusedEngine(loaded, option)
     return EagerEngine(loaded)
