@@ -49,3 +49,15 @@ def in_tmp(tmp_path: Path, monkeypatch) -> Path:
     """Run in a fresh current folder, so runs/ lands in tmp_path."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture
+def prepared(tiny_data, in_tmp) -> Path:
+    """The tiny dataset prepared at 32 px, all classes, as runs/prepare/p."""
+    from typer.testing import CliRunner
+
+    from a2i_cli.cli import app
+
+    r = CliRunner().invoke(app, ["prepare", "--data", str(tiny_data), "--class", "all", "--image-size", "32", "--name", "p"])
+    assert r.exit_code == 0, r.output
+    return in_tmp / "runs/prepare/p"

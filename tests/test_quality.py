@@ -19,13 +19,6 @@ from a2i_cli.prepare import Prepared
 runner = CliRunner()
 
 
-@pytest.fixture
-def prepared(tiny_data, in_tmp):
-    r = runner.invoke(app, ["prepare", "--data", str(tiny_data), "--class", "all", "--image-size", "32", "--name", "p"])
-    assert r.exit_code == 0, r.output
-    return in_tmp / "runs/prepare/p"
-
-
 def test_classifier_learns_and_is_cached(prepared):
     data = Prepared.load(prepared)
     clf = load_or_train_classifier(data)

@@ -18,13 +18,6 @@ from a2i_cli.model import ModelConfig, build_model, decoder_channels
 runner = CliRunner()
 
 
-@pytest.fixture
-def prepared(tiny_data, in_tmp):
-    r = runner.invoke(app, ["prepare", "--data", str(tiny_data), "--class", "all", "--image-size", "32", "--name", "p"])
-    assert r.exit_code == 0, r.output
-    return in_tmp / "runs/prepare/p"
-
-
 def train(*args):
     r = runner.invoke(app, ["train", "--epochs", "2", "--batch-size", "8", "--latent", "16", *args])
     assert r.exit_code == 0, r.output
