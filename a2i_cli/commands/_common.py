@@ -43,8 +43,11 @@ def cli_errors(fn):
     return wrapper
 
 
-def progress_bar(transient: bool = False):
-    """A rich progress bar with count, rate and ETA (on stderr, so stdout stays parseable)."""
+def progress_bar(transient: bool = True):
+    """A rich progress bar with count, rate and ETA (on stderr, so stdout stays parseable).
+
+    Transient: it disappears when done (or when an error stops the job), leaving the
+    command's own summary lines."""
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn,
                                TimeElapsedColumn, TimeRemainingColumn)
 

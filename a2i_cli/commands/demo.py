@@ -35,6 +35,13 @@ def register(app: typer.Typer) -> None:
         from .score import print_summary
         from .train import run_train
 
+        from ..errors import UserError
+        from ..model import check_image_size
+
+        try:  # fail before spending a minute on the data
+            check_image_size(image_size)
+        except ValueError as e:
+            raise UserError(str(e))
         run = new_run_dir("demo", name)
         console.print(f"[bold]1/5 demo data[/] -> {run / 'data'}")
         with progress_bar(transient=True) as bar:
