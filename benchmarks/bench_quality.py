@@ -39,6 +39,40 @@ MODELS = {
 METRICS = ("ssim", "hist", "mse", "psnr", "class_acc")
 
 
+def audio_probe(prepared: Path, seed: int, epochs: int = 150) -> float:
+    """Test accuracy of an MLP that reads CLASS2 straight from the 104 features (same split):
+    how much class information the audio carries, the most an image model can pass on."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    from a2i_cli.prepare import Prepared
+
+    data = Prepared.load(prepared)
+    tr, te = data.indices("train"), data.indices("test")
+    classes = sorted(data.rows["CLASS2"].unique())
+    y = torch.tensor(data.rows["CLASS2"].map({c: i for i, c in enumerate(classes)}).to_numpy())
+    x = torch.from_numpy(data.norm(data.features))
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        mlp = torch.nn.Sequential(torch.nn.Linear(x.shape[1], 256), torch.nn.ReLU(), torch.nn.Dropout(0.3),
+                                  torch.nn.Linear(256, len(classes)))
+        opt = torch.optim.Adam(mlp.parameters(), 1e-3, weight_decay=1e-3)
+        trt = torch.from_numpy(tr)
+        for _ in range(epochs):
+            mlp.train()
+            perm = trt[torch.randperm(len(trt))]
+            for i in range(0, len(perm), 64):
+                b = perm[i : i + 64]
+                loss = F.cross_entropy(mlp(x[b] + 0.2 * torch.randn_like(x[b])), y[b])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        mlp.eval()
+        with torch.no_grad():
+            return float((mlp(x[te]).argmax(1) == y[te]).float().mean())
+
+
 def make_digits(out: Path, data: Path, size: int) -> Path:
     subprocess.run([sys.executable, str(REPO / "examples" / "spoken_digits.py"), str(out), "--data", str(data),
                     "--image-size", str(size)], check=True, stdout=subprocess.DEVNULL)
@@ -50,7 +84,8 @@ def run_dataset(name: str, data_dir: Path, work: Path, size: int, budget: float,
                                            split=SplitConfig(seed=seed), runs_root=work / "runs"))
     result = {"dataset": name, "image_size": size, "train_rows": meta["counts"]["train"],
               "test_rows": meta["counts"]["test"], "test_folders": meta["folders"]["test"],
-              "classes": len(meta["classes"]), "budget_s": budget, "models": {}}
+              "classes": len(meta["classes"]), "budget_s": budget, "models": {},
+              "audio_probe_class_acc": audio_probe(prepared, seed)}
     for model_name, spec in MODELS.items():
         spec = dict(spec)
         mcfg = ModelConfig(image_size=size, **spec.pop("model"))
@@ -81,6 +116,7 @@ def table(res: dict) -> str:
     for label, key in (("mean training image", "baseline_mean_image"), ("class-mean oracle", "oracle_class_mean")):
         lines.append(f"| {label} | " + " | ".join(fmt[m].format(res[key][m]) for m in METRICS) + " | |")
     lines.append(f"| real test images | | | | | {res['classifier_on_real_test_images']:.1%} | |")
+    lines.append(f"| audio-only classifier (MLP on the 104 features) | | | | | {res['audio_probe_class_acc']:.1%} | |")
     return "\n".join(lines)
 
 

@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
         exist_ok: Annotated[bool, typer.Option(help="Reuse runs/train/<name> instead of making <name>2.")] = False,
         resume: Annotated[Optional[Path], typer.Option(help="Continue a run: its folder or its weights/last.pt.")] = None,
     ) -> None:
-        """Train with Adam + MSE; each epoch prints test scores beside the mean-training-image baseline."""
+        """Train (Adam; MSE or MSE+SSIM); each epoch prints test scores beside the mean-image and class-mean baselines."""
         from ..errors import UserError
         from ..model import ModelConfig
         from ..runs import newest_run
