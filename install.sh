@@ -5,12 +5,23 @@ set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PYTHON:-python3}
 VENV=${A2I_VENV:-.venv}
+LOG=$(mktemp)
+trap 'rm -f "$LOG"' EXIT
+
+pip_install() {  # quiet on success, the whole pip log and a non-zero exit on failure
+  if ! "$VENV/bin/python" -m pip install "$@" >"$LOG" 2>&1; then
+    cat "$LOG" >&2
+    echo "install.sh: 'pip install $*' failed (log above)" >&2
+    exit 1
+  fi
+}
+
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
-PIP="$VENV/bin/python -m pip"
-$PIP install -q --upgrade pip 2>&1 | grep -v "is ignored" || true
+VENV=$(cd "$VENV" && pwd)  # absolute, for the check below that runs outside the source tree
+pip_install --upgrade pip
 # torch first and pinned: an unpinned torch would pull a multi-GB CUDA build.
-$VENV/bin/python -c "import torch" 2>/dev/null || $PIP install -q torch==2.13.0 2>&1 | grep -v "is ignored" || true
-$PIP install -q setuptools wheel ninja 2>&1 | grep -v "is ignored" || true
+"$VENV/bin/python" -c "import torch" 2>/dev/null || pip_install torch==2.13.0
+pip_install setuptools wheel ninja
 # --no-build-isolation: the extension in csrc/ compiles against the torch installed above.
-$PIP install -q --no-build-isolation -e ".[test,ray,media]" 2>&1 | grep -vE "is ignored|^\s*$|!!|\*\*\*|wheel_obj|setuptools|SetuptoolsDeprecationWarning|Please|See https|License|By 2026|project.license" || true
-$VENV/bin/python -c "import torch, a2i_cli; print('a2i installed, torch', torch.__version__)"
+pip_install --no-build-isolation -e ".[test,ray,media]"
+(cd / && "$VENV/bin/python" -c "import torch, a2i_cli, a2i_cli.ops as o; print('a2i installed, torch', torch.__version__, '| C++ ops:', o.ops_status())")
