@@ -92,14 +92,6 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-@torch.inference_mode()
-def predict_uint8(model, feats: np.ndarray, device, batch: int = 64) -> np.ndarray:
-    """(N, 104) normalised -> (N, S, S, 3) uint8, in eval mode."""
-    model.eval()
-    out = [to_uint8(model(torch.from_numpy(feats[i : i + batch]).to(device)).cpu()).numpy() for i in range(0, len(feats), batch)]
-    return np.concatenate(out)
-
-
 def mean_image(images: np.ndarray, chunk: int = 256) -> np.ndarray:
     """The mean of (N, S, S, 3) uint8 images, rounded: (S, S, 3) uint8."""
     acc = np.zeros(images.shape[1:], dtype=np.float64)
@@ -235,15 +227,17 @@ class Trainer:
         g_out = self.disc(fake)
         return bce(g_out, torch.ones_like(g_out))
 
-    def evaluate(self) -> tuple[float, dict[str, float], np.ndarray]:
-        gen = predict_uint8(self.model, self.x_test, self.device)
-        with torch.inference_mode():
-            losses = []
-            for i in range(0, len(self.x_test), 64):
-                out = self.model(torch.from_numpy(self.x_test[i : i + 64]).to(self.device)).cpu()
-                losses.append(F.mse_loss(out, from_uint8(torch.from_numpy(self.y_test[i : i + 64])), reduction="sum").item())
-        px = self.y_test[0].size
-        return sum(losses) / (len(self.x_test) * px), self._scores(gen), gen
+    @torch.inference_mode()
+    def evaluate(self, batch: int = 64) -> tuple[float, dict[str, float], np.ndarray]:
+        """One pass over the test split: (per-pixel MSE on [-1, 1], scores, (N, S, S, 3) uint8)."""
+        self.model.eval()
+        gen, sq = [], 0.0
+        for i in range(0, len(self.x_test), batch):
+            out = self.model(torch.from_numpy(self.x_test[i : i + batch]).to(self.device)).cpu()  # (B, 3, S, S)
+            sq += F.mse_loss(out, from_uint8(torch.from_numpy(self.y_test[i : i + batch])), reduction="sum").item()
+            gen.append(to_uint8(out).numpy())
+        gen = np.concatenate(gen)
+        return sq / self.y_test.size, self._scores(gen), gen
 
     def _save(self, name: str, epoch: int, record: dict, with_state: bool) -> None:
         extra = {
