@@ -20,7 +20,9 @@ pip_install() {  # quiet on success, the whole pip log and a non-zero exit on fa
 VENV=$(cd "$VENV" && pwd)  # absolute, for the check below that runs outside the source tree
 pip_install --upgrade pip
 # torch first and pinned: an unpinned torch would pull a multi-GB CUDA build.
-"$VENV/bin/python" -c "import torch" 2>/dev/null || pip_install torch==2.13.0
+# TORCH_INDEX_URL (e.g. https://download.pytorch.org/whl/cpu) picks where that wheel comes from
+# on machines whose pip does not already serve the CPU build.
+"$VENV/bin/python" -c "import torch" 2>/dev/null || pip_install torch==2.13.0 ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
 pip_install setuptools wheel ninja
 # --no-build-isolation: the extension in csrc/ compiles against the torch installed above.
 pip_install --no-build-isolation -e ".[test,ray,media]"

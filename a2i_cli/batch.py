@@ -375,7 +375,12 @@ def batch_generate(csv_path: Path, out: Path, model: Path, engine: str = "auto",
     choose_backend(backend, None, ray_address)  # a bad --backend fails before anything is written
     stream = CsvStream(csv_path)
     model = Path(model)
-    read_checkpoint(model)  # a missing or broken model fails here, in one line
+    if model.suffix == ".pt2":  # an `a2i export` program: check it loads, in one line
+        from .export import load_program
+
+        load_program(model)
+    else:
+        read_checkpoint(model)  # a missing or broken model fails here, in one line
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
 

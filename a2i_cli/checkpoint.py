@@ -72,7 +72,7 @@ def save_checkpoint(path: Path, model: AudioToImage, norm: Normalizer, **extra) 
 def read_checkpoint(path: Path) -> dict:
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"checkpoint {path} does not exist; train one with `a2i train` or pass --model")
+        raise UserError(f"checkpoint {path} does not exist; train one with `a2i train` or give the path of an existing .pt file")
     try:
         blob = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as e:  # corrupt or not a torch file

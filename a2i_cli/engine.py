@@ -40,6 +40,7 @@ class Engine:
         self.cfg = loaded.cfg
         self.norm = loaded.norm
         self.image_size = loaded.cfg.image_size
+        self.source = loaded.path  # the file the model came from, for messages
 
     def _forward_uint8(self, feats: torch.Tensor) -> torch.Tensor:
         """(B, 104) normalised float32 -> (B, S, S, 3) uint8."""
@@ -120,6 +121,7 @@ class ExportEngine(Engine):
         self.image_size = cfg.image_size
         self.meta = meta
         self.path = path
+        self.source = path or Path(meta.get("source", "?"))
         n = cfg.n_features
         self.norm = Normalizer(np.zeros(n, np.float32), np.ones(n, np.float32))  # identity: it is in the graph
         self.program = program

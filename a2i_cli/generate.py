@@ -46,13 +46,15 @@ def csv_row_features(csv: Path, row: int) -> np.ndarray:
         missing = [c for c in FEATURE_COLUMNS if c not in header]
         if missing:
             raise UserError(f"{csv}: missing column {missing[0]!r}; need mfcc_1..mfcc_{N_FEATURES}")
-        frame = pd.read_csv(csv, usecols=FEATURE_COLUMNS, skiprows=range(1, row), nrows=1)
+        frame = pd.read_csv(csv, usecols=FEATURE_COLUMNS, skiprows=range(1, row), nrows=1, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         raise UserError(f"{csv} is not a readable CSV ({str(e).splitlines()[0]})")
     if frame.empty:
         raise UserError(f"{csv} has fewer than {row} data rows")
-    vals = pd.to_numeric(frame.iloc[0], errors="coerce").to_numpy(dtype=np.float32)
+    text = [str(v).strip() for v in frame.iloc[0]]
+    vals = pd.to_numeric(pd.Series(text), errors="coerce").to_numpy(dtype=np.float32)
     if not np.isfinite(vals).all():
         j = int(np.flatnonzero(~np.isfinite(vals))[0])
-        raise UserError(f"{csv} row {row}: {FEATURE_COLUMNS[j]} is {frame.iloc[0, j]!r}, not a finite number")
+        what = "empty (is the row short of fields?)" if text[j] == "" else f"{text[j]!r}, not a finite number"
+        raise UserError(f"{csv} row {row}: {FEATURE_COLUMNS[j]} is {what}")
     return vals

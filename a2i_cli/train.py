@@ -68,7 +68,8 @@ class TrainConfig:
         if self.loss not in LOSSES:
             raise UserError(f"--loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
         if self.class_weight < 0 or self.adv_weight < 0 or self.aug_noise < 0 or not 0 <= self.aug_shift <= 4:
-            raise UserError("--class-weight, --adv-weight and --aug-noise must be >= 0 and --aug-shift between 0 and 4")
+            raise UserError(f"--class-weight ({self.class_weight}), --adv-weight ({self.adv_weight}) and --aug-noise "
+                            f"({self.aug_noise}) must be >= 0, --aug-shift ({self.aug_shift}) between 0 and 4")
         for opt, v in (("--epochs", self.epochs), ("--batch-size", self.batch_size)):
             if v < 1:
                 raise UserError(f"{opt} must be at least 1, got {v}")

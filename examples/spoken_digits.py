@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{args.out / 'dataset.csv'}: {report.added} rows added, {report.already} already there, {len(report.bad)} bad "
         f"({n} recordings, {time.perf_counter() - t0:.1f} s)\n"
-        f"next: a2i prepare --data {args.out} --class all --split source --image-size 64"
+        f"next: a2i prepare --data {args.out} --class all --split source --image-size {min(args.image_size, 256)}"
     )
     return 1 if report.bad else 0
 

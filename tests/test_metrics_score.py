@@ -65,7 +65,8 @@ def test_score_folders_by_name(in_tmp):
     _write(in_tmp / "tgt", ["x0.png", "x1.png", "x2.png"], b[:3])
     (in_tmp / "tgt/x2.png").write_bytes(b"broken")
     r = runner.invoke(app, ["score", "gen", "tgt", "--out", "s"])
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 1, r.output  # x2's target is broken: scored the rest, listed it, exit 1
+    assert "not scored: x2" in r.output
     scores = pd.read_csv(in_tmp / "s/scores.csv")
     assert list(scores["name"]) == ["x0", "x1"]
     np.testing.assert_allclose(scores["ssim"], [structural_similarity(a[i], b[i], channel_axis=-1, data_range=255) for i in range(2)], atol=1e-4)

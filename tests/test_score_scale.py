@@ -26,8 +26,9 @@ def test_score_newest_batch_output_with_report(tiny_data, in_tmp):
     victim = pd.read_csv(gen / "manifest.csv")["path"][3]
     (gen / victim).unlink()  # a missing image is listed, not fatal
     r = runner.invoke(app, ["score", "--data", str(tiny_data), "--out", "s"])
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 1, r.output  # every output written; the exit code says a pair failed
     assert "newest batch-generate output" in r.output and "1 pairs could not be scored" in r.output
+    assert "not scored: " in r.output and "does not exist" in r.output
     scores = pd.read_csv(in_tmp / "s/scores.csv")
     assert len(scores) == 39
     summary = json.loads((in_tmp / "s/summary.json").read_text())

@@ -133,3 +133,24 @@ def test_generate_without_model_says_train_first(in_tmp):
     (in_tmp / "bad.pt").write_bytes(b"garbage")
     r = runner.invoke(app, ["generate", "--mfcc", ",".join(["0"] * 104), "--model", "bad.pt"])
     assert r.exit_code == 2 and "bad.pt" in r.output and "Traceback" not in r.output
+
+
+def test_generate_csv_short_row_says_so(prepared, in_tmp):
+    train(str(prepared))
+    lines = (in_tmp / "data/dataset.csv").read_text().splitlines()
+    lines[3] = ",".join(lines[3].split(",")[:50])  # data row 3 loses its last fields
+    (in_tmp / "short.csv").write_text("\n".join(lines) + "\n")
+    r = runner.invoke(app, ["generate", "--csv", "short.csv", "--row", "3", "--out", "s.png"])
+    assert r.exit_code == 2 and "row 3" in r.output and "empty" in r.output and "np." not in r.output
+
+
+def test_generate_with_an_exported_program(prepared, in_tmp):
+    train(str(prepared))
+    assert runner.invoke(app, ["export", "--model", "runs/train/exp/weights/best.pt", "--out", "m.pt2"]).exit_code == 0
+    r = runner.invoke(app, ["generate", "--mfcc", ",".join(["0.5"] * 104), "--backend", "export", "--model", "m.pt2", "--out", "e.png"])
+    assert r.exit_code == 0, r.output
+    assert "backend export" in r.output and "m.pt2" in r.output
+    r = runner.invoke(app, ["batch-generate", "data/dataset.csv", "--engine", "export", "--model", "m.pt2", "--out", "b"])
+    assert r.exit_code == 0, r.output
+    a = np.asarray(Image.open(in_tmp / "e.png"))
+    assert a.shape == (32, 32, 3)

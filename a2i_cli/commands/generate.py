@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
                 )
             console.print(
                 f"wrote {len(report.files)} images to {report.out} ({report.files[0].name} ...) and {report.manifest.name}; "
-                f"backend {report.backend}, model {engine.loaded.path}"
+                f"backend {report.backend}, model {engine.source}"
             )
             return
         out = out or Path("generated.png")
@@ -54,4 +54,4 @@ def register(app: typer.Typer) -> None:
         engine = load_engine(model or newest_best(), backend)
         image = engine.generate(feats[None])[0]
         save_png(image, out)
-        console.print(f"wrote {out} ({image.shape[1]}x{image.shape[0]}, backend {engine.backend}, model {engine.loaded.path})")
+        console.print(f"wrote {out} ({image.shape[1]}x{image.shape[0]}, backend {engine.backend}, model {engine.source})")

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import cli_errors, console, progress_bar
+from ._common import cli_errors, console, err_console, progress_bar
 
 
 def register(app: typer.Typer) -> None:
@@ -35,6 +35,8 @@ def register(app: typer.Typer) -> None:
         if generated is None:
             generated = last_output()
             console.print(f"scoring the newest batch-generate output {generated} against {targets or data}")
+        if examples < 0:
+            raise UserError(f"--examples must be 0 or more, got {examples}")
         pairs = pair_images(generated, targets or data)
         out = out or new_run_dir("score", name)
         with progress_bar() as bar:
@@ -47,8 +49,12 @@ def register(app: typer.Typer) -> None:
         print_summary(summary)
         console.print(f"per-image scores -> {csv_path}; summary -> {json_path}; report -> {report}")
         if problems or pairs.unmatched:
+            for p in problems[:3]:
+                err_console.print(f"not scored: {p['name']}: {p['reason']}")
             console.print(f"[yellow]{len(problems)} pairs could not be scored, {len(pairs.unmatched)} generated images "
                           f"had no target (listed in {json_path})[/]")
+        if problems:  # every output is written; the exit code tells a script that some pairs failed
+            raise typer.Exit(1)
 
 
 def print_summary(summary: dict, baseline: dict | None = None) -> None:

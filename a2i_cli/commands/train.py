@@ -14,7 +14,7 @@ def register(app: typer.Typer) -> None:
     @cli_errors
     def train_cmd(
         prepared: Annotated[Optional[Path], typer.Argument(help="Prepared folder from `a2i prepare` (default: the newest runs/prepare/*).")] = None,
-        epochs: Annotated[Optional[int], typer.Option(help="Total epochs [default: 30; with --resume: the run's own, or more].")] = None,
+        epochs: Annotated[Optional[int], typer.Option(help="Total epochs (default 30; with --resume: the run's own, or more).")] = None,
         batch_size: Annotated[int, typer.Option(help="Batch size.")] = 32,
         lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 1e-3,
         seed: Annotated[int, typer.Option(help="Seed for weights and batch order.")] = 0,
