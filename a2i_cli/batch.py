@@ -37,6 +37,7 @@ import numpy as np
 
 from . import FEATURE_COLUMNS, __version__
 from .errors import UserError
+from .generate import is_number
 from .parallel import WorkerSpec, choose_backend, run_ordered
 from .runs import RUNS
 
@@ -209,7 +210,7 @@ class CsvStream:
                     feats.append(np.array(vals).astype(np.float32))
                     ok.append((r, rec))
                 except ValueError:
-                    col = next(c for c, v in zip(FEATURE_COLUMNS, vals) if not _is_number(v))
+                    col = next(c for c, v in zip(FEATURE_COLUMNS, vals) if not is_number(v))
                     bad.append((r, f"{col} is not a number ({_clip(vals[FEATURE_COLUMNS.index(col)])!r})"))
             feats = np.stack(feats) if feats else np.empty((0, len(FEATURE_COLUMNS)), np.float32)
             good = ok
@@ -223,14 +224,6 @@ class CsvStream:
             feats = feats[finite]
             good = [g for g, k in zip(good, finite.tolist()) if k]
         return feats, good, bad
-
-
-def _is_number(v: str) -> bool:
-    try:
-        float(v)
-        return True
-    except ValueError:
-        return False
 
 
 def _clip(s: str, n: int = 20) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from . import FEATURE_COLUMNS, N_FEATURES
 from .errors import UserError
@@ -18,7 +17,7 @@ def parse_mfcc(text: str) -> np.ndarray:
     try:
         vals = np.array([float(p) for p in parts], dtype=np.float32)
     except ValueError:
-        bad = next(i for i, p in enumerate(parts) if not _is_float(p))
+        bad = next(i for i, p in enumerate(parts) if not is_number(p))
         raise UserError(f"--mfcc value {bad + 1} ({parts[bad]!r}) is not a number")
     if not np.isfinite(vals).all():
         i = int(np.flatnonzero(~np.isfinite(vals))[0])
@@ -26,7 +25,8 @@ def parse_mfcc(text: str) -> np.ndarray:
     return vals
 
 
-def _is_float(s: str) -> bool:
+def is_number(s: str) -> bool:
+    """True when float() accepts the text (also 'nan' and 'inf'; check finiteness separately)."""
     try:
         float(s)
         return True
@@ -36,6 +36,8 @@ def _is_float(s: str) -> bool:
 
 def csv_row_features(csv: Path, row: int) -> np.ndarray:
     """Features of data row `row` (1-based, as in manifests and error messages) of a CSV with mfcc_1..mfcc_104."""
+    import pandas as pd  # here, not at import: batch.py uses is_number without pandas
+
     csv = Path(csv)
     if not csv.is_file():
         raise UserError(f"--csv {csv} does not exist")

@@ -252,7 +252,7 @@ def main() -> None:
                "local_vs_pipeline_limit": round(local / limits["pipeline_limit_images_per_s"], 3),
                "local_vs_naive": round(local / naive_rate, 1)}
     print()
-    print(f"| variant | rows | images/s | peak RSS (MB) |\n|---|---:|---:|---:|")
+    print("| variant | rows | images/s | peak RSS (MB) |\n|---|---:|---:|---:|")
     for r in results:
         print(f"| {r['variant']} | {r['rows']} | {r['images_per_s']} | {r['peak_rss_mb']} |")
     print(f"\n{cores} cores; PNG level {args.png_level}: {enc:.2f} ms/image (level 6: {enc_default:.2f}); "

@@ -42,7 +42,6 @@ METRICS = ("ssim", "hist", "mse", "psnr", "class_acc")
 def audio_probe(prepared: Path, seed: int, epochs: int = 150) -> float:
     """Test accuracy of an MLP that reads CLASS2 straight from the 104 features (same split):
     how much class information the audio carries, the most an image model can pass on."""
-    import numpy as np
     import torch
     import torch.nn.functional as F
 

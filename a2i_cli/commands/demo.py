@@ -1,7 +1,6 @@
 """`a2i demo`: the whole job on built-in demo data, offline, in a few minutes on a CPU."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
