@@ -1,4 +1,4 @@
-"""The `a2i` command: a Typer app that wires the command modules, nothing else.
+"""The `a2i` command: a Typer app that wires the command modules and prints usage errors as one line.
 
 Every module in a2i_cli/commands/ (not starting with "_") defines `register(app)`.
 """
@@ -6,14 +6,45 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import sys
 from typing import Annotated, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from . import __version__, commands
+from .commands._common import err_console
+
+
+class OneLineErrors(TyperGroup):
+    """Usage errors (a bad choice, a missing argument, an unknown option) as one line and exit code 2."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            rv = super().main(args=args, prog_name=prog_name or "a2i", complete_var=complete_var,
+                              standalone_mode=False, **extra)
+        except typer.TyperException as e:  # click's usage errors (typer vendors click)
+            code = e.exit_code
+            if type(e).__name__ == "NoArgsIsHelpError":  # `a2i extract` alone: its help
+                err_console.print(e.format_message(), markup=False, highlight=False)
+            else:
+                where = e.ctx.command_path if getattr(e, "ctx", None) is not None else "a2i"
+                message = " ".join(e.format_message().replace("Value error, ", "").split())
+                err_console.print(f"[bold red]error:[/] {where}: {message} (see `{where} --help`)", markup=True,
+                                  highlight=False)
+        except typer.Abort:
+            err_console.print("interrupted")
+            code = 130
+        else:
+            code = rv if isinstance(rv, int) else 0
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
 
 app = typer.Typer(
     name="a2i",
+    cls=OneLineErrors,
     help="Learn to draw the scene you are in from what you hear (104 MFCC features -> image).",
     no_args_is_help=True,
     add_completion=False,

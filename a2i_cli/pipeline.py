@@ -1,15 +1,33 @@
-"""The whole job in one call (what `a2i demo` runs): data -> prepare -> train -> generate -> score."""
+"""Whole-job recipes built from the library: the demo (data -> prepare -> train -> generate -> score).
+
+    summary = run_demo(DemoConfig(classes=["BEACH"], epochs=80), log=print)
+
+Also the two pieces the demo adds to the library: generating every row of a prepared
+split (named after its targets, with a manifest `a2i score` reads) and a picture of
+targets beside generated images.
+"""
 from __future__ import annotations
 
-import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-from .engine import Engine
-from .prepare import Prepared
-from .viz import pair_grid, save_png
+from .core.atomic import atomic_path
+from .core.config import DemoConfig, DemoDataConfig, ModelConfig, PrepareConfig, SplitConfig, TrainConfig
+from .core.images import read_rgb, save_png
+from .core.progress import NO_PROGRESS, Progress
+from .core.runs import new_run_dir
+from .data.demo_data import make_demo_dataset
+from .data.prepare import prepare
+from .data.prepared import Prepared
+from .eval.plots import pair_grid
+from .eval.score import pair_images, summarise, write_outputs
+from .inference.engine import Engine, load_engine
+from .jobs.score_job import score_pairs
+from .model.trainer import Trainer
 
 
 def generate_split(engine: Engine, prepared: Prepared, out: Path, split: str = "test", batch: int = 64) -> Path:
@@ -26,26 +44,67 @@ def generate_split(engine: Engine, prepared: Prepared, out: Path, split: str = "
     if len(set(names)) != len(names):  # stems repeat across folders: fall back to row numbers
         names = [f"{r:08d}.png" for r in rows["row"]]
     for i in range(0, len(idx), batch):
-        imgs = engine.generate(prepared.features[idx[i : i + batch]])
+        imgs = engine.generate(prepared.features[idx[i : i + batch]])  # (B, S, S, 3) uint8
         for name, img in zip(names[i : i + batch], imgs):
             save_png(img, out / name, compress_level=1)
     manifest = pd.DataFrame({"row": rows["row"].to_numpy(), "path": names, "IMAGE": rows["IMAGE"].to_numpy(),
                              "CLASS1": rows["CLASS1"].to_numpy(), "CLASS2": rows["CLASS2"].to_numpy()})
-    manifest.to_csv(out / ".manifest.csv.tmp", index=False)
-    os.replace(out / ".manifest.csv.tmp", out / "manifest.csv")
+    with atomic_path(out / "manifest.csv") as tmp:
+        manifest.to_csv(tmp, index=False)
     return out / "manifest.csv"
 
 
 def comparison_picture(prepared: Prepared, generated: Path, out: Path, n: int = 16, split: str = "test") -> Path:
-    """Targets beside generated images for n test rows spread over the split."""
+    """Targets beside generated images for n rows spread over the split."""
     idx = prepared.indices(split)
     pick = idx[np.linspace(0, len(idx) - 1, min(n, len(idx))).round().astype(int)]
     manifest = pd.read_csv(Path(generated) / "manifest.csv", keep_default_na=False).set_index("row")
-    from PIL import Image
-
-    gens = []
-    for r in prepared.rows["row"].iloc[pick]:
-        with Image.open(Path(generated) / manifest.loc[r, "path"]) as im:
-            gens.append(np.asarray(im.convert("RGB")))
+    gens = [read_rgb(Path(generated) / manifest.loc[r, "path"]) for r in prepared.rows["row"].iloc[pick]]
     grid = pair_grid(np.asarray(prepared.images[pick]), np.stack(gens), labels=list(prepared.rows["CLASS2"].iloc[pick]))
     return save_png(grid, out)
+
+
+@dataclass
+class DemoResult:
+    run: Path  # runs/demo/<name>
+    best: Path  # the trained checkpoint
+    summary: dict  # score summary with the mean-image baseline
+    picture: Path  # targets (top) beside generated images (below)
+    engine: str
+
+
+def run_demo(cfg: DemoConfig, log: Callable[[str], None] = print, progress: Progress = NO_PROGRESS) -> DemoResult:
+    """The whole job on built-in demo data, offline: five steps, each logged."""
+    run = new_run_dir("demo", cfg.name, cfg.exist_ok, cfg.runs_root)
+    log(f"1/5 demo data -> {run / 'data'}")
+    make_demo_dataset(DemoDataConfig(out=run / "data", rows=cfg.rows, seed=cfg.seed), progress)
+
+    log(f"2/5 prepare {', '.join(cfg.classes)} at {cfg.image_size}px, split by source folder")
+    pcfg = PrepareConfig(data=run / "data", classes=list(cfg.classes), image_size=cfg.image_size, name=cfg.name,
+                         exist_ok=cfg.exist_ok, runs_root=cfg.runs_root, split=SplitConfig(seed=cfg.seed))
+    prepared_dir, meta = prepare(pcfg, progress)
+    log(f"   {meta['counts']['train']} train / {meta['counts']['test']} test rows -> {prepared_dir}")
+
+    log("3/5 train")
+    tcfg = TrainConfig(prepared=prepared_dir, epochs=cfg.epochs, batch_size=cfg.batch_size, seed=cfg.seed,
+                       model=ModelConfig(image_size=cfg.image_size), name=cfg.name, exist_ok=cfg.exist_ok,
+                       runs_root=cfg.runs_root, loss=cfg.loss)
+    trainer = Trainer(tcfg, log=log)
+    trainer.fit(progress)
+    best = trainer.run_dir / "weights" / "best.pt"
+
+    log("4/5 generate the test images")
+    engine = load_engine(best, cfg.engine)
+    prepared = Prepared.load(prepared_dir)
+    generated = run / "generated"
+    generate_split(engine, prepared, generated)
+    log(f"   {len(prepared.indices('test'))} images -> {generated} (engine {engine.name})")
+
+    log("5/5 score")
+    pairs = pair_images(generated, run / "data")
+    frame, problems = score_pairs(pairs, progress=progress)
+    summary = summarise(frame, problems, pairs.unmatched)
+    summary["baseline_mean_training_image"] = trainer.baselines.baseline
+    write_outputs(run / "scores", frame, summary)
+    picture = comparison_picture(prepared, generated, run / "comparison.png")
+    return DemoResult(run=run, best=best, summary=summary, picture=picture, engine=engine.name)

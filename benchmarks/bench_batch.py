@@ -39,9 +39,11 @@ sys.path.insert(0, str(ROOT))
 def make_inputs(work: Path, rows: int, size: int, textured: bool = False) -> tuple[Path, Path]:
     import torch
 
-    from a2i_cli import FEATURE_COLUMNS
-    from a2i_cli.checkpoint import Normalizer, save_checkpoint
-    from a2i_cli.model import ModelConfig, build_model
+    from a2i_cli.core.config import ModelConfig
+    from a2i_cli.data.normalize import Normalizer
+    from a2i_cli.data.schema import FEATURE_COLUMNS
+    from a2i_cli.model.checkpoint import save_checkpoint
+    from a2i_cli.model.network import build_model
 
     ckpt = work / f"random_{size}{'_textured' if textured else ''}.pt"
     if not ckpt.exists():
@@ -127,8 +129,8 @@ def naive(csv_path: str, out: str, ckpt: str, rows: int) -> None:
     import pandas as pd
     from PIL import Image
 
-    from a2i_cli import FEATURE_COLUMNS
-    from a2i_cli.engine import load_engine
+    from a2i_cli.data.schema import FEATURE_COLUMNS
+    from a2i_cli.inference.engine import load_engine
 
     df = pd.read_csv(csv_path)
     engine = load_engine(Path(ckpt), "eager")
@@ -170,7 +172,7 @@ def parallel_encode_rate(images: list[np.ndarray], level: int, procs: int, secon
 def infer_ms(ckpt: Path, engine: str, n: int = 64) -> tuple[float, str]:
     import torch
 
-    from a2i_cli.engine import load_engine
+    from a2i_cli.inference.engine import load_engine
 
     torch.set_num_threads(1)
     e = load_engine(ckpt, engine)
@@ -178,7 +180,7 @@ def infer_ms(ckpt: Path, engine: str, n: int = 64) -> tuple[float, str]:
     e.generate(x[:8])
     t0 = time.perf_counter()
     e.generate(x)
-    return (time.perf_counter() - t0) / n * 1000, e.backend
+    return (time.perf_counter() - t0) / n * 1000, e.name
 
 
 def main() -> None:
@@ -200,7 +202,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = ap.parse_args()
 
-    from a2i_cli.parallel import local_cores
+    from a2i_cli.jobs.workers import local_cores
 
     cores = args.workers or local_cores()
     work = args.work or Path(tempfile.mkdtemp(prefix="a2i-bench-batch-"))

@@ -22,9 +22,10 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from a2i_cli import ops  # noqa: E402
-from a2i_cli.engine import fold_decoder  # noqa: E402
-from a2i_cli.model import LEAKY_SLOPE, ModelConfig, build_model, decoder_channels, to_uint8  # noqa: E402
+from a2i_cli.core.config import ModelConfig  # noqa: E402
+from a2i_cli.inference import ops  # noqa: E402
+from a2i_cli.inference.engine import fold_decoder  # noqa: E402
+from a2i_cli.model.network import LEAKY_SLOPE, build_model, decoder_channels, to_uint8  # noqa: E402
 
 
 def decoder_flops(latent: int, size: int) -> int:

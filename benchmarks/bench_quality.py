@@ -26,11 +26,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from a2i_cli.demo import make_demo_dataset  # noqa: E402
-from a2i_cli.model import ModelConfig  # noqa: E402
-from a2i_cli.prepare import PrepareConfig, prepare  # noqa: E402
-from a2i_cli.splits import SplitConfig  # noqa: E402
-from a2i_cli.train import TrainConfig, Trainer  # noqa: E402
+from a2i_cli.core.config import DemoDataConfig, ModelConfig, PrepareConfig, SplitConfig, TrainConfig  # noqa: E402
+from a2i_cli.data.demo_data import make_demo_dataset  # noqa: E402
+from a2i_cli.data.prepare import prepare  # noqa: E402
+from a2i_cli.model.trainer import Trainer  # noqa: E402
 
 MODELS = {
     "seed": dict(model=dict(arch="seed"), loss="mse"),
@@ -45,7 +44,7 @@ def audio_probe(prepared: Path, seed: int, epochs: int = 150) -> float:
     import torch
     import torch.nn.functional as F
 
-    from a2i_cli.prepare import Prepared
+    from a2i_cli.data.prepared import Prepared
 
     data = Prepared.load(prepared)
     tr, te = data.indices("train"), data.indices("test")
@@ -135,7 +134,7 @@ def main() -> None:
         for ds in args.datasets.split(","):
             print(f"{ds}:", flush=True)
             if ds == "demo":
-                make_demo_dataset(work / "demo", rows=2000, seed=args.seed)
+                make_demo_dataset(DemoDataConfig(out=work / "demo", rows=2000, seed=args.seed))
                 results.append(run_dataset("demo", work / "demo", work, args.demo_size, args.budget, args.seed))
             elif ds == "digits":
                 if not (args.shared_data / "fsdd").is_dir():

@@ -84,8 +84,9 @@ def main() -> None:
 
     import pandas as pd
 
-    from a2i_cli.parallel import local_cores
-    from a2i_cli.score import pair_images, score_pairs
+    from a2i_cli.eval.score import pair_images
+    from a2i_cli.jobs.score_job import score_pairs
+    from a2i_cli.jobs.workers import local_cores
 
     work = args.work or Path(tempfile.mkdtemp(prefix="a2i-bench-score-"))
     gen = make_pairs(work, args.pairs, args.size)

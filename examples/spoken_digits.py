@@ -11,7 +11,7 @@ It goes through `a2i extract audio` (a pairs.csv and the library call), so the w
 pipeline runs on real data:
 
     python examples/spoken_digits.py runs/digits_data            # data from ../shared/data
-    a2i prepare --data runs/digits_data --class all --split source --image-size 64
+    a2i prepare runs/digits_data --class all --split source --image-size 64
     a2i train runs/prepare/all --epochs 20
 
 Nothing from the shared data is copied into the repository: everything goes to OUT
@@ -75,13 +75,14 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     sys.path.insert(0, str(REPO))
-    from a2i_cli.errors import UserError
-    from a2i_cli.extract import extract_pairs
+    from a2i_cli.core.config import ExtractConfig
+    from a2i_cli.core.errors import UserError
+    from a2i_cli.media.extract_pairs import extract_pairs
 
     t0 = time.perf_counter()
     pairs, n = write_pairs(args.data.resolve(), args.out, args.takes)
     try:
-        report = extract_pairs(pairs, args.out, image_size=args.image_size)
+        report = extract_pairs(pairs, ExtractConfig(out=args.out, image_size=args.image_size))
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -90,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{args.out / 'dataset.csv'}: {report.added} rows added, {report.already} already there, {len(report.bad)} bad "
         f"({n} recordings, {time.perf_counter() - t0:.1f} s)\n"
-        f"next: a2i prepare --data {args.out} --class all --split source --image-size {min(args.image_size, 256)}"
+        f"next: a2i prepare {args.out} --class all --split source --image-size {min(args.image_size, 256)}"
     )
     return 1 if report.bad else 0
 

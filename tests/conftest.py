@@ -1,6 +1,11 @@
-"""Shared fixtures: a tiny dataset in the scene schema, made in tmp_path."""
+"""Shared fixtures and helpers: tiny datasets, random-weight checkpoints and MFCC CSVs, all made in tmp_path.
+
+Helpers are fixtures that return a function (`make_csv(path, n)`), so test files never
+import from each other.
+"""
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
 
@@ -11,15 +16,14 @@ from PIL import Image
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
-from a2i_cli import FEATURE_COLUMNS  # noqa: E402
-
-SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+from a2i_cli.core.config import ModelConfig  # noqa: E402
+from a2i_cli.data.schema import FEATURE_COLUMNS  # noqa: E402
 
 # class -> (CLASS1, folders, rows per folder)
 TINY_LAYOUT = {"BEACH": ("OUTDOORS", ["beach", "beach2", "beach3"], 8), "FOREST": ("OUTDOORS", ["forest"], 16)}
 
 
-def make_tiny_dataset(root: Path, size: int = 32, seed: int = 0, layout=TINY_LAYOUT) -> Path:
+def tiny_dataset(root: Path, size: int = 32, seed: int = 0, layout=TINY_LAYOUT) -> Path:
     """Rows whose image colour follows the first features, grouped by folder like the real data."""
     rng = np.random.default_rng(seed)
     records = []
@@ -39,9 +43,64 @@ def make_tiny_dataset(root: Path, size: int = 32, seed: int = 0, layout=TINY_LAY
     return root
 
 
+def random_checkpoint(path: Path, size: int = 32, seed: int = 0, latent: int = 16, arch: str = "seed") -> Path:
+    """Random weights, saved like a trained checkpoint: enough for generate and batch-generate."""
+    import torch
+
+    from a2i_cli.data.normalize import Normalizer
+    from a2i_cli.model.checkpoint import save_checkpoint
+    from a2i_cli.model.network import build_model
+
+    torch.manual_seed(seed)
+    model = build_model(ModelConfig(latent=latent, image_size=size, arch=arch)).eval()
+    save_checkpoint(path, model, Normalizer(np.zeros(104, np.float32), np.full(104, 10, np.float32)))
+    return path
+
+
+def mfcc_csv(path: Path, n: int, seed: int = 0, bad: dict[int, str] | None = None) -> Path:
+    """n rows: id, mfcc_1..104, IMAGE, CLASS2; bad = {row: 'text'|'nan'|'inf'|'short'|'long'}."""
+    rng = np.random.default_rng(seed)
+    feats = rng.normal(0, 10, (n, 104)).round(4)
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["id", *FEATURE_COLUMNS, "IMAGE", "CLASS2"])
+        for i in range(n):
+            fields = [f"id{i + 1}", *(str(v) for v in feats[i]), f"images/x/x{i + 1}.png", "BEACH"]
+            kind = (bad or {}).get(i + 1)
+            if kind in ("text", "nan", "inf"):
+                fields[5] = {"text": "loud", "nan": "nan", "inf": "-inf"}[kind]
+            elif kind == "short":
+                fields = fields[:50]
+            elif kind == "long":
+                fields = fields + ["extra"]
+            w.writerow(fields)
+    return path
+
+
+@pytest.fixture(scope="session")
+def make_tiny_dataset():
+    return tiny_dataset
+
+
+@pytest.fixture(scope="session")
+def make_checkpoint():
+    return random_checkpoint
+
+
+@pytest.fixture(scope="session")
+def make_csv():
+    return mfcc_csv
+
+
 @pytest.fixture
 def tiny_data(tmp_path: Path) -> Path:
-    return make_tiny_dataset(tmp_path / "data")
+    return tiny_dataset(tmp_path / "data")
+
+
+@pytest.fixture
+def ckpt(tmp_path: Path) -> Path:
+    """A random-weight 32 px checkpoint."""
+    return random_checkpoint(tmp_path / "m.pt")
 
 
 @pytest.fixture
@@ -58,6 +117,6 @@ def prepared(tiny_data, in_tmp) -> Path:
 
     from a2i_cli.cli import app
 
-    r = CliRunner().invoke(app, ["prepare", "--data", str(tiny_data), "--class", "all", "--image-size", "32", "--name", "p"])
+    r = CliRunner().invoke(app, ["prepare", str(tiny_data), "--class", "all", "--image-size", "32", "--name", "p"])
     assert r.exit_code == 0, r.output
     return in_tmp / "runs/prepare/p"

@@ -11,11 +11,14 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from a2i_cli import CLASS2_LABELS, FEATURE_COLUMNS
-from a2i_cli.demo import SCENES, make_demo_dataset, plan_rows
-from a2i_cli.demo_audio import synth_class
-from a2i_cli.errors import UserError
-from a2i_cli.features import RECIPE
+from a2i_cli.core.config import DemoDataConfig
+from a2i_cli.core.errors import UserError
+from a2i_cli.core.progress import Counter
+from a2i_cli.data.classes import CLASS2_LABELS
+from a2i_cli.data.demo_audio import synth_class
+from a2i_cli.data.demo_data import SCENES, make_demo_dataset, plan_rows
+from a2i_cli.data.features import RECIPE
+from a2i_cli.data.schema import FEATURE_COLUMNS
 
 ROWS, SIZE = 60, 32
 
@@ -23,7 +26,7 @@ ROWS, SIZE = 60, 32
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("demo")
-    make_demo_dataset(out, rows=ROWS, seed=0, image_size=SIZE)
+    make_demo_dataset(DemoDataConfig(out=out, rows=ROWS, seed=0, image_size=SIZE))
     return out
 
 
@@ -80,8 +83,8 @@ def test_plan_rows_equal_classes():
 
 
 def test_deterministic_and_seed_dependent(demo, tmp_path):
-    make_demo_dataset(tmp_path / "same", rows=ROWS, seed=0, image_size=SIZE, workers=1)
-    make_demo_dataset(tmp_path / "other", rows=ROWS, seed=1, image_size=SIZE)
+    make_demo_dataset(DemoDataConfig(out=tmp_path / "same", rows=ROWS, seed=0, image_size=SIZE), workers=1)
+    make_demo_dataset(DemoDataConfig(out=tmp_path / "other", rows=ROWS, seed=1, image_size=SIZE))
     assert digest(tmp_path / "same") == digest(demo)
     assert (tmp_path / "same" / "dataset.csv").read_bytes() == (demo / "dataset.csv").read_bytes()
     assert (tmp_path / "other" / "dataset.csv").read_bytes() != (demo / "dataset.csv").read_bytes()
@@ -92,10 +95,10 @@ def test_deterministic_and_seed_dependent(demo, tmp_path):
 
 def test_refuses_to_overwrite(demo, tmp_path):
     with pytest.raises(UserError, match="already exists"):
-        make_demo_dataset(demo, rows=ROWS, image_size=SIZE)
+        make_demo_dataset(DemoDataConfig(out=demo, rows=ROWS, image_size=SIZE))
     out = tmp_path / "ow"
-    make_demo_dataset(out, rows=ROWS, seed=0, image_size=SIZE)
-    s = make_demo_dataset(out, rows=18, seed=2, image_size=SIZE, overwrite=True)
+    make_demo_dataset(DemoDataConfig(out=out, rows=ROWS, seed=0, image_size=SIZE))
+    s = make_demo_dataset(DemoDataConfig(out=out, rows=18, seed=2, image_size=SIZE, exist_ok=True))
     df = pd.read_csv(s.csv)
     assert len(df) == 18 and len(list((out / "images").rglob("*.png"))) == 18
 
@@ -121,12 +124,14 @@ def test_cli(tmp_path):
     assert "18 rows" in r.output and (out / "dataset.csv").exists()
     r = runner.invoke(app, args)
     assert r.exit_code == 2 and "already exists" in r.output
-    r = runner.invoke(app, [*args, "--overwrite"])
+    r = runner.invoke(app, [*args, "--exist-ok"])
     assert r.exit_code == 0, r.output
+    r = runner.invoke(app, [*args, "--overwrite"])  # the old spelling still works, with a note
+    assert r.exit_code == 0 and "--overwrite is deprecated; use --exist-ok" in r.output
     assert runner.invoke(app, ["demo-data", "--help"]).exit_code == 0
 
 
 def test_progress_counts_every_row(tmp_path):
-    seen = []
-    make_demo_dataset(tmp_path / "p", rows=18, image_size=16, progress=seen.append)
-    assert sum(seen) == 18
+    seen = Counter()
+    make_demo_dataset(DemoDataConfig(out=tmp_path / "p", rows=18, image_size=16), progress=seen)
+    assert seen.total == seen.done == 18

@@ -1,4 +1,4 @@
-"""Inference backends: BN folding, eager vs fused vs exported, backend selection, `a2i export`."""
+"""Inference engines: BN folding, eager vs fused vs exported, engine selection, `a2i export`."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,13 +9,15 @@ import torch
 import torch.nn.functional as F
 from typer.testing import CliRunner
 
-from a2i_cli import engine as engine_mod
-from a2i_cli import ops
-from a2i_cli.checkpoint import Normalizer, save_checkpoint
 from a2i_cli.cli import app
-from a2i_cli.engine import BACKENDS, fold_decoder, load_engine
-from a2i_cli.errors import UserError
-from a2i_cli.model import ModelConfig, build_model
+from a2i_cli.core.config import Engine, ModelConfig
+from a2i_cli.core.errors import UserError
+from a2i_cli.data.normalize import Normalizer
+from a2i_cli.inference import engine as engine_mod
+from a2i_cli.inference import ops
+from a2i_cli.inference.engine import fold_decoder, load_engine
+from a2i_cli.model.checkpoint import save_checkpoint
+from a2i_cli.model.network import build_model
 
 needs_ops = pytest.mark.skipif(not ops.has_ops(), reason=f"C++ ops not built ({ops.ops_reason()}); {ops.BUILD_HINT}")
 
@@ -67,7 +69,7 @@ def _close_u8(a: np.ndarray, b: np.ndarray) -> None:
 @needs_ops
 def test_fused_matches_eager(ckpt, feats):
     eager, fused = load_engine(ckpt, "eager"), load_engine(ckpt, "fused")
-    assert (eager.backend, fused.backend) == ("eager", "fused")
+    assert (eager.name, fused.name) == ("eager", "fused")
     _close_u8(fused.generate(feats), eager.generate(feats))
     _close_u8(fused.generate(feats[0]), eager.generate(feats[:1]))  # a single row works too
 
@@ -77,26 +79,26 @@ def test_export_round_trip(ckpt, feats, tmp_path):
     res = CliRunner().invoke(app, ["export", "--model", str(ckpt), "--out", str(out)])
     assert res.exit_code == 0, res.output
     exported = load_engine(out, "export")
-    assert exported.backend == "export" and exported.image_size == 64
+    assert exported.name == "export" and exported.image_size == 64
     _close_u8(exported.generate(feats), load_engine(ckpt, "eager").generate(feats))
     assert exported.generate(feats[:1]).shape == (1, 64, 64, 3)  # dynamic batch, down to 1
-    assert load_engine(out, "auto").backend == "export"
-    with pytest.raises(UserError, match="--backend export"):
+    assert load_engine(out, "auto").name == "export"
+    with pytest.raises(UserError, match="--engine export"):
         load_engine(out, "eager")
 
 
 def test_auto_picks_fused_when_built_else_eager(ckpt, monkeypatch):
-    assert load_engine(ckpt, "auto").backend == ("fused" if ops.has_ops() else "eager")
+    assert load_engine(ckpt, "auto").name == ("fused" if ops.has_ops() else "eager")
     monkeypatch.setattr(ops, "has_ops", lambda: False)
     monkeypatch.setattr(ops, "ops_reason", lambda: "ImportError: no _C")
-    assert load_engine(ckpt, "auto").backend == "eager"
+    assert load_engine(ckpt, "auto").name == "eager"
     with pytest.raises(UserError, match="pip install --no-build-isolation -e ."):
         load_engine(ckpt, "fused")
 
 
-def test_unknown_backend_and_bad_features(ckpt):
-    assert set(BACKENDS) == {"auto", "eager", "export", "fused"}
-    with pytest.raises(UserError, match="unknown --backend"):
+def test_unknown_engine_and_bad_features(ckpt):
+    assert {e.value for e in Engine} == {"auto", "eager", "export", "fused"}
+    with pytest.raises(UserError, match="unknown --engine"):
         load_engine(ckpt, "tensorrt")
     with pytest.raises(UserError, match=r"\(B, 104\)"):
         load_engine(ckpt, "eager").generate(np.zeros((2, 50), np.float32))
@@ -108,7 +110,7 @@ def test_missing_program_is_a_user_error(tmp_path):
 
 
 @pytest.mark.parametrize("arch, vae", [("seed", True), ("a2i", False), ("a2i", True)])
-def test_every_arch_runs_on_every_backend(tmp_path, feats, arch, vae):
+def test_every_arch_runs_on_every_engine(tmp_path, feats, arch, vae):
     torch.manual_seed(1)
     model = build_model(ModelConfig(arch=arch, vae=vae, latent=32, image_size=32))
     model.train()
@@ -118,6 +120,6 @@ def test_every_arch_runs_on_every_backend(tmp_path, feats, arch, vae):
     path = tmp_path / "m.pt"
     save_checkpoint(path, model.eval(), Normalizer.fit(np.random.default_rng(2).normal(2, 3, (64, 104)).astype(np.float32)))
     ref = load_engine(path, "eager").generate(feats)
-    backends = ["export"] + (["fused"] if ops.has_ops() else [])
-    for b in backends:
-        _close_u8(load_engine(path, b).generate(feats), ref)
+    engines = ["export"] + (["fused"] if ops.has_ops() else [])
+    for e in engines:
+        _close_u8(load_engine(path, e).generate(feats), ref)

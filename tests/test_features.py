@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from a2i_cli.features import RECIPE, audio_features, clips_to_features, resample, sliding_features
+from a2i_cli.data.features import RECIPE, audio_features, clips_to_features, resample, sliding_features
 
 
 def tone(freq, seconds=1.0, sr=16000, amp=0.3):

@@ -17,13 +17,12 @@ from typer.testing import CliRunner
 av = pytest.importorskip("av", reason="PyAV (pip install av) is needed for the media commands")
 
 from a2i_cli.cli import app  # noqa: E402
-from a2i_cli.data import REQUIRED  # noqa: E402
-from a2i_cli.features import RECIPE, audio_features, clips_to_features, resample, to_mono  # noqa: E402
-
-from conftest import SHARED_DATA, make_tiny_dataset  # noqa: E402
+from a2i_cli.data.features import RECIPE, audio_features, clips_to_features, resample, to_mono  # noqa: E402
+from a2i_cli.data.schema import REQUIRED  # noqa: E402
 
 runner = CliRunner()
 REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"  # real data beside the checkout (shared/data/README.md)
 FILM = SHARED_DATA / "video" / "big_buck_bunny_0_30.webm"
 needs_film = pytest.mark.skipif(not FILM.is_file(), reason=f"shared data absent: {FILM} (see shared/data/README.md)")
 needs_digits = pytest.mark.skipif(
@@ -224,7 +223,7 @@ def make_pairs(root: Path) -> Path:
 def test_extract_audio_pairs_any_format(tmp_path):
     pairs = make_pairs(tmp_path / "in")
     out = tmp_path / "ds"
-    r = extract("audio", "--pairs", str(pairs), "--out", str(out), "--image-size", "32")
+    r = extract("audio", str(pairs), "--out", str(out), "--image-size", "32")
     assert r.exit_code == 0, r.output
     df = read_rows(out)
     assert list(df.columns) == REQUIRED
@@ -245,17 +244,17 @@ def test_extract_audio_bad_rows_and_rerun(tmp_path):
         f.write("a.wav,nope.png,george,four\n")  # row 5: missing picture (IMAGE repeats row 1 too)
         f.write("c.mp3,pairs.csv,george,five\n")  # row 6: not an image (IMAGE repeats row 3)
     out = tmp_path / "ds"
-    r = extract("audio", "--pairs", str(pairs), "--out", str(out), "--image-size", "32")
+    r = extract("audio", str(pairs), "--out", str(out), "--image-size", "32")
     assert r.exit_code == 1, r.output
     assert "row 4 (line 5)" in r.output and "gone.wav does not exist" in r.output
     assert "row 5 (line 6)" in r.output and "row 6 (line 7)" in r.output
     assert len(read_rows(out)) == 3
-    r = extract("audio", "--pairs", str(pairs), "--out", str(out), "--image-size", "32")
+    r = extract("audio", str(pairs), "--out", str(out), "--image-size", "32")
     assert "0 rows added, 3 already there" in r.output
     assert len(read_rows(out)) == 3
     bad = tmp_path / "bad.csv"
     bad.write_text("audio,image,CLASS1,class2\na.wav,a.png,x,y\n")
-    r = extract("audio", "--pairs", str(bad), "--out", str(tmp_path / "ds3"))
+    r = extract("audio", "--pairs", str(bad), "--out", str(tmp_path / "ds3"))  # old spelling
     assert r.exit_code == 2 and "missing column 'CLASS2'" in r.output and "case-sensitive" in r.output
     assert not (tmp_path / "ds3" / "dataset.csv").exists()
 
@@ -273,7 +272,7 @@ def test_spoken_digits_example_runs_the_pipeline(tmp_path, monkeypatch):
         ["ZERO", "ONE", "TWO", "THREE", "FOUR", "FIVE", "SIX", "SEVEN", "EIGHT", "NINE"])
     assert sorted({Path(i).parent.name for i in df["IMAGE"]}) == sorted(df["CLASS1"].unique())
     monkeypatch.chdir(tmp_path)
-    r = runner.invoke(app, ["prepare", "--data", str(out), "--class", "all", "--image-size", "32", "--name", "d"])
+    r = runner.invoke(app, ["prepare", str(out), "--class", "all", "--image-size", "32", "--name", "d"])
     assert r.exit_code == 0, r.output
     rows = pd.read_csv(tmp_path / "runs/prepare/d/rows.csv")
     for digit, group in rows.groupby("CLASS2"):  # the source split works per class: whole speakers held out
@@ -285,13 +284,13 @@ def test_spoken_digits_example_runs_the_pipeline(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> Path:
+def checkpoint(tmp_path_factory, make_tiny_dataset) -> Path:
     root = tmp_path_factory.mktemp("model")
     make_tiny_dataset(root / "data")
     old = os.getcwd()
     os.chdir(root)
     try:
-        r = runner.invoke(app, ["prepare", "--data", "data", "--class", "all", "--image-size", "32", "--name", "p"])
+        r = runner.invoke(app, ["prepare", "data", "--class", "all", "--image-size", "32", "--name", "p"])
         assert r.exit_code == 0, r.output
         r = runner.invoke(app, ["train", "runs/prepare/p", "--epochs", "1", "--latent", "16", "--batch-size", "8"])
         assert r.exit_code == 0, r.output
@@ -302,7 +301,7 @@ def checkpoint(tmp_path_factory) -> Path:
 
 def test_generate_audio_one_image_per_second(tmp_path, checkpoint):
     wav = write_audio(tmp_path / "walk.wav", tone(3.4, 16000, 1), 16000, "pcm_s16le")
-    r = runner.invoke(app, ["generate", "--audio", str(wav), "--out", str(tmp_path / "gen"), "--model", str(checkpoint)])
+    r = runner.invoke(app, ["generate", str(wav), "--out", str(tmp_path / "gen"), "--model", str(checkpoint)])
     assert r.exit_code == 0, r.output
     pngs = sorted(p.name for p in (tmp_path / "gen").glob("*.png"))
     assert pngs == ["walk_0000.png", "walk_0001.png", "walk_0002.png"]
@@ -311,18 +310,37 @@ def test_generate_audio_one_image_per_second(tmp_path, checkpoint):
     short = write_audio(tmp_path / "blip.wav", tone(0.3, 8000, 1), 8000, "pcm_s16le")
     r = runner.invoke(app, ["generate", "--audio", str(short), "--out", str(tmp_path / "gen2"), "--model", str(checkpoint)])
     assert r.exit_code == 0 and [p.name for p in (tmp_path / "gen2").glob("*.png")] == ["blip_0000.png"]
-    r = runner.invoke(app, ["generate", "--audio", str(wav), "--mfcc", "1", "--model", str(checkpoint)])
-    assert r.exit_code == 2 and "exactly one of" in r.output
-    r = runner.invoke(app, ["generate", "--audio", str(wav), "--out", "x.png", "--model", str(checkpoint)])
+    assert "--audio is deprecated" in r.output  # the old spelling works, with one line saying so
+    r = runner.invoke(app, ["generate", str(wav), "--mfcc", "1", "--model", str(checkpoint)])
+    assert r.exit_code == 2 and "exactly one input" in r.output
+    r = runner.invoke(app, ["generate", str(wav), "--out", "x.png", "--model", str(checkpoint)])
     assert r.exit_code == 2 and "folder" in r.output
-    r = runner.invoke(app, ["generate", "--audio", str(tmp_path / "none.wav"), "--model", str(checkpoint)])
+    r = runner.invoke(app, ["generate", str(tmp_path / "none.wav"), "--model", str(checkpoint)])
     assert r.exit_code == 2 and "does not exist" in r.output
+
+
+def test_generate_audio_with_an_exported_program(tmp_path, checkpoint):
+    program = tmp_path / "m.pt2"
+    assert runner.invoke(app, ["export", "--model", str(checkpoint), "--out", str(program)]).exit_code == 0
+    wav = write_audio(tmp_path / "walk.wav", tone(2.2, 16000, 1), 16000, "pcm_s16le")
+    r = runner.invoke(app, ["generate", str(wav), "--out", str(tmp_path / "gen"), "--model", str(program)])
+    assert r.exit_code == 0, r.output
+    assert "engine export" in r.output and "Traceback" not in r.output
+    manifest = json.loads((tmp_path / "gen/manifest.json").read_text())
+    assert manifest["engine"] == "export" and manifest["model"] == str(program)
+    eager = runner.invoke(app, ["generate", str(wav), "--out", str(tmp_path / "eager"), "--model", str(checkpoint),
+                                "--engine", "eager"])
+    assert eager.exit_code == 0, eager.output
+    for name in ("walk_0000.png", "walk_0001.png"):
+        a = np.asarray(Image.open(tmp_path / "gen" / name), np.int16)
+        b = np.asarray(Image.open(tmp_path / "eager" / name), np.int16)
+        assert np.abs(a - b).max() <= 1
 
 
 def test_animate_writes_playable_mp4_with_the_audio(tmp_path, checkpoint):
     video = write_vfr_video(tmp_path / "in.mkv", audio_seconds=2.6)  # a video as input: its soundtrack is used
     out = tmp_path / "clip.mp4"
-    r = runner.invoke(app, ["animate", "--audio", str(video), "--out", str(out), "--fps", "10", "--model", str(checkpoint)])
+    r = runner.invoke(app, ["animate", str(video), "--out", str(out), "--fps", "10", "--model", str(checkpoint)])
     assert r.exit_code == 0, r.output
     with av.open(str(out)) as c:
         assert abs(c.duration / 1e6 - 2.6) < 0.2
@@ -335,8 +353,9 @@ def test_animate_writes_playable_mp4_with_the_audio(tmp_path, checkpoint):
     with av.open(str(out)) as c:
         got = sum(f.samples for f in c.decode(audio=0)) / 22050
     assert abs(got - 2.6) < 0.2
-    r = runner.invoke(app, ["animate", "--audio", str(tmp_path / "in.mkv"), "--out", str(tmp_path / "x.avi"), "--model", str(checkpoint)])
+    r = runner.invoke(app, ["animate", str(tmp_path / "in.mkv"), "--out", str(tmp_path / "x.avi"), "--model", str(checkpoint)])
     assert r.exit_code == 2 and ".mp4" in r.output
     silent = write_vfr_video(tmp_path / "silent.mkv", audio_seconds=None)
     r = runner.invoke(app, ["animate", "--audio", str(silent), "--out", str(tmp_path / "y.mp4"), "--model", str(checkpoint)])
+    assert "--audio is deprecated" in r.output
     assert r.exit_code == 2 and "no audio track" in r.output and not (tmp_path / "y.mp4").exists()

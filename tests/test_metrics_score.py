@@ -10,8 +10,8 @@ from PIL import Image
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from typer.testing import CliRunner
 
-from a2i_cli import metrics
 from a2i_cli.cli import app
+from a2i_cli.eval import metrics
 
 runner = CliRunner()
 

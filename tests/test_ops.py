@@ -9,9 +9,10 @@ import sys
 import pytest
 import torch
 
-from a2i_cli import ops
-from a2i_cli.engine import fold_decoder
-from a2i_cli.model import IMAGE_SIZES, LEAKY_SLOPE, ModelConfig, build_model, to_uint8
+from a2i_cli.core.config import IMAGE_SIZES, ModelConfig
+from a2i_cli.inference import ops
+from a2i_cli.inference.engine import fold_decoder
+from a2i_cli.model.network import LEAKY_SLOPE, build_model, to_uint8
 
 pytestmark = pytest.mark.skipif(
     not ops.has_ops(), reason=f"C++ ops not built ({ops.ops_reason()}); {ops.BUILD_HINT}"
@@ -153,7 +154,7 @@ def test_batch_zero():
 def test_other_instruction_sets(isa):
     """The portable kernel variants give the same results (forced with A2I_ISA)."""
     code = (
-        "import torch; from a2i_cli import ops; torch.manual_seed(0)\n"
+        "import torch; from a2i_cli.inference import ops; torch.manual_seed(0)\n"
         "x = torch.randn(2, 8, 32, 32); w = torch.randn(8, 3, 4, 4) / 3; b = torch.randn(3)\n"
         "torch.testing.assert_close(ops.deconv_s2k4(x, w, b, 2, 0.2), ops.deconv_s2k4_ref(x, w, b, 2, 0.2))\n"
         "x = torch.randn(3, 64, 4, 4); w = torch.randn(64, 40, 4, 4) / 8; b = torch.randn(40)\n"

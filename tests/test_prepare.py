@@ -10,8 +10,9 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from a2i_cli.cli import app
-from a2i_cli.prepare import Prepared
-from a2i_cli.splits import SplitConfig, split_rows
+from a2i_cli.core.config import SplitConfig
+from a2i_cli.data.prepared import Prepared
+from a2i_cli.data.splits import split_rows
 
 runner = CliRunner()
 
@@ -21,7 +22,7 @@ def prep(*args):
 
 
 def test_prepare_writes_complete_folder(tiny_data, in_tmp):
-    r = prep("--data", str(tiny_data), "--class", "beach")
+    r = prep(str(tiny_data), "--class", "beach")
     assert r.exit_code == 0, r.output
     p = Prepared.load(in_tmp / "runs/prepare/beach")
     assert p.images.shape == (24, 32, 32, 3) and p.images.dtype == np.uint8
@@ -33,22 +34,22 @@ def test_prepare_writes_complete_folder(tiny_data, in_tmp):
 
 
 def test_prepare_repeated_class_and_all(tiny_data, in_tmp):
-    assert prep("--data", str(tiny_data), "--class", "BEACH", "--class", "Forest", "--name", "two").exit_code == 0
-    assert prep("--data", str(tiny_data), "--class", "all", "--name", "every").exit_code == 0
+    assert prep(str(tiny_data), "--class", "BEACH", "--class", "Forest", "--name", "two").exit_code == 0
+    assert prep(str(tiny_data), "--class", "all", "--name", "every").exit_code == 0
     assert len(Prepared.load(in_tmp / "runs/prepare/two").rows) == 40
     assert len(Prepared.load(in_tmp / "runs/prepare/every").rows) == 40
-    assert prep("--data", str(tiny_data), "--class", "all", "--name", "every").exit_code == 0
+    assert prep(str(tiny_data), "--class", "all", "--name", "every").exit_code == 0
     assert (in_tmp / "runs/prepare/every2/meta.json").is_file()  # never overwrites a run
 
 
 def test_unknown_class_lists_classes(tiny_data, in_tmp):
-    r = prep("--data", str(tiny_data), "--class", "CASTLE")
+    r = prep(str(tiny_data), "--class", "CASTLE")
     assert r.exit_code == 2
     assert "CASTLE" in r.output and "BEACH (24 rows)" in r.output and "FOREST (16 rows)" in r.output
 
 
 def test_missing_data_folder_says_how_to_get_data(in_tmp):
-    r = prep("--data", str(in_tmp / "nowhere"))
+    r = prep(str(in_tmp / "nowhere"))
     assert r.exit_code == 2
     assert "Kaggle" in r.output and "a2i demo" in r.output
 
@@ -65,14 +66,14 @@ def _edit_csv(data, fn):
         (lambda d: d.rename(columns={"mfcc_7": "MFCC_7"}), ["'mfcc_7'", "MFCC_7"]),
         (lambda d: d.drop(columns=["CLASS2"]), ["'CLASS2'"]),
         (lambda d: d.assign(mfcc_5=d["mfcc_5"].astype(object).where(d.index != 2, "abc")), ["row 3", "mfcc_5", "'abc'", "--skip-bad"]),
-        (lambda d: d.assign(mfcc_9=d["mfcc_9"].where(d.index != 4, np.nan)), ["row 5", "mfcc_9", "NaN"]),
+        (lambda d: d.assign(mfcc_9=d["mfcc_9"].where(d.index != 4, np.nan)), ["row 5", "mfcc_9 is empty"]),
         (lambda d: d.assign(mfcc_1=d["mfcc_1"].where(d.index != 6, np.inf)), ["row 7", "mfcc_1", "infinite"]),
     ],
     ids=["misnamed-column", "missing-column", "non-numeric", "nan", "inf"],
 )
 def test_schema_errors_name_file_row_and_fix(tiny_data, in_tmp, edit, expect):
     _edit_csv(tiny_data, edit)
-    r = prep("--data", str(tiny_data), "--class", "all")
+    r = prep(str(tiny_data), "--class", "all")
     assert r.exit_code == 2, r.output
     assert "dataset.csv" in r.output
     for e in expect:
@@ -83,10 +84,10 @@ def test_schema_errors_name_file_row_and_fix(tiny_data, in_tmp, edit, expect):
 def test_missing_and_unreadable_images(tiny_data, in_tmp):
     (tiny_data / "images/beach/beach1.png").unlink()
     (tiny_data / "images/beach/beach2.png").write_bytes(b"not a png")
-    r = prep("--data", str(tiny_data), "--class", "beach")
+    r = prep(str(tiny_data), "--class", "beach")
     assert r.exit_code == 2
     assert "row 2" in r.output and "beach1.png" in r.output and "does not exist" in r.output
-    r = prep("--data", str(tiny_data), "--class", "beach", "--skip-bad")
+    r = prep(str(tiny_data), "--class", "beach", "--skip-bad")
     assert r.exit_code == 0, r.output
     assert "skipped 2 bad rows: 2, 3" in r.output
     p = Prepared.load(in_tmp / "runs/prepare/beach")
@@ -95,14 +96,14 @@ def test_missing_and_unreadable_images(tiny_data, in_tmp):
 
 def test_skip_bad_feature_rows(tiny_data, in_tmp):
     _edit_csv(tiny_data, lambda d: d.assign(mfcc_3=d["mfcc_3"].where(d.index != 0, np.nan)))
-    r = prep("--data", str(tiny_data), "--class", "beach", "--skip-bad")
+    r = prep(str(tiny_data), "--class", "beach", "--skip-bad")
     assert r.exit_code == 0, r.output
     assert "skipped 1 bad rows: 1" in r.output
 
 
 def test_source_split_never_shares_a_folder(tiny_data, in_tmp):
     for seed in range(5):
-        assert prep("--data", str(tiny_data), "--class", "all", "--seed", str(seed), "--name", f"s{seed}").exit_code == 0
+        assert prep(str(tiny_data), "--class", "all", "--seed", str(seed), "--name", f"s{seed}").exit_code == 0
         rows = Prepared.load(in_tmp / f"runs/prepare/s{seed}").rows
         multi = rows[rows["CLASS2"] == "BEACH"]
         sides = multi.groupby("folder")["split"].nunique()
@@ -126,15 +127,15 @@ def test_random_split_sizes_and_seed():
 
 
 def test_random_split_cli_and_bad_sizes(tiny_data, in_tmp):
-    assert prep("--data", str(tiny_data), "--class", "all", "--split", "random", "--train-size", "30", "--test-size", "10").exit_code == 0
-    r = prep("--data", str(tiny_data), "--class", "all", "--split", "random", "--train-size", "39", "--test-size", "10")
+    assert prep(str(tiny_data), "--class", "all", "--split", "random", "--train-size", "30", "--test-size", "10").exit_code == 0
+    r = prep(str(tiny_data), "--class", "all", "--split", "random", "--train-size", "39", "--test-size", "10")
     assert r.exit_code == 2 and "exceeds" in r.output
-    r = prep("--data", str(tiny_data), "--train-size", "30")
+    r = prep(str(tiny_data), "--train-size", "30")
     assert r.exit_code == 2 and "--split random" in r.output
 
 
 def test_normalisation_uses_training_rows_only(tiny_data, in_tmp):
-    assert prep("--data", str(tiny_data), "--class", "all").exit_code == 0
+    assert prep(str(tiny_data), "--class", "all").exit_code == 0
     p = Prepared.load(in_tmp / "runs/prepare/beach-forest")
     train = p.features[p.indices("train")]
     np.testing.assert_allclose(p.norm.mean, train.mean(0), rtol=1e-5, atol=1e-4)
@@ -144,13 +145,13 @@ def test_normalisation_uses_training_rows_only(tiny_data, in_tmp):
 
 
 def test_bad_image_size_option(tiny_data, in_tmp):
-    r = runner.invoke(app, ["prepare", "--data", str(tiny_data), "--image-size", "100"])
+    r = runner.invoke(app, ["prepare", "--data", str(tiny_data), "--image-size", "100"])  # old spelling of DATA
     assert r.exit_code == 2 and "--image-size" in r.output
 
 
 def test_images_of_other_size_and_mode_are_converted(tiny_data, in_tmp):
     Image.new("L", (50, 40), 200).save(tiny_data / "images/beach/beach0.png")
-    assert prep("--data", str(tiny_data), "--class", "beach").exit_code == 0
+    assert prep(str(tiny_data), "--class", "beach").exit_code == 0
     p = Prepared.load(in_tmp / "runs/prepare/beach")
     assert p.images[0].shape == (32, 32, 3) and (p.images[0] == 200).all()
 
@@ -158,9 +159,7 @@ def test_images_of_other_size_and_mode_are_converted(tiny_data, in_tmp):
 SPEAKERS = {d: ("OUTDOORS", ["george", "jackson", "lucas", "nicki"], 3) for d in ("ZERO", "ONE", "TWO")}
 
 
-def test_folders_shared_across_classes_are_split_globally(tmp_path, in_tmp):
-    from conftest import make_tiny_dataset
-
+def test_folders_shared_across_classes_are_split_globally(tmp_path, in_tmp, make_tiny_dataset):
     root = tmp_path / "digits"
     root.mkdir()
     # one folder per speaker, shared by every digit class (file names made unique per class)
@@ -179,9 +178,9 @@ def test_folders_shared_across_classes_are_split_globally(tmp_path, in_tmp):
         by = pd.DataFrame({"folder": frame["folder"].to_numpy(), "split": out})
         assert (by.groupby("folder")["split"].nunique() == 1).all()  # a speaker is on one side only
         assert set(out) == {"train", "test"}
-    r = prep("--data", str(root), "--class", "all", "--test-folder", "lucas", "--name", "heldout")
+    r = prep(str(root), "--class", "all", "--test-folder", "lucas", "--name", "heldout")
     assert r.exit_code == 0, r.output
     rows = Prepared.load(in_tmp / "runs/prepare/heldout").rows
     assert set(rows.loc[rows["split"] == "test", "IMAGE"].str.split("/").str[2]) == {"lucas"}
-    r = prep("--data", str(root), "--class", "all", "--test-folder", "nobody")
+    r = prep(str(root), "--class", "all", "--test-folder", "nobody")
     assert r.exit_code == 2 and "nobody" in r.output

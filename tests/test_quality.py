@@ -8,13 +8,14 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from a2i_cli.classifier import load_or_train_classifier
 from a2i_cli.cli import app
-from a2i_cli.engine import load_engine
-from a2i_cli.losses import augment_features, ssim_torch
-from a2i_cli.metrics import ssim as ssim_uint8
-from a2i_cli.model import ModelConfig, build_model, to_uint8
-from a2i_cli.prepare import Prepared
+from a2i_cli.core.config import ModelConfig
+from a2i_cli.data.prepared import Prepared
+from a2i_cli.eval.metrics import ssim as ssim_uint8
+from a2i_cli.inference.engine import load_engine
+from a2i_cli.model.classifier import load_or_train_classifier
+from a2i_cli.model.losses import augment_features, ssim_torch
+from a2i_cli.model.network import build_model, to_uint8
 
 runner = CliRunner()
 
@@ -31,9 +32,7 @@ def test_classifier_learns_and_is_cached(prepared):
     assert np.array_equal(again.predict(np.asarray(data.images)), pred)
 
 
-def test_classifier_separates_distinct_scenes(tmp_path, in_tmp):
-    from conftest import make_tiny_dataset
-
+def test_classifier_separates_distinct_scenes(tmp_path, in_tmp, make_tiny_dataset):
     root = make_tiny_dataset(tmp_path / "d2", size=32)
     import pandas as pd
     from PIL import Image
@@ -46,7 +45,7 @@ def test_classifier_separates_distinct_scenes(tmp_path, in_tmp):
         else:
             im[:, :16] = 0
         Image.fromarray(im).save(root / p)
-    assert runner.invoke(app, ["prepare", "--data", str(root), "--class", "all", "--image-size", "32", "--name", "v"]).exit_code == 0
+    assert runner.invoke(app, ["prepare", str(root), "--class", "all", "--image-size", "32", "--name", "v"]).exit_code == 0
     data = Prepared.load(in_tmp / "runs/prepare/v")
     clf = load_or_train_classifier(data)
     assert clf.test_accuracy >= 0.9
@@ -62,15 +61,17 @@ def test_results_have_oracle_and_class_accuracy(prepared, in_tmp):
 
 
 def test_oracle_is_class_mean_image(prepared):
-    from a2i_cli.train import Trainer, TrainConfig, mean_image
+    from a2i_cli.core.config import TrainConfig
+    from a2i_cli.model.baselines import mean_image
+    from a2i_cli.model.trainer import Trainer
 
     t = Trainer(TrainConfig(prepared=prepared, epochs=1, model=ModelConfig(latent=8), classifier=False))
-    te = t.data.indices("test")
-    tr = t.data.indices("train")
-    labels = t.data.rows["CLASS2"]
+    data = t.data.prepared
+    te, tr = data.indices("test"), data.indices("train")
+    labels = data.rows["CLASS2"]
     # the oracle's per-row images are the class means: scoring them reproduces oracle_ssim
-    oracle_imgs = np.stack([mean_image(np.asarray(t.data.images)[tr][labels.iloc[tr].to_numpy() == labels.iloc[i]]) for i in te])
-    assert ssim_uint8(oracle_imgs, t.y_test).mean() == pytest.approx(t.oracle["ssim"], abs=1e-9)
+    oracle_imgs = np.stack([mean_image(np.asarray(data.images)[tr][labels.iloc[tr].to_numpy() == labels.iloc[i]]) for i in te])
+    assert ssim_uint8(oracle_imgs, t.data.y_test).mean() == pytest.approx(t.baselines.oracle["ssim"], abs=1e-9)
 
 
 @pytest.mark.parametrize("vae", [False, True])

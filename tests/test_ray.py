@@ -15,11 +15,11 @@ import pytest
 
 pytest.importorskip("ray")
 
-from a2i_cli.batch import batch_generate  # noqa: E402
-from a2i_cli.ray_runtime import ray_session  # noqa: E402
-from a2i_cli.score import pair_images, score_pairs  # noqa: E402
-
-from test_batch import make_checkpoint, make_csv  # noqa: E402
+from a2i_cli.core.config import BatchConfig  # noqa: E402
+from a2i_cli.eval.score import pair_images  # noqa: E402
+from a2i_cli.jobs.batch import batch_generate  # noqa: E402
+from a2i_cli.jobs.ray_session import ray_session  # noqa: E402
+from a2i_cli.jobs.score_job import score_pairs  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +27,7 @@ LOOPBACK = re.compile(r'inet_addr\("127\.0\.0\.1"\)|inet_addr\("0\.0\.0\.0"\)|":
 
 
 @pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed (apt-get install -y strace)")
-def test_local_ray_connects_only_to_loopback(tmp_path):
+def test_local_ray_connects_only_to_loopback(tmp_path, make_checkpoint, make_csv):
     ckpt = make_checkpoint(tmp_path / "m.pt")
     make_csv(tmp_path / "in.csv", 20)
     trace = tmp_path / "connect.txt"
@@ -43,13 +43,13 @@ def test_local_ray_connects_only_to_loopback(tmp_path):
     assert not outside, "connections outside loopback:\n" + "\n".join(outside[:10])
 
 
-def test_ray_worker_killed_mid_run_loses_no_rows_and_scores_match(tmp_path, tiny_data, in_tmp):
+def test_ray_worker_killed_mid_run_loses_no_rows_and_scores_match(tmp_path, tiny_data, in_tmp, make_checkpoint, make_csv):
     ckpt = make_checkpoint(tmp_path / "m.pt")
     make_csv(tmp_path / "in.csv", 96)
     marker = tmp_path / "crashed-once"
     with ray_session(num_cpus=2):
-        res = batch_generate(tmp_path / "in.csv", tmp_path / "o", ckpt, backend="ray", workers=2, batch_size=8,
-                             predictor_kwargs={"crash_once": str(marker)})
+        res = batch_generate(tmp_path / "in.csv", BatchConfig(out=tmp_path / "o", model=ckpt, backend="ray", workers=2,
+                                                              batch_size=8), predictor_kwargs={"crash_once": str(marker)})
         assert marker.exists()  # a worker really died (and Ray restarted it and retried its batch)
         assert res.written == 96 and res.backend == "ray"
         m = pd.read_csv(tmp_path / "o/manifest.csv")
@@ -57,7 +57,7 @@ def test_ray_worker_killed_mid_run_loses_no_rows_and_scores_match(tmp_path, tiny
         assert all((tmp_path / "o" / p).is_file() for p in m["path"])
 
         gen = tmp_path / "g"
-        batch_generate(tiny_data / "dataset.csv", gen, ckpt, backend="inline")
+        batch_generate(tiny_data / "dataset.csv", BatchConfig(out=gen, model=ckpt, backend="inline"))
         pairs = pair_images(gen, tiny_data)
         on_ray, problems = score_pairs(pairs, chunk=8, backend="ray", workers=2)
     inline, _ = score_pairs(pairs, backend="inline")

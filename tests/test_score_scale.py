@@ -11,21 +11,19 @@ from skimage.metrics import structural_similarity
 from typer.testing import CliRunner
 
 from a2i_cli.cli import app
-from a2i_cli.score import pair_images, score_pairs
-
-from test_batch import make_checkpoint
+from a2i_cli.eval.score import pair_images
+from a2i_cli.jobs.score_job import score_pairs
 
 runner = CliRunner()
 
 
-def test_score_newest_batch_output_with_report(tiny_data, in_tmp):
-    ckpt = make_checkpoint(in_tmp / "m.pt")
+def test_score_newest_batch_output_with_report(tiny_data, in_tmp, ckpt):
     r = runner.invoke(app, ["batch-generate", str(tiny_data / "dataset.csv"), "--model", str(ckpt)])
     assert r.exit_code == 0, r.output
     gen = in_tmp / "runs/batch-generate/exp"
     victim = pd.read_csv(gen / "manifest.csv")["path"][3]
     (gen / victim).unlink()  # a missing image is listed, not fatal
-    r = runner.invoke(app, ["score", "--data", str(tiny_data), "--out", "s"])
+    r = runner.invoke(app, ["score", "--out", "s"])  # the newest output, against ./data by default
     assert r.exit_code == 1, r.output  # every output written; the exit code says a pair failed
     assert "newest batch-generate output" in r.output and "1 pairs could not be scored" in r.output
     assert "not scored: " in r.output and "does not exist" in r.output
@@ -42,8 +40,7 @@ def test_score_newest_batch_output_with_report(tiny_data, in_tmp):
     assert row["ssim"] == pytest.approx(structural_similarity(g, t, channel_axis=-1, data_range=255), abs=1e-4)
 
 
-def test_local_workers_equal_inline(tiny_data, in_tmp):
-    ckpt = make_checkpoint(in_tmp / "m.pt")
+def test_local_workers_equal_inline(tiny_data, in_tmp, ckpt):
     r = runner.invoke(app, ["batch-generate", str(tiny_data / "dataset.csv"), "--model", str(ckpt), "--out", "g"])
     assert r.exit_code == 0, r.output
     pairs = pair_images(in_tmp / "g", tiny_data)

@@ -10,10 +10,11 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 
-from a2i_cli.checkpoint import load_checkpoint
 from a2i_cli.cli import app
-from a2i_cli.engine import load_engine
-from a2i_cli.model import ModelConfig, build_model, decoder_channels
+from a2i_cli.core.config import ModelConfig
+from a2i_cli.inference.engine import load_engine
+from a2i_cli.model.checkpoint import load_checkpoint
+from a2i_cli.model.network import build_model, decoder_channels
 
 runner = CliRunner()
 
@@ -100,7 +101,7 @@ def test_generate_from_mfcc_and_csv_row(prepared, in_tmp):
     r = runner.invoke(app, ["generate", "--mfcc", vals, "--out", "one.png"])  # newest best.pt by default
     assert r.exit_code == 0, r.output
     assert Image.open(in_tmp / "one.png").size == (32, 32)
-    r = runner.invoke(app, ["generate", "--csv", str(in_tmp / "data/dataset.csv"), "--row", "3", "--out", "two.png"])
+    r = runner.invoke(app, ["generate", str(in_tmp / "data/dataset.csv"), "--row", "3", "--out", "two.png"])
     assert r.exit_code == 0, r.output
     row3 = pd.read_csv(in_tmp / "data/dataset.csv").filter(like="mfcc_").to_numpy(np.float32)[2]
     expect = load_engine(in_tmp / "runs/train/exp/weights/best.pt", "eager").generate(row3[None])[0]
@@ -111,12 +112,13 @@ def test_generate_from_mfcc_and_csv_row(prepared, in_tmp):
     "args, expect",
     [
         (["--mfcc", "1,2,3"], "104"),
-        (["--mfcc", ",".join(["1"] * 103 + ["x"])], "value 104"),
-        (["--mfcc", ",".join(["1"] * 103 + ["nan"])], "finite"),
-        (["--csv", "missing.csv"], "does not exist"),
-        (["--csv", "data/dataset.csv", "--row", "9999"], "fewer than 9999"),
+        (["--mfcc", ",".join(["1"] * 103 + ["x"])], "mfcc_104 is 'x', not a number"),
+        (["--mfcc", ",".join(["1"] * 103 + ["nan"])], "mfcc_104 is NaN"),
+        (["missing.csv"], "does not exist"),
+        (["data/dataset.csv", "--row", "9999"], "fewer than 9999"),
+        (["data/dataset.csv", "--row", "0"], "1-based"),
         (["--csv", "data/dataset.csv", "--row", "0"], "1-based"),
-        ([], "exactly one of"),
+        ([], "exactly one input"),
     ],
 )
 def test_generate_bad_input(prepared, in_tmp, args, expect):
@@ -140,16 +142,18 @@ def test_generate_csv_short_row_says_so(prepared, in_tmp):
     lines = (in_tmp / "data/dataset.csv").read_text().splitlines()
     lines[3] = ",".join(lines[3].split(",")[:50])  # data row 3 loses its last fields
     (in_tmp / "short.csv").write_text("\n".join(lines) + "\n")
-    r = runner.invoke(app, ["generate", "--csv", "short.csv", "--row", "3", "--out", "s.png"])
-    assert r.exit_code == 2 and "row 3" in r.output and "empty" in r.output and "np." not in r.output
+    r = runner.invoke(app, ["generate", "short.csv", "--row", "3", "--out", "s.png"])
+    assert r.exit_code == 2 and "row 3: expected 107 fields (as in the header), got 50" in r.output and "np." not in r.output
 
 
 def test_generate_with_an_exported_program(prepared, in_tmp):
     train(str(prepared))
     assert runner.invoke(app, ["export", "--model", "runs/train/exp/weights/best.pt", "--out", "m.pt2"]).exit_code == 0
-    r = runner.invoke(app, ["generate", "--mfcc", ",".join(["0.5"] * 104), "--backend", "export", "--model", "m.pt2", "--out", "e.png"])
+    r = runner.invoke(app, ["generate", "--mfcc", ",".join(["0.5"] * 104), "--engine", "export", "--model", "m.pt2", "--out", "e.png"])
     assert r.exit_code == 0, r.output
-    assert "backend export" in r.output and "m.pt2" in r.output
+    assert "engine export" in r.output and "m.pt2" in r.output
+    r = runner.invoke(app, ["generate", "--mfcc", ",".join(["0.5"] * 104), "--backend", "export", "--model", "m.pt2", "--out", "e2.png"])
+    assert r.exit_code == 0 and "--backend is deprecated; use --engine" in r.output
     r = runner.invoke(app, ["batch-generate", "data/dataset.csv", "--engine", "export", "--model", "m.pt2", "--out", "b"])
     assert r.exit_code == 0, r.output
     a = np.asarray(Image.open(in_tmp / "e.png"))

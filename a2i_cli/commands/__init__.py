@@ -1,1 +1,1 @@
-"""CLI command modules: option parsing plus one call into the library each."""
+"""commands: the thin CLI; each module parses options and makes one call into the library."""

@@ -1,12 +1,14 @@
-"""Shared CLI plumbing: turn library errors into one clear line and a non-zero exit."""
+"""Shared CLI plumbing: one-line errors and exit codes, the progress bar, deprecated option spellings."""
 from __future__ import annotations
 
+import contextlib
 import functools
+import time
 
 import typer
 from rich.console import Console
 
-from ..errors import UserError
+from ..core.errors import UserError
 
 console = Console(stderr=False, highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -18,7 +20,7 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def cli_errors(fn):
-    """Decorator for command functions: UserError -> 'error: ...' on stderr, exit code 2.
+    """Decorator for command functions: UserError -> 'error: ...' on stderr and its exit code (2 by default).
 
     KeyboardInterrupt exits 130 with a note that the run can be resumed.
     """
@@ -42,15 +44,58 @@ def cli_errors(fn):
     return wrapper
 
 
-def progress_bar(transient: bool = True):
-    """A rich progress bar with count, rate and ETA (on stderr, so stdout stays parseable).
+def deprecated(old: str, new: str, value):
+    """The value of a hidden old spelling of an option, after one line telling the user the new one."""
+    if value is not None:
+        err_console.print(f"[yellow]note:[/] {old} is deprecated; use {new} (the old spelling still works for now)",
+                          markup=True)
+    return value
 
-    Transient: it disappears when done (or when an error stops the job), leaving the
-    command's own summary lines."""
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
 
-    return Progress(
+def pick(new, old, old_name: str, new_name: str, default=None):
+    """The value of `new_name`, or of its deprecated spelling `old_name` when only that was given."""
+    if old is not None and new not in (None, default):
+        raise UserError(f"{old_name} is the old spelling of {new_name}; pass only {new_name}")
+    if old is not None:
+        return deprecated(old_name, new_name, old)
+    return new
+
+
+class Bar:
+    """The Progress of core/progress.py drawn as a rich bar: count, rate and ETA, on stderr."""
+
+    def __init__(self, progress, description: str):
+        self.progress = progress
+        self.task = progress.add_task(description, total=None, rate="")
+        self.t0 = time.perf_counter()
+        self.done = 0
+
+    def start(self, total: int | None, description: str | None = None) -> None:
+        self.t0, self.done = time.perf_counter(), 0
+        fields = {"description": description} if description else {}
+        self.progress.reset(self.task, total=total, rate="", **fields)
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+        dt = time.perf_counter() - self.t0
+        rate = f"{self.done / dt:,.0f}/s" if dt > 0.5 else ""
+        self.progress.update(self.task, advance=n, rate=rate)
+
+
+@contextlib.contextmanager
+def progress_bar(description: str = "working"):
+    """A transient rich progress bar (it disappears when done or when an error stops the job)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -59,5 +104,26 @@ def progress_bar(transient: bool = True):
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=err_console,
-        transient=transient,
-    )
+        transient=True,
+        disable=not err_console.is_terminal,  # no bar (and no stray blank line) in logs and pipes
+    ) as progress:
+        yield Bar(progress, description)
+
+
+def print_summary(summary: dict, baseline: dict | None = None) -> None:
+    """The score table: mean, median, min, max per metric (and a baseline column when given)."""
+    from rich.table import Table
+
+    table = Table(title=f"{summary['pairs_scored']} pairs")
+    for col in ("metric", "mean", "median", "min", "max"):
+        table.add_column(col, justify="left" if col == "metric" else "right")
+    if baseline:
+        table.add_column("mean-image baseline", justify="right")
+    fmt = {"ssim": "{:.4f}", "hist": "{:.4f}", "mse": "{:.1f}", "psnr": "{:.2f}"}
+    label = {"ssim": "SSIM", "hist": "histogram similarity", "mse": "MSE (0-255)", "psnr": "PSNR (dB)"}
+    for m, st in summary["metrics"].items():
+        cells = [fmt[m].format(st[k]) for k in ("mean", "median", "min", "max")]
+        if baseline:
+            cells.append(fmt[m].format(baseline[m]))
+        table.add_row(label[m], *cells)
+    console.print(table)

@@ -6,38 +6,44 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import cli_errors, console, progress_bar
+from ..core.config import AnimateConfig, Engine, defaults
+from ._common import cli_errors, console, pick, progress_bar
+
+D = defaults(AnimateConfig)
 
 
 def register(app: typer.Typer) -> None:
     @app.command("animate")
     @cli_errors
     def animate_cmd(
-        audio: Annotated[Path, typer.Option(help="Anything FFmpeg reads with an audio track (WAV, FLAC, MP3, a video, ...).")],
-        out: Annotated[Path, typer.Option(help="MP4 file to write (H.264 or MPEG-4 video, AAC audio).")] = Path("animation.mp4"),
-        fps: Annotated[int, typer.Option(help="Frames per second; each frame comes from the second of sound centred on it.")] = 8,
-        model: Annotated[Optional[Path], typer.Option(help="Checkpoint (default: the newest runs/train/*/weights/best.pt).")] = None,
-        backend: Annotated[str, typer.Option(help="Inference backend: auto picks the fastest that works.")] = "auto",
-        size: Annotated[Optional[int], typer.Option(help="Video side in pixels (frames are resized; default: the model's image size).")] = None,
-        batch_size: Annotated[int, typer.Option(help="Frames generated per engine call.")] = 64,
+        audio: Annotated[Optional[Path], typer.Argument(help="Anything FFmpeg reads with an audio track (WAV, FLAC, MP3, a video, ...).", show_default=False)] = None,
+        out: Annotated[Path, typer.Option(help="MP4 file to write (H.264 or MPEG-4 video, AAC audio).")] = D["out"],
+        fps: Annotated[int, typer.Option(help="Frames per second (1-60); each frame comes from the second of sound centred on it.")] = D["fps"],
+        model: Annotated[Optional[Path], typer.Option(help="Checkpoint .pt or exported .pt2 (default: the newest runs/train/*/weights/best.pt).")] = D["model"],
+        engine: Annotated[Engine, typer.Option(help="How the model runs: auto picks fused when the C++ ops are built, else eager.")] = D["engine"],
+        image_size: Annotated[Optional[int], typer.Option(help="Video side in pixels, 16-4096 (frames are resized; default: the model's image size).")] = D["image_size"],
+        batch_size: Annotated[int, typer.Option(help="Frames generated per engine call.")] = D["batch_size"],
+        audio_old: Annotated[Optional[Path], typer.Option("--audio", hidden=True, help="Old spelling: pass AUDIO.")] = None,
+        size: Annotated[Optional[int], typer.Option(hidden=True, help="Old spelling of --image-size.")] = None,
+        backend: Annotated[Optional[Engine], typer.Option(hidden=True, help="Old spelling of --engine.")] = None,
     ) -> None:
         """Turn a soundtrack into a video: slide a 1-second window along it (hop 1/fps) and draw each step."""
-        from ..animate import animate
-        from ..checkpoint import newest_best
-        from ..engine import load_engine
-        from ..errors import UserError
+        from ..core.errors import UserError
+        from ..core.runs import newest_best
+        from ..inference.engine import load_engine
+        from ..media.animate import animate
 
-        if batch_size < 1:
-            raise UserError(f"--batch-size must be at least 1, got {batch_size}")
-        engine = load_engine(model or newest_best(), backend)
-        with progress_bar() as bar:
-            task = bar.add_task("animating", total=None, rate="")
-            report = animate(
-                audio, out, engine, fps=fps, batch_size=batch_size, size=size,
-                on_total=lambda n: bar.update(task, total=n), progress=lambda n: bar.advance(task, n),
-            )
+        audio = pick(audio, audio_old, "--audio", "AUDIO")
+        if audio is None:
+            raise UserError("pass the soundtrack: a2i animate AUDIO --out clip.mp4")
+        cfg = AnimateConfig(out=out, fps=fps, model=model, batch_size=batch_size,
+                            engine=pick(engine, backend, "--backend", "--engine", D["engine"]),
+                            image_size=pick(image_size, size, "--size", "--image-size"))
+        eng = load_engine(cfg.model or newest_best(), cfg.engine)
+        with progress_bar("animating") as bar:
+            report = animate(audio, eng, cfg, progress=bar)
         console.print(
             f"wrote {report.out}: {report.frames} frames at {report.fps} fps ({report.size}x{report.size}, "
-            f"{report.video_codec}) + AAC audio, {report.audio_seconds:.2f} s; backend {report.backend}, "
+            f"{report.video_codec}) + AAC audio, {report.audio_seconds:.2f} s; engine {report.engine}, "
             f"{report.seconds:.1f} s"
         )

@@ -2,31 +2,34 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
-from ._common import cli_errors, console, progress_bar
+
+from ..core.config import DemoDataConfig, defaults
+from ._common import cli_errors, console, pick, progress_bar
+
+D = defaults(DemoDataConfig)
 
 
 def register(app: typer.Typer) -> None:
     @app.command("demo-data")
     @cli_errors
     def demo_data_cmd(
-        out: Annotated[Path, typer.Option(help="Folder to write dataset.csv, dataset.json and images/ into.")],
-        rows: Annotated[int, typer.Option(min=9, help="Total rows (seconds), split evenly over the 9 classes.")] = 2000,
-        seed: Annotated[int, typer.Option(help="Random seed; the same seed gives byte-identical files.")] = 0,
-        image_size: Annotated[int, typer.Option(min=8, max=2048, help="Side of the square RGB PNGs in pixels.")] = 256,
-        overwrite: Annotated[bool, typer.Option(help="Replace an existing dataset.csv in --out.")] = False,
+        out: Annotated[Path, typer.Option(help="Folder to write dataset.csv, dataset.json and images/ into.")] = D["out"],
+        rows: Annotated[int, typer.Option(help="Total rows (seconds), split evenly over the 9 classes (at least 9).")] = D["rows"],
+        seed: Annotated[int, typer.Option(help="Random seed; the same seed gives byte-identical files.")] = D["seed"],
+        image_size: Annotated[int, typer.Option(help="Side of the square RGB PNGs in pixels (8-2048).")] = D["image_size"],
+        exist_ok: Annotated[bool, typer.Option(help="Replace a demo dataset already in --out.")] = D["exist_ok"],
+        overwrite: Annotated[Optional[bool], typer.Option("--overwrite", hidden=True, help="Old spelling of --exist-ok.")] = None,
     ) -> None:
         """Write a synthetic audio/scene dataset whose sounds really predict the pictures."""
-        from ..demo import make_demo_dataset
+        from ..data.demo_data import make_demo_dataset
 
-        with progress_bar(transient=True) as bar:
-            task = bar.add_task("drawing scenes", total=rows, rate="")
-            s = make_demo_dataset(
-                out, rows=rows, seed=seed, image_size=image_size, overwrite=overwrite,
-                progress=lambda n: bar.advance(task, n),
-            )
+        exist_ok = bool(pick(exist_ok, overwrite, "--overwrite", "--exist-ok", D["exist_ok"]))
+        cfg = DemoDataConfig(out=out, rows=rows, seed=seed, image_size=image_size, exist_ok=exist_ok)
+        with progress_bar("drawing scenes") as bar:
+            s = make_demo_dataset(cfg, progress=bar)
         console.print(
             f"wrote {s.csv} ({s.rows} rows, {len(s.classes)} classes, {len(s.folders)} folders, "
             f"{s.image_size}x{s.image_size} images, seed {s.seed}) in {s.seconds:.1f} s"

@@ -1,4 +1,4 @@
-"""`a2i env`: versions, whether the C++ ops are built, whether Ray is importable."""
+"""`a2i env`: versions, whether the C++ ops are built, whether Ray and PyAV are importable."""
 from __future__ import annotations
 
 import typer
@@ -10,8 +10,8 @@ def register(app: typer.Typer) -> None:
     @app.command("env")
     @cli_errors
     def env_cmd() -> None:
-        """Print versions, whether the C++ ops are built and whether Ray is importable."""
-        from ..envinfo import environment_report
+        """Print versions, whether the C++ ops are built and whether Ray and PyAV are importable."""
+        from ..inference.environment import environment_report
 
         for key, value in environment_report().items():
             console.print(f"{key:<14} {value}")

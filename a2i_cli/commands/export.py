@@ -1,4 +1,4 @@
-"""`a2i export`: a checkpoint -> a torch.export program (.pt2) for `--backend export`."""
+"""`a2i export`: a checkpoint -> a torch.export program (.pt2) that runs with `--engine export`."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,25 +6,23 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..core.config import ExportConfig, defaults
 from ._common import cli_errors, console
+
+D = defaults(ExportConfig)
 
 
 def register(app: typer.Typer) -> None:
     @app.command("export")
     @cli_errors
     def export_cmd(
-        model: Annotated[
-            Optional[Path],
-            typer.Option(help="Checkpoint (.pt) to export; default: the newest runs/train/*/weights/best.pt."),
-        ] = None,
-        out: Annotated[
-            Optional[Path], typer.Option(help="Where to write the program (.pt2); default: next to the checkpoint.")
-        ] = None,
+        model: Annotated[Optional[Path], typer.Option(help="Checkpoint (.pt) to export; default: the newest runs/train/*/weights/best.pt.")] = D["model"],
+        out: Annotated[Optional[Path], typer.Option(help="Where to write the program (.pt2); default: next to the checkpoint.")] = D["out"],
     ) -> None:
         """Export a checkpoint with torch.export (raw features in, uint8 images out)."""
-        from ..checkpoint import newest_best
-        from ..export import export_checkpoint
+        from ..core.runs import newest_best
+        from ..inference.export import export_checkpoint
 
         ckpt = model if model is not None else newest_best()
         path = export_checkpoint(ckpt, out if out is not None else ckpt.with_suffix(".pt2"))
-        console.print(f"exported {ckpt} -> {path}  (run it with --backend export --model {path})")
+        console.print(f"exported {ckpt} -> {path}  (run it with --model {path}; the engine is export)")

@@ -6,7 +6,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import cli_errors, console, err_console, progress_bar
+from ..core.config import ExtractConfig, defaults
+from ._common import cli_errors, console, err_console, pick, progress_bar
+
+D = defaults(ExtractConfig)
 
 extract_app = typer.Typer(
     help="Build a dataset (scene schema: dataset.csv + images/) from videos or from audio/image pairs.",
@@ -14,7 +17,7 @@ extract_app = typer.Typer(
 )
 
 
-def _finish(report, what: str) -> None:
+def finish(report, what: str) -> None:
     """Print bad inputs and a summary; exit 1 when anything was bad."""
     for b in report.bad:
         err_console.print(f"[bold red]bad:[/] {b}", markup=True, highlight=False)
@@ -31,45 +34,44 @@ def _finish(report, what: str) -> None:
 @extract_app.command("videos")
 @cli_errors
 def videos_cmd(
-    paths: Annotated[list[Path], typer.Argument(help="Video files, or folders of them (any container/codec FFmpeg reads).")],
+    paths: Annotated[list[Path], typer.Argument(help="Video files, or folders of them (any container/codec FFmpeg reads).", show_default=False)],
     out: Annotated[Path, typer.Option(help="Dataset folder: rows are appended to OUT/dataset.csv, frames go to OUT/images/<video>/.")],
-    class2: Annotated[str, typer.Option("--class", help="CLASS2 of every row (upper-cased), e.g. beach.")],
-    class1: Annotated[Optional[str], typer.Option("--class1", help="CLASS1 of every row (default: INDOORS for classroom, grocery-store, restaurant; else OUTDOORS).")] = None,
-    image_size: Annotated[int, typer.Option(help="Frames are centre-cropped to a square and resized to this size.")] = 256,
+    class2: Annotated[list[str], typer.Option("--class", help="CLASS2 of every row (upper-cased), e.g. beach; one per run.", show_default=False)],
+    class1: Annotated[Optional[str], typer.Option("--class1", help="CLASS1 of every row (default: INDOORS for classroom, grocery-store, restaurant; else OUTDOORS).")] = D["class1"],
+    image_size: Annotated[int, typer.Option(help="Frames are centre-cropped to a square and resized to this size.")] = D["image_size"],
 ) -> None:
     """One row per whole second t: the frame at t + 0.5 s and the MFCCs of [t, t+1)."""
-    from ..extract import extract_videos
+    from ..core.errors import UserError
+    from ..media.extract_videos import extract_videos
 
-    with progress_bar() as bar:
-        task = bar.add_task("extracting", total=None, rate="")
-
-        def step(path: Path, added: int, already: int) -> None:
-            bar.update(task, advance=1, rate=f"{path.name}: +{added}")
-
-        report = extract_videos(
-            list(paths), out, class2=class2, class1=class1, image_size=image_size,
-            on_total=lambda n: bar.update(task, total=n), progress=step,
-        )
-    _finish(report, "files")
+    if len(class2) != 1:
+        raise UserError(f"extract videos labels every row with one --class; got {len(class2)} ({', '.join(class2)}): "
+                        "run it once per class, with that class's videos")
+    cfg = ExtractConfig(out=out, image_size=image_size, class2=class2[0], class1=class1)
+    with progress_bar("extracting") as bar:
+        report = extract_videos(list(paths), cfg, progress=bar)
+    finish(report, "files")
 
 
 @extract_app.command("audio")
 @cli_errors
 def audio_cmd(
-    pairs: Annotated[Path, typer.Option(help="CSV with columns audio,image,CLASS1,CLASS2 (+ optional IMAGE); paths absolute or relative to it.")],
-    out: Annotated[Path, typer.Option(help="Dataset folder: rows are appended to OUT/dataset.csv, images go to OUT/images/.")],
-    image_size: Annotated[int, typer.Option(help="Images are centre-cropped to a square, converted to RGB and resized to this size.")] = 256,
+    pairs: Annotated[Optional[Path], typer.Argument(help="CSV with columns audio,image,CLASS1,CLASS2 (+ optional IMAGE); paths absolute or relative to it.", show_default=False)] = None,
+    out: Annotated[Path, typer.Option(help="Dataset folder: rows are appended to OUT/dataset.csv, images go to OUT/images/.")] = D["out"],
+    image_size: Annotated[int, typer.Option(help="Images are centre-cropped to a square, converted to RGB and resized to this size.")] = D["image_size"],
+    pairs_old: Annotated[Optional[Path], typer.Option("--pairs", hidden=True, help="Old spelling: pass PAIRS.")] = None,
 ) -> None:
     """One row per pair: the first second of the recording (zero-padded) and its picture."""
-    from ..extract import extract_pairs
+    from ..core.errors import UserError
+    from ..media.extract_pairs import extract_pairs
 
-    with progress_bar() as bar:
-        task = bar.add_task("extracting", total=None, rate="")
-        report = extract_pairs(
-            pairs, out, image_size=image_size,
-            on_total=lambda n: bar.update(task, total=n), progress=lambda n: bar.advance(task, n),
-        )
-    _finish(report, "rows")
+    pairs = pick(pairs, pairs_old, "--pairs", "PAIRS")
+    if pairs is None:
+        raise UserError("pass the pairs CSV: a2i extract audio PAIRS.csv --out DIR")
+    cfg = ExtractConfig(out=out, image_size=image_size)
+    with progress_bar("extracting") as bar:
+        report = extract_pairs(pairs, cfg, progress=bar)
+    finish(report, "rows")
 
 
 def register(app: typer.Typer) -> None:

@@ -6,52 +6,63 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import cli_errors, console, progress_bar
+from ..core.config import Engine, GenerateConfig, defaults
+from ._common import cli_errors, console, pick, progress_bar
+
+D = defaults(GenerateConfig)
+CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv")
+
+
+def is_csv(path: Path) -> bool:
+    return path.name.lower().endswith(CSV_SUFFIXES)
 
 
 def register(app: typer.Typer) -> None:
     @app.command("generate")
     @cli_errors
     def generate_cmd(
-        out: Annotated[Optional[Path], typer.Option(help="PNG file to write (default generated.png); with --audio, a folder (default generated/).")] = None,
-        model: Annotated[Optional[Path], typer.Option(help="Checkpoint (default: the newest runs/train/*/weights/best.pt).")] = None,
-        mfcc: Annotated[Optional[str], typer.Option(help="104 comma-separated MFCC values (mfcc_1..mfcc_104).")] = None,
-        csv: Annotated[Optional[Path], typer.Option(help="CSV with columns mfcc_1..mfcc_104 (e.g. a dataset.csv).")] = None,
-        row: Annotated[int, typer.Option(help="With --csv: the 1-based data row to use.")] = 1,
-        audio: Annotated[Optional[Path], typer.Option(help="A recording (WAV, FLAC, MP3, a video, ...): one image per second, <stem>_0000.png ..., same features as `a2i extract`.")] = None,
-        backend: Annotated[str, typer.Option(help="Inference backend: auto picks the fastest that works.")] = "auto",
+        input: Annotated[Optional[Path], typer.Argument(help="A CSV with mfcc_1..mfcc_104 (the image of --row), or a recording (WAV, FLAC, MP3, a video...): one image per second, as `a2i extract` makes rows.", show_default=False)] = None,
+        mfcc: Annotated[Optional[str], typer.Option(help="Instead of INPUT: 104 comma-separated MFCC values (mfcc_1..mfcc_104).")] = None,
+        row: Annotated[int, typer.Option(help="With a CSV: the 1-based data row to draw.")] = D["row"],
+        out: Annotated[Optional[Path], typer.Option(help="PNG file to write (default generated.png); with a recording, a folder (default generated/).")] = D["out"],
+        model: Annotated[Optional[Path], typer.Option(help="Checkpoint .pt or exported .pt2 (default: the newest runs/train/*/weights/best.pt).")] = D["model"],
+        engine: Annotated[Engine, typer.Option(help="How the model runs: auto picks fused when the C++ ops are built, else eager.")] = D["engine"],
+        csv: Annotated[Optional[Path], typer.Option(hidden=True, help="Old spelling: pass the CSV as INPUT.")] = None,
+        audio: Annotated[Optional[Path], typer.Option(hidden=True, help="Old spelling: pass the recording as INPUT.")] = None,
+        backend: Annotated[Optional[Engine], typer.Option(hidden=True, help="Old spelling of --engine.")] = None,
     ) -> None:
-        """Generate images from audio features: one from --mfcc or --csv, or one per second of --audio."""
-        from ..checkpoint import newest_best
-        from ..engine import load_engine
-        from ..errors import UserError
-        from ..generate import csv_row_features, parse_mfcc
-        from ..viz import save_png
+        """Generate images from sound: from a CSV row, 104 --mfcc values, or one per second of a recording."""
+        from ..core.errors import UserError
+        from ..core.images import save_png
+        from ..core.runs import newest_best
+        from ..data.mfcc_csv import parse_mfcc, read_row
+        from ..inference.engine import load_engine
 
-        if sum(x is not None for x in (mfcc, csv, audio)) != 1:
-            raise UserError("pass exactly one of --mfcc \"v1,...,v104\", --csv FILE [--row N] or --audio FILE")
-        if audio is not None:
-            from ..animate import stills_from_audio
+        engine = pick(engine, backend, "--backend", "--engine", D["engine"])
+        csv = pick(None, csv, "--csv", "INPUT")
+        audio = pick(None, audio, "--audio", "INPUT")
+        given = [x for x in (input, csv, audio) if x is not None]
+        if len(given) + (mfcc is not None) != 1:
+            raise UserError("pass exactly one input: a CSV or a recording as INPUT, or --mfcc \"v1,...,v104\"")
+        cfg = GenerateConfig(out=out, model=model, engine=engine, row=row)
+        source = given[0] if given else None
+        if source is not None and (audio is not None or (csv is None and not is_csv(source))):
+            from ..media.stills import stills_from_audio
 
-            out = out or Path("generated")
-            if out.suffix.lower() == ".png":
-                raise UserError(f"with --audio, --out is a folder (one image per second goes there), got {out}")
-            engine = load_engine(model or newest_best(), backend)
-            with progress_bar() as bar:
-                task = bar.add_task("generating", total=None, rate="")
-                report = stills_from_audio(
-                    audio, out, engine, on_total=lambda n: bar.update(task, total=n), progress=lambda n: bar.advance(task, n)
-                )
-            console.print(
-                f"wrote {len(report.files)} images to {report.out} ({report.files[0].name} ...) and {report.manifest.name}; "
-                f"backend {report.backend}, model {engine.source}"
-            )
+            folder = cfg.out or Path("generated")
+            if folder.suffix.lower() == ".png":
+                raise UserError(f"with a recording as input, --out is a folder (one image per second goes there), got {folder}")
+            eng = load_engine(cfg.model or newest_best(), cfg.engine)
+            with progress_bar("generating") as bar:
+                report = stills_from_audio(source, folder, eng, progress=bar)
+            console.print(f"wrote {len(report.files)} images to {report.out} ({report.files[0].name} ...) and "
+                          f"{report.manifest.name}; engine {report.engine}, model {eng.source}")
             return
-        out = out or Path("generated.png")
-        feats = parse_mfcc(mfcc) if mfcc is not None else csv_row_features(csv, row)
-        if out.suffix.lower() != ".png":
-            raise UserError(f"--out {out} must end in .png")
-        engine = load_engine(model or newest_best(), backend)
-        image = engine.generate(feats[None])[0]
-        save_png(image, out)
-        console.print(f"wrote {out} ({image.shape[1]}x{image.shape[0]}, backend {engine.backend}, model {engine.source})")
+        target = cfg.out or Path("generated.png")
+        if target.suffix.lower() != ".png":
+            raise UserError(f"--out {target} must end in .png")
+        feats = parse_mfcc(mfcc) if mfcc is not None else read_row(source, cfg.row, "input CSV")
+        eng = load_engine(cfg.model or newest_best(), cfg.engine)
+        image = eng.generate(feats[None])[0]
+        save_png(image, target)
+        console.print(f"wrote {target} ({image.shape[1]}x{image.shape[0]}, engine {eng.name}, model {eng.source})")

@@ -6,44 +6,46 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import cli_errors, console, progress_bar
+from ..core.config import PrepareConfig, SplitConfig, SplitMethod, defaults
+from ._common import cli_errors, console, pick, progress_bar
+
+D, S = defaults(PrepareConfig), defaults(SplitConfig)
 
 
 def register(app: typer.Typer) -> None:
     @app.command("prepare")
     @cli_errors
     def prepare_cmd(
-        data: Annotated[Path, typer.Option(help="Dataset folder holding dataset.csv and images/ (scene schema).")] = Path("data"),
-        classes: Annotated[list[str], typer.Option("--class", help="CLASS2 to keep (case-insensitive, repeatable); 'all' keeps every class.")] = ["BEACH"],
-        split: Annotated[str, typer.Option(help="'source': whole source folders on one side (no leakage); 'random': the seed project's random protocol.")] = "source",
-        test_fraction: Annotated[float, typer.Option(help="Share of rows for the test side.")] = 0.25,
-        train_size: Annotated[Optional[int], typer.Option(help="--split random only: training rows (e.g. 360).")] = None,
-        test_size: Annotated[Optional[int], typer.Option(help="--split random only: test rows (e.g. 120).")] = None,
-        seed: Annotated[int, typer.Option(help="Seed of the split.")] = 0,
-        test_folders: Annotated[list[str], typer.Option("--test-folder", help="--split source: put exactly these source folders (e.g. a speaker) on the test side; repeatable.")] = [],
-        image_size: Annotated[int, typer.Option(help="Resize images once, here: 32, 64, 128 or 256.")] = 256,
-        skip_bad: Annotated[bool, typer.Option(help="Skip rows with bad features or images (listed) instead of stopping.")] = False,
-        name: Annotated[Optional[str], typer.Option(help="Run name under runs/prepare/ (default: the class names).")] = None,
-        exist_ok: Annotated[bool, typer.Option(help="Reuse runs/prepare/<name> instead of making <name>2.")] = False,
+        data: Annotated[Optional[Path], typer.Argument(help="Dataset folder holding dataset.csv and images/ (scene schema).", show_default=str(D["data"]))] = None,
+        classes: Annotated[list[str], typer.Option("--class", help="CLASS2 to keep (case-insensitive, repeatable); 'all' keeps every class.")] = D["classes"],
+        split: Annotated[SplitMethod, typer.Option(help="source: whole source folders on one side (no leakage); random: the seed project's random protocol.")] = S["method"],
+        test_fraction: Annotated[float, typer.Option(help="Share of rows for the test side.")] = S["test_fraction"],
+        train_size: Annotated[Optional[int], typer.Option(help="--split random only: training rows (e.g. 360).")] = S["train_size"],
+        test_size: Annotated[Optional[int], typer.Option(help="--split random only: test rows (e.g. 120).")] = S["test_size"],
+        seed: Annotated[int, typer.Option(help="Seed of the split.")] = S["seed"],
+        test_folders: Annotated[list[str], typer.Option("--test-folder", help="--split source: put exactly these source folders (e.g. a speaker) on the test side; repeatable.")] = list(S["test_folders"]),
+        image_size: Annotated[int, typer.Option(help="Resize images once, here: 32, 64, 128 or 256.")] = D["image_size"],
+        skip_bad: Annotated[bool, typer.Option(help="Skip rows with bad features or images (listed) instead of stopping.")] = D["skip_bad"],
+        name: Annotated[Optional[str], typer.Option(help="Run name under runs/prepare/ (default: the class names).")] = D["name"],
+        exist_ok: Annotated[bool, typer.Option(help="Reuse runs/prepare/<name> instead of making <name>2.")] = D["exist_ok"],
+        data_old: Annotated[Optional[Path], typer.Option("--data", hidden=True, help="Old spelling: pass DATA.")] = None,
     ) -> None:
         """Read a scene dataset, pick classes, split, normalise and cache it for training."""
-        from ..prepare import PrepareConfig, prepare
-        from ..splits import SplitConfig
+        from ..data.prepare import prepare
 
+        data = pick(data, data_old, "--data", "DATA") or D["data"]
         cfg = PrepareConfig(
             data=data, classes=list(classes), image_size=image_size, skip_bad=skip_bad, name=name, exist_ok=exist_ok,
-            split=SplitConfig(method=split, test_fraction=test_fraction, train_size=train_size, test_size=test_size, seed=seed,
-                              test_folders=tuple(test_folders)),
+            split=SplitConfig(method=split, test_fraction=test_fraction, train_size=train_size, test_size=test_size,
+                              seed=seed, test_folders=tuple(test_folders)),
         )
-        with progress_bar() as bar:
-            task = bar.add_task("decoding images", total=None, rate="")
-            out, meta = prepare(cfg, progress=lambda n: bar.advance(task, n), on_total=lambda n: bar.update(task, total=n))
+        with progress_bar("decoding images") as bar:
+            out, meta = prepare(cfg, progress=bar)
         skipped = meta["skipped_rows"]
         if skipped:
             rows = ", ".join(str(b["row"]) for b in skipped[:20]) + (" ..." if len(skipped) > 20 else "")
             console.print(f"skipped {len(skipped)} bad rows: {rows} (reasons in {out / 'meta.json'})")
-        classes_txt = ", ".join(f"{k} {v}" for k, v in meta["classes"].items())
-        console.print(f"classes: {classes_txt}")
+        console.print("classes: " + ", ".join(f"{k} {v}" for k, v in meta["classes"].items()))
         console.print(f"split {cfg.split.method}: {meta['counts']['train']} train / {meta['counts']['test']} test rows; "
                       f"test folders: {', '.join(meta['folders']['test'])}")
         console.print(f"prepared -> {out}")

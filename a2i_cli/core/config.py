@@ -1,0 +1,354 @@
+"""Every option of every command, typed and with its default, in one place (the CLI reads defaults from here).
+
+One word, one meaning: `engine` is how a model runs (auto/eager/fused/export), `backend`
+is where work runs (auto/local/ray). Choices are enums, so `--help` lists them and a bad
+value is refused before any work. Each dataclass checks its values in `__post_init__` and
+raises `UserError` naming the option, so the library gives the same messages as the CLI.
+
+Only the standard library is imported here: the CLI imports this module at start-up.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from enum import StrEnum
+from pathlib import Path
+
+from .errors import UserError
+
+N_FRAMES = 8  # windows per row
+N_COEFFS = 13  # MFCC coefficients per window
+N_FEATURES = N_FRAMES * N_COEFFS  # 104, frame-major: mfcc_1..mfcc_13 is window 1
+IMAGE_SIZES = (32, 64, 128, 256)  # sizes a model can draw (decoder of log2(size) layers)
+RUNS = Path("runs")
+
+
+class Engine(StrEnum):
+    """How a model runs."""
+
+    auto = "auto"  # fused when the C++ ops are built, else eager
+    eager = "eager"  # the checkpoint's nn.Module (the reference)
+    fused = "fused"  # the decoder as one C++ op
+    export = "export"  # a torch.export program
+
+
+class Backend(StrEnum):
+    """Where work runs."""
+
+    auto = "auto"  # ray with a cluster address, in-process for small jobs, else local
+    local = "local"  # one process per core on this machine
+    ray = "ray"  # Ray actors (a private local instance, or --ray-address)
+
+
+class SplitMethod(StrEnum):
+    source = "source"  # whole source folders on one side (no leakage)
+    random = "random"  # the student project's random protocol (leaks)
+
+
+class Arch(StrEnum):
+    seed = "seed"  # the student project's MLP encoder
+    a2i = "a2i"  # temporal encoder over the 8 x 13 frames
+
+
+class Loss(StrEnum):
+    mse = "mse"
+    mse_ssim = "mse+ssim"
+
+
+class Device(StrEnum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+class ImageFormat(StrEnum):
+    png = "png"
+    jpg = "jpg"
+    webp = "webp"
+
+
+def choice(enum: type[StrEnum], value, option: str) -> StrEnum:
+    """`value` as a member of `enum`, or a UserError naming the option and the choices."""
+    try:
+        return enum(value)
+    except ValueError:
+        raise UserError(f"unknown {option} {value!r}; choose one of {', '.join(e.value for e in enum)}")
+
+
+def check_image_size(size: int, option: str = "--image-size") -> int:
+    if size not in IMAGE_SIZES:
+        raise UserError(f"{option} must be a power of two from 32 to 256 (one of {list(IMAGE_SIZES)}), got {size}")
+    return size
+
+
+def at_least(value, low, option: str) -> None:
+    if value is not None and value < low:
+        raise UserError(f"{option} must be at least {low}, got {value}")
+
+
+def between(value, low, high, option: str) -> None:
+    if value is not None and not low <= value <= high:
+        raise UserError(f"{option} must be between {low} and {high}, got {value}")
+
+
+def defaults(cls) -> dict:
+    """{field: default} of a config dataclass (factories called), for CLI signatures."""
+    out = {}
+    for f in fields(cls):
+        if f.default_factory is not MISSING:
+            out[f.name] = f.default_factory()
+        elif f.default is not MISSING:
+            out[f.name] = f.default
+    return out
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass
+class SplitConfig:
+    method: SplitMethod = SplitMethod.source
+    test_fraction: float = 0.25  # share of rows on the test side
+    train_size: int | None = None  # random split only
+    test_size: int | None = None  # random split only
+    seed: int = 0
+    blocks: int = 8  # contiguous blocks a single-folder class is cut into
+    test_folders: tuple[str, ...] = ()  # source split: these folders (and only these) are test
+
+    def __post_init__(self) -> None:
+        self.method = choice(SplitMethod, self.method, "--split")
+        if not 0.0 < self.test_fraction < 1.0:
+            raise UserError(f"--test-fraction must be between 0 and 1 (exclusive), got {self.test_fraction}")
+        self.test_folders = tuple(self.test_folders)
+        if self.test_folders and self.method != SplitMethod.source:
+            raise UserError("--test-folder needs --split source")
+        if self.method == SplitMethod.source and (self.train_size or self.test_size):
+            raise UserError("--train-size/--test-size need --split random (the source split assigns whole folders)")
+        at_least(self.train_size, 1, "--train-size")
+        at_least(self.test_size, 1, "--test-size")
+        at_least(self.seed, 0, "--seed")
+
+
+@dataclass
+class PrepareConfig:
+    data: Path = Path("data")  # dataset folder: dataset.csv + images/
+    classes: list[str] = field(default_factory=lambda: ["BEACH"])
+    split: SplitConfig = field(default_factory=SplitConfig)
+    image_size: int = 256
+    skip_bad: bool = False
+    name: str | None = None  # default: the class names, lower case
+    exist_ok: bool = False
+    runs_root: Path = RUNS
+
+    def __post_init__(self) -> None:
+        self.data = Path(self.data)
+        check_image_size(self.image_size)
+
+
+@dataclass
+class DemoDataConfig:
+    out: Path = Path("data")
+    rows: int = 2000  # all classes together
+    seed: int = 0
+    image_size: int = 256  # side of the square PNGs
+    exist_ok: bool = False  # replace an existing demo dataset in `out`
+
+    def __post_init__(self) -> None:
+        self.out = Path(self.out)
+        at_least(self.rows, 9, "--rows")
+        at_least(self.seed, 0, "--seed")
+        between(self.image_size, 8, 2048, "--image-size")
+
+
+# --------------------------------------------------------------------------- model and training
+
+
+SEED_ENCODER = (1024, 768, 512, 256)
+
+
+@dataclass
+class ModelConfig:
+    arch: Arch = Arch.seed
+    latent: int = 128
+    image_size: int = 256
+    n_features: int = N_FEATURES
+    encoder_widths: tuple[int, ...] = field(default=SEED_ENCODER)
+    vae: bool = False
+    temporal_channels: int = 128  # a2i encoder width
+
+    def __post_init__(self) -> None:
+        self.encoder_widths = tuple(self.encoder_widths)
+        self.arch = choice(Arch, self.arch, "--arch")
+        check_image_size(self.image_size)
+        at_least(self.latent, 1, "--latent")
+
+    @property
+    def decoder_layers(self) -> int:
+        return int(math.log2(self.image_size))
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "arch": str(self.arch)}
+
+
+@dataclass
+class TrainConfig:
+    prepared: Path | None = None  # default: the newest runs/prepare/*
+    epochs: int = 30
+    batch_size: int = 32
+    lr: float = 1e-3
+    seed: int = 0
+    device: Device = Device.auto
+    model: ModelConfig = field(default_factory=ModelConfig)
+    name: str = "exp"
+    exist_ok: bool = False
+    runs_root: Path = RUNS
+    n_samples: int = 8  # test rows drawn in samples.png
+    loss: Loss = Loss.mse
+    adv_weight: float = 0.0  # > 0 adds a patch-discriminator (adversarial) term
+    class_weight: float = 0.0  # > 0: the latent also predicts CLASS2 (cross-entropy, training only)
+    kl_weight: float = 1e-3  # VAE only
+    aug_noise: float = 0.0  # feature noise, in normalised units
+    aug_shift: int = 0  # random shift of the 8 frames by up to this many frames
+    classifier: bool = True  # score class accuracy with a scene classifier (2+ classes)
+    time_budget: float | None = None  # seconds: stop after the epoch that reaches it
+
+    def __post_init__(self) -> None:
+        self.loss = choice(Loss, self.loss, "--loss")
+        self.device = choice(Device, self.device, "--device")
+        if self.class_weight < 0 or self.adv_weight < 0 or self.aug_noise < 0 or not 0 <= self.aug_shift <= 4:
+            raise UserError(f"--class-weight ({self.class_weight}), --adv-weight ({self.adv_weight}) and --aug-noise "
+                            f"({self.aug_noise}) must be >= 0, --aug-shift ({self.aug_shift}) between 0 and 4")
+        at_least(self.epochs, 1, "--epochs")
+        at_least(self.batch_size, 1, "--batch-size")
+        at_least(self.seed, 0, "--seed")
+        if not self.lr > 0:
+            raise UserError(f"--lr must be positive, got {self.lr}")
+        at_least(self.time_budget, 0, "--time-budget")
+
+
+# --------------------------------------------------------------------------- inference and jobs
+
+
+@dataclass
+class GenerateConfig:
+    out: Path | None = None  # a .png; with audio input a folder (default generated.png / generated/)
+    model: Path | None = None  # default: the newest runs/train/*/weights/best.pt
+    engine: Engine = Engine.auto
+    row: int = 1  # with a CSV: the 1-based data row
+
+    def __post_init__(self) -> None:
+        self.engine = choice(Engine, self.engine, "--engine")
+        if self.row < 1:
+            raise UserError(f"--row is 1-based (the first data row is 1), got {self.row}")
+
+
+@dataclass
+class BatchConfig:
+    out: Path | None = None  # default: a new runs/batch-generate/<name>
+    name: str = "exp"
+    exist_ok: bool = False
+    model: Path | None = None
+    engine: Engine = Engine.auto
+    backend: Backend = Backend.auto
+    ray_address: str | None = None
+    workers: int | None = None  # default: every core
+    batch_size: int = 64  # rows per inference batch (and per manifest write)
+    format: ImageFormat = ImageFormat.png
+    png_level: int = 1  # zlib level 0-9
+    quality: int = 90  # JPEG/WebP
+
+    def __post_init__(self) -> None:
+        self.engine = choice(Engine, self.engine, "--engine")
+        if self.backend != "inline":  # inline (this process) is for library callers and tests
+            self.backend = choice(Backend, self.backend, "--backend")
+        self.format = choice(ImageFormat, self.format, "--format")
+        between(self.png_level, 0, 9, "--png-level")
+        between(self.quality, 1, 100, "--quality")
+        at_least(self.batch_size, 1, "--batch-size")
+        at_least(self.workers, 1, "--workers")
+
+
+@dataclass
+class ScoreConfig:
+    targets: Path = Path("data")  # a folder of targets, or a dataset folder / CSV for a manifest's IMAGE paths
+    out: Path | None = None  # default: runs/score/<name>
+    name: str = "exp"
+    exist_ok: bool = False
+    backend: Backend = Backend.auto
+    ray_address: str | None = None
+    workers: int | None = None
+    examples: int = 6  # pairs per group (best, median, worst) in report.md
+    chunk: int = 32  # pairs per task
+
+    def __post_init__(self) -> None:
+        self.targets = Path(self.targets)
+        if self.backend != "inline":
+            self.backend = choice(Backend, self.backend, "--backend")
+        at_least(self.workers, 1, "--workers")
+        at_least(self.examples, 0, "--examples")
+        at_least(self.chunk, 1, "chunk")
+
+
+@dataclass
+class ExportConfig:
+    model: Path | None = None  # default: the newest best.pt
+    out: Path | None = None  # default: next to the checkpoint, .pt2
+
+
+# --------------------------------------------------------------------------- media
+
+
+@dataclass
+class ExtractConfig:
+    out: Path = Path("data")
+    image_size: int = 256  # pictures are centre-cropped to a square and resized to this
+    class2: str | None = None  # extract videos: CLASS2 of every row
+    class1: str | None = None  # default: INDOORS for indoor classes, else OUTDOORS
+
+    def __post_init__(self) -> None:
+        self.out = Path(self.out)
+        between(self.image_size, 8, 2048, "--image-size")
+
+
+@dataclass
+class AnimateConfig:
+    out: Path = Path("animation.mp4")
+    fps: int = 8
+    model: Path | None = None
+    engine: Engine = Engine.auto
+    image_size: int | None = None  # video side; default: the model's image size
+    batch_size: int = 64  # frames per engine call
+
+    def __post_init__(self) -> None:
+        self.out = Path(self.out)
+        self.engine = choice(Engine, self.engine, "--engine")
+        between(self.fps, 1, 60, "--fps")
+        between(self.image_size, 16, 4096, "--image-size")
+        at_least(self.batch_size, 1, "--batch-size")
+
+
+# --------------------------------------------------------------------------- the demo
+
+
+@dataclass
+class DemoConfig:
+    classes: list[str] = field(default_factory=lambda: ["BEACH"])
+    rows: int = 2000
+    epochs: int = 80
+    loss: Loss = Loss.mse_ssim  # sharper, beats the mean image on SSIM
+    image_size: int = 128
+    batch_size: int = 32
+    seed: int = 0
+    engine: Engine = Engine.auto
+    name: str = "demo"
+    exist_ok: bool = False
+    runs_root: Path = RUNS
+
+    def __post_init__(self) -> None:
+        self.loss = choice(Loss, self.loss, "--loss")
+        self.engine = choice(Engine, self.engine, "--engine")
+        check_image_size(self.image_size)
+        at_least(self.rows, 9, "--rows")
+        at_least(self.epochs, 1, "--epochs")
+        at_least(self.batch_size, 1, "--batch-size")
+        at_least(self.seed, 0, "--seed")

@@ -1,0 +1,52 @@
+"""Run folders: every command writes under ./runs/<command>/<name> (exp, exp2, ... unless exist_ok)."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .config import RUNS
+from .errors import UserError
+
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def check_name(name: str | None, option: str = "--name") -> str:
+    """A run name is one plain folder name: letters, digits, '.', '_' or '-', not starting with '.' or '-'."""
+    if not NAME.fullmatch(name or ""):
+        raise UserError(f"{option} {name!r} must be letters, digits, '.', '_' or '-' and start with a letter or digit")
+    return name
+
+
+def new_run_dir(command: str, name: str = "exp", exist_ok: bool = False, root: Path = RUNS) -> Path:
+    """runs/<command>/<name>, or <name>2, <name>3 ... when it exists and exist_ok is False."""
+    check_name(name)
+    base = Path(root, command)
+    path = base / name
+    if path.exists() and not exist_ok:
+        n = 2
+        while (base / f"{name}{n}").exists():
+            n += 1
+        path = base / f"{name}{n}"
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{path} is a file, not a run folder; pick another --name")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def newest_run(command: str, marker: str, root: Path = RUNS) -> Path:
+    """The newest runs/<command>/* folder holding `marker` (by the marker's modification time)."""
+    found = sorted(Path(root, command).glob(f"*/{marker}"), key=lambda p: p.stat().st_mtime)
+    if not found:
+        raise UserError(f"no {command} run found under {Path(root, command)}/*/{marker}; run `a2i {command}` first")
+    return found[-1].parent
+
+
+def newest_best(root: Path = RUNS) -> Path:
+    """The newest runs/train/*/weights/best.pt (by modification time)."""
+    found = sorted(Path(root, "train").glob("*/weights/best.pt"), key=lambda p: p.stat().st_mtime)
+    if not found:
+        raise UserError(
+            f"no trained model found under {Path(root, 'train')}/*/weights/best.pt; "
+            "run `a2i train` (or `a2i demo`) first, or pass --model CKPT"
+        )
+    return found[-1]

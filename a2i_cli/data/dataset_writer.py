@@ -1,0 +1,129 @@
+"""Writing a scene dataset: DIR/dataset.csv (appended atomically, keyed by IMAGE) + DIR/dataset.json.
+
+    writer = DatasetWriter(Path("mydata"), image_size=256, meta={"source": "a2i extract"})
+    writer.append([(IMAGE, features (104,), CLASS1, CLASS2), ...])   # new keys only
+    writer.save_meta()
+
+dataset.json records the feature recipe; a writer refuses a folder made with another
+recipe, so rows that are not comparable never mix. The CSV is rewritten by copy + append +
+rename, so an interrupted run leaves the previous complete file.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..core.atomic import atomic_path, write_json
+from ..core.config import between
+from ..core.errors import UserError
+from .features import RECIPE
+from .schema import FEATURE_COLUMNS, REQUIRED
+
+
+def recipe_dict(recipe=RECIPE) -> dict:
+    """The recipe as it reads back from JSON (tuples become lists)."""
+    return json.loads(json.dumps(recipe.to_dict()))
+
+
+class DatasetWriter:
+    """DIR/dataset.csv + DIR/dataset.json, appended to atomically and keyed by IMAGE."""
+
+    def __init__(self, out: Path, image_size: int = 256, meta: dict | None = None, recipe=RECIPE):
+        between(image_size, 8, 2048, "--image-size")
+        self.out = Path(out)
+        self.csv = self.out / "dataset.csv"
+        self.json = self.out / "dataset.json"
+        self.image_size = image_size
+        self.recipe = recipe_dict(recipe)
+        if self.out.exists() and not self.out.is_dir():
+            raise UserError(f"--out {self.out} is a file; give a dataset folder")
+        self.meta = self._read_meta(meta or {"source": "a2i extract"})
+        self.keys = self._read_keys()
+
+    @staticmethod
+    def source_of(out: Path) -> str | None:
+        """The "source" recorded in OUT/dataset.json (None without a readable one)."""
+        try:
+            meta = json.loads(Path(out, "dataset.json").read_text())
+        except (OSError, ValueError):
+            return None
+        return meta.get("source") if isinstance(meta, dict) else None
+
+    def _read_meta(self, fresh: dict) -> dict:
+        if not self.json.is_file():
+            if self.csv.is_file():
+                raise UserError(
+                    f"{self.csv} exists but {self.json} does not, so its feature recipe is unknown and new rows "
+                    "might not be comparable; extract into a new --out folder"
+                )
+            return {**fresh, "feature_recipe": self.recipe}
+        try:
+            meta = json.loads(self.json.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise UserError(f"{self.json} is not valid JSON ({e}); fix or remove it")
+        if not isinstance(meta, dict):
+            raise UserError(f"{self.json} is not a dataset description (a JSON object); fix or remove it")
+        old = meta.get("feature_recipe")
+        if old != self.recipe:
+            if isinstance(old, dict):
+                diff = ", ".join(f"{k}: {old.get(k)!r} there, {self.recipe.get(k)!r} now"
+                                 for k in sorted(set(old) | set(self.recipe)) if old.get(k) != self.recipe.get(k))
+            else:
+                diff = f"recorded recipe is {old!r}"
+            raise UserError(
+                f"{self.out} was made with a different feature recipe ({diff}); its rows would not be comparable "
+                "with new ones; extract into a new --out folder"
+            )
+        return meta
+
+    def _read_keys(self) -> set[str]:
+        if not self.csv.is_file():
+            return set()
+        try:
+            header = [str(c) for c in pd.read_csv(self.csv, nrows=0).columns]
+        except pd.errors.EmptyDataError:
+            raise UserError(f"{self.csv} is empty; remove it or choose another --out")
+        except (pd.errors.ParserError, UnicodeDecodeError) as e:
+            raise UserError(f"{self.csv} is not a readable CSV ({str(e).splitlines()[0]})")
+        if header != REQUIRED:
+            raise UserError(
+                f"{self.csv} does not have exactly the scene columns IMAGE, mfcc_1..mfcc_104, CLASS1, CLASS2 in order; "
+                "new rows cannot be appended to it; choose another --out"
+            )
+        return set(pd.read_csv(self.csv, usecols=["IMAGE"], dtype=str, keep_default_na=False)["IMAGE"])
+
+    def append(self, rows: list[tuple[str, np.ndarray, str, str]], float_format: str | None = None,
+               dtype=np.float32) -> int:
+        """Add (IMAGE, features (104,), CLASS1, CLASS2) rows whose IMAGE is new: copy + append + rename."""
+        rows = [r for r in rows if r[0] not in self.keys]
+        if not rows:
+            return 0
+        self.out.mkdir(parents=True, exist_ok=True)
+        frame = pd.DataFrame(np.stack([r[1] for r in rows]).astype(dtype), columns=FEATURE_COLUMNS)
+        frame.insert(0, "IMAGE", [r[0] for r in rows])
+        frame["CLASS1"] = [r[2] for r in rows]
+        frame["CLASS2"] = [r[3] for r in rows]
+        with atomic_path(self.csv) as tmp:
+            if self.csv.is_file():
+                shutil.copyfile(self.csv, tmp)
+                with open(tmp, "rb+") as f:
+                    f.seek(0, os.SEEK_END)
+                    if f.tell():
+                        f.seek(-1, os.SEEK_END)
+                        if f.read(1) != b"\n":
+                            f.write(b"\n")
+                frame.to_csv(tmp, mode="a", header=False, index=False, lineterminator="\n", float_format=float_format)
+            else:
+                frame.to_csv(tmp, index=False, lineterminator="\n", float_format=float_format)
+        self.keys.update(r[0] for r in rows)
+        return len(rows)
+
+    def save_meta(self) -> None:
+        self.meta["feature_recipe"] = self.recipe
+        self.meta.setdefault("image_size", self.image_size)
+        write_json(self.json, self.meta)

@@ -1,0 +1,118 @@
+"""`a2i prepare`: scene dataset -> a prepared folder that training reads without decoding images.
+
+runs/prepare/<name>/
+    images.npy     (N, S, S, 3) uint8, resized once here
+    features.npy   (N, 104) float32, raw (normalise with meta.json's statistics)
+    rows.csv       row (1-based in dataset.csv), IMAGE, CLASS1, CLASS2, folder, split
+    meta.json      source, classes, counts, normalisation (train rows only), split, seed, recipe
+"""
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..core.atomic import atomic_path, write_json
+from ..core.config import PrepareConfig
+from ..core.errors import UserError
+from ..core.images import read_rgb
+from ..core.progress import NO_PROGRESS, Progress
+from ..core.runs import new_run_dir
+from .normalize import Normalizer
+from .scene_csv import BadRow, read_scene_csv, select_classes
+from .splits import split_rows
+
+KAGGLE_RECIPE = "Kaggle scene dataset: 16 kHz, 8 windows of 0.25 s, 13 MFCC, frame-major (authors' code not public)"
+
+
+def load_images(root: Path, paths: list[str], size: int, progress: Progress = NO_PROGRESS):
+    """Decode in threads (Pillow releases the GIL). Returns ((N, size, size, 3) uint8, {index: reason})."""
+    out = np.empty((len(paths), size, size, 3), dtype=np.uint8)
+    problems: dict[int, str] = {}
+
+    def one(i: int) -> None:
+        p = root / paths[i]
+        try:
+            out[i] = read_rgb(p, size)
+        except FileNotFoundError:
+            problems[i] = f"image {p} does not exist"
+        except Exception as e:  # truncated, not an image, permission...
+            problems[i] = f"image {p} is unreadable ({type(e).__name__}: {e})"
+        progress.advance(1)
+
+    with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 2) * 2)) as pool:
+        list(pool.map(one, range(len(paths))))
+    return out, problems
+
+
+def prepare(cfg: PrepareConfig, progress: Progress = NO_PROGRESS) -> tuple[Path, dict]:
+    table = select_classes(read_scene_csv(cfg.data, skip_bad=cfg.skip_bad), cfg.classes)
+    frame, feats = table.frame, table.features
+    progress.start(len(frame), "decoding images")
+    images, problems = load_images(table.root, list(frame["IMAGE"]), cfg.image_size, progress)
+    bad = list(table.bad)
+    if problems:
+        img_bad = [BadRow(int(frame["row"].iloc[i]), r) for i, r in sorted(problems.items())]
+        if not cfg.skip_bad:
+            b = img_bad[0]
+            more = f"; {len(img_bad)} rows have bad images" if len(img_bad) > 1 else ""
+            raise UserError(f"{table.csv} row {b.row}: {b.reason}{more}; fix it or pass --skip-bad to skip such rows")
+        bad += img_bad
+        keep = np.ones(len(frame), dtype=bool)
+        keep[list(problems)] = False
+        frame, feats, images = frame[keep].reset_index(drop=True), feats[keep], images[keep]
+    if len(frame) == 0:
+        raise UserError(f"{table.csv}: no usable rows left for the chosen classes")
+
+    split = split_rows(frame, cfg.split)
+    frame = frame.assign(split=split)
+    use = split != ""
+    frame, feats, images = frame[use].reset_index(drop=True), feats[use], images[use]
+    train = (frame["split"] == "train").to_numpy()
+    if not train.any() or train.all():
+        raise UserError("the split left no training or no test rows; use more rows, more folders or --split random")
+    norm = Normalizer.fit(feats[train])
+
+    classes = sorted(frame["CLASS2"].unique())
+    name = cfg.name or ("all" if len(classes) > 3 else "-".join(c.lower() for c in classes))
+    out = new_run_dir("prepare", name, cfg.exist_ok, cfg.runs_root)
+    with atomic_path(out / "images.npy") as tmp:
+        np.save(tmp, images)
+    with atomic_path(out / "features.npy") as tmp:
+        np.save(tmp, feats)
+    with atomic_path(out / "rows.csv") as tmp:
+        frame.to_csv(tmp, index=False)
+    meta = {
+        "a2i_version": __version__,
+        "source": str(Path(cfg.data).resolve()),
+        "csv": str(table.csv.resolve()),
+        "classes": {c: int((frame["CLASS2"] == c).sum()) for c in classes},
+        "counts": {"train": int(train.sum()), "test": int((~train).sum())},
+        "split": asdict(cfg.split),
+        "seed": cfg.split.seed,
+        "image_size": cfg.image_size,
+        "normalisation": {"fit_on": "train rows", **norm.to_dict()},
+        "folders": {s: sorted(frame.loc[frame["split"] == s, "folder"].unique().tolist()) for s in ("train", "test")},
+        "skipped_rows": [asdict(b) for b in bad],
+        "feature_recipe": recipe_of(table.root),
+    }
+    write_json(out / "meta.json", meta)  # meta.json last: its presence marks a complete folder
+    return out, meta
+
+
+def recipe_of(root: Path) -> dict | str:
+    """The feature recipe recorded with the dataset (a2i-made data), else the Kaggle description."""
+    p = Path(root, "dataset.json")
+    if p.is_file():
+        try:
+            return json.loads(p.read_text()).get("feature_recipe", "unknown")
+        except (json.JSONDecodeError, OSError, UnicodeDecodeError, AttributeError):
+            pass
+    return KAGGLE_RECIPE
+
+

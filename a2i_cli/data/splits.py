@@ -1,0 +1,91 @@
+"""Train/test splits without leakage.
+
+`source` (default): whole source folders (source videos) go to one side, per class, so
+near-identical neighbouring seconds never straddle the split. A class with a single
+folder is cut into contiguous blocks of seconds and whole blocks go to test. When folders
+are shared between classes (e.g. one folder per speaker in a spoken-digit set), whole
+folders are chosen across all classes at once, so a test speaker is never heard in
+training. `test_folders` names the test folders explicitly.
+`random`: the student project's protocol (e.g. 360 train / 120 test drawn at random),
+offered for reproducing its numbers; it leaks neighbouring frames across the split.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..core.config import SplitConfig
+from ..core.errors import UserError
+
+
+def split_rows(frame: pd.DataFrame, cfg: SplitConfig) -> np.ndarray:
+    """Return an array of 'train' / 'test' / '' (unused) per row of frame (needs CLASS2, folder)."""
+    if len(frame) < 2:
+        raise UserError(f"need at least 2 rows to split into train and test, got {len(frame)}")
+    rng = np.random.default_rng(cfg.seed)
+    if cfg.method == "random":
+        return _random_split(len(frame), cfg, rng)
+    out = np.full(len(frame), "train", dtype=object)
+    folders = frame["folder"].astype(str)
+    if cfg.test_folders:
+        known = set(folders)
+        # accept "lucas" for the folder "images/lucas"
+        chosen = {f for f in known if f in cfg.test_folders or f.rsplit("/", 1)[-1] in cfg.test_folders}
+        missing = [t for t in cfg.test_folders if not any(t == f or t == f.rsplit("/", 1)[-1] for f in known)]
+        if missing:
+            raise UserError(f"--test-folder {missing[0]!r} is not a folder of the selected rows; folders: "
+                            + ", ".join(sorted(known)[:30]))
+        out[folders.isin(chosen).to_numpy()] = "test"
+        return out
+    shared = frame.groupby("folder")["CLASS2"].nunique().max() > 1
+    if shared:  # folders span classes (speakers, sessions): pick whole folders across all classes
+        order = list(dict.fromkeys(folders))
+        if len(order) >= 2:
+            test = _pick_folders(frame, order, cfg.test_fraction, rng)
+            out[folders.isin(test).to_numpy()] = "test"
+            return out
+    for _, group in frame.groupby("CLASS2", sort=True):
+        idx = group.index.to_numpy()
+        folders = list(dict.fromkeys(group["folder"]))  # in file order
+        if len(folders) >= 2:
+            test_folders = _pick_folders(group, folders, cfg.test_fraction, rng)
+            out[idx[group["folder"].isin(test_folders).to_numpy()]] = "test"
+        else:
+            out[_block_test(idx, cfg, rng)] = "test"
+    return out
+
+
+def _random_split(n: int, cfg: SplitConfig, rng: np.random.Generator) -> np.ndarray:
+    perm = rng.permutation(n)
+    n_test = cfg.test_size if cfg.test_size is not None else max(1, int(round(n * cfg.test_fraction)))
+    n_train = cfg.train_size if cfg.train_size is not None else n - n_test
+    if n_test + n_train > n:
+        raise UserError(f"--train-size {n_train} + --test-size {n_test} exceeds the {n} rows selected")
+    out = np.full(n, "", dtype=object)
+    out[perm[:n_test]] = "test"
+    out[perm[n_test : n_test + n_train]] = "train"
+    return out
+
+
+def _pick_folders(group: pd.DataFrame, folders: list[str], frac: float, rng: np.random.Generator) -> list[str]:
+    """Shuffle folders, take them for test until the test share reaches `frac`; keep >= 1 for train."""
+    sizes = group["folder"].value_counts()
+    order = [folders[i] for i in rng.permutation(len(folders))]
+    target, chosen, total = frac * len(group), [], 0
+    for f in order[:-1]:  # never all folders
+        if total >= target:
+            break
+        # take the folder when it brings the test share closer to the target
+        if not chosen or abs(total + sizes[f] - target) <= abs(total - target):
+            chosen.append(f)
+            total += sizes[f]
+    return chosen or order[:1]
+
+
+def _block_test(idx: np.ndarray, cfg: SplitConfig, rng: np.random.Generator) -> np.ndarray:
+    """Single folder: cut the rows (consecutive seconds) into blocks, whole blocks go to test."""
+    n_blocks = max(2, min(cfg.blocks, len(idx)))
+    blocks = np.array_split(idx, n_blocks)
+    n_test = min(n_blocks - 1, max(1, int(round(n_blocks * cfg.test_fraction))))
+    chosen = rng.choice(n_blocks, size=n_test, replace=False)
+    return np.concatenate([blocks[b] for b in sorted(chosen)])

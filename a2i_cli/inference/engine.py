@@ -1,0 +1,156 @@
+"""Inference engines behind one interface: how a model runs (eager, fused C++ decoder, torch.export).
+
+    engine = load_engine(ckpt_path, engine="auto")
+    imgs = engine.generate(raw_feats)   # (B, 104) raw MFCC float32 -> (B, S, S, 3) uint8
+    engine.name                         # the engine that actually runs ("eager", ...)
+    engine.source                       # the file the model came from
+
+Engines:
+    eager   the checkpoint's nn.Module in eval mode (the reference)
+    export  a torch.export program (`a2i export` writes one as .pt2; normalisation and
+            uint8 conversion are baked into the graph, the config travels as extra file)
+    fused   the encoder in PyTorch, the decoder as one C++ op (a2i::decoder) with the
+            BatchNorms folded into the convolutions, writing uint8 HWC directly
+    auto    fused when the C++ ops are built, else eager
+
+Raw features are normalised with the statistics stored in the checkpoint, so callers
+never normalise themselves.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..core.config import Engine as EngineName
+from ..core.config import ModelConfig, choice
+from ..core.errors import UserError
+from ..data.normalize import Normalizer
+from ..model.checkpoint import Loaded, load_checkpoint
+from ..model.network import LEAKY_SLOPE, Decoder, to_uint8
+from . import ops
+from .export import export_program, load_program
+
+
+class Engine:
+    name = "base"
+
+    def __init__(self, cfg: ModelConfig, norm: Normalizer, source: Path | None):
+        self.cfg = cfg
+        self.norm = norm
+        self.image_size = cfg.image_size
+        self.source = source  # the file the model came from, for messages and records
+
+    def _forward_uint8(self, feats: torch.Tensor) -> torch.Tensor:
+        """(B, 104) normalised float32 -> (B, S, S, 3) uint8."""
+        raise NotImplementedError
+
+    def generate(self, raw_feats: np.ndarray) -> np.ndarray:
+        raw = np.asarray(raw_feats, dtype=np.float32)
+        if raw.ndim == 1:
+            raw = raw[None]
+        if raw.ndim != 2 or raw.shape[1] != self.cfg.n_features:
+            raise UserError(f"expected features of shape (B, {self.cfg.n_features}), got {tuple(raw.shape)}")
+        feats = torch.from_numpy(self.norm(raw))
+        with torch.inference_mode():
+            return self._forward_uint8(feats).numpy()
+
+
+class EagerEngine(Engine):
+    """The reference: the checkpoint's nn.Module in eval mode."""
+
+    name = "eager"
+
+    def __init__(self, loaded: Loaded):
+        super().__init__(loaded.cfg, loaded.norm, loaded.path)
+        self.model = loaded.model
+
+    def _forward_uint8(self, feats: torch.Tensor) -> torch.Tensor:
+        return to_uint8(self.model(feats))
+
+
+def fold_decoder(model: nn.Module) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Fold every eval-mode BatchNorm into its ConvTranspose2d.
+
+    Accepts an AudioToImage or its Decoder. Returns per layer the weight (cin, cout, 4, 4)
+    and bias (cout,) such that act(conv_transpose2d(x, w, b, 2, 1)) == block(x) with the
+    running statistics: w' = w * g / sqrt(var + eps), b' = beta + (b - mean) * g / sqrt(var + eps).
+    """
+    decoder = model.decoder if hasattr(model, "decoder") else model
+    if not isinstance(decoder, Decoder):
+        raise TypeError(f"fold_decoder needs an AudioToImage or Decoder, got {type(model).__name__}")
+    weights, biases = [], []
+    with torch.no_grad():
+        for block in decoder.layers:
+            conv = block[0]
+            w = conv.weight.detach().float()  # (cin, cout, 4, 4)
+            b = conv.bias.detach().float() if conv.bias is not None else torch.zeros(w.shape[1])
+            if len(block) > 1 and isinstance(block[1], nn.BatchNorm2d):
+                bn = block[1]
+                scale = bn.weight.detach().float() / torch.sqrt(bn.running_var.float() + bn.eps)  # (cout,)
+                w = w * scale[None, :, None, None]
+                b = bn.bias.detach().float() + (b - bn.running_mean.float()) * scale
+            weights.append(w.contiguous())
+            biases.append(b.contiguous())
+    return weights, biases
+
+
+class FusedEngine(Engine):
+    """PyTorch encoder + the whole decoder as one C++ op writing uint8 HWC."""
+
+    name = "fused"
+
+    def __init__(self, loaded: Loaded, option: str = "--engine"):
+        super().__init__(loaded.cfg, loaded.norm, loaded.path)
+        if not ops.has_ops():
+            raise UserError(f"{option} fused needs the C++ ops, which did not load ({ops.ops_reason()}); {ops.BUILD_HINT}")
+        weights, self.biases = fold_decoder(loaded.model)
+        self.weights = [ops.pack_weight(w) for w in weights]  # packed once, reused every call
+        self.model = loaded.model
+
+    def _forward_uint8(self, feats: torch.Tensor) -> torch.Tensor:
+        z = self.model.encode(feats)[0].contiguous()  # (B, latent): the mean latent for a VAE
+        return ops.decoder(z, self.weights, self.biases, LEAKY_SLOPE, True)  # (B, S, S, 3) uint8
+
+
+class ExportEngine(Engine):
+    """A torch.export program: raw features in, uint8 images out (normalisation baked in)."""
+
+    name = "export"
+
+    def __init__(self, program: torch.nn.Module, cfg: ModelConfig, meta: dict, path: Path | None = None):
+        # the normalisation is in the graph: the engine's own is the identity
+        super().__init__(cfg, Normalizer.identity(cfg.n_features), path or Path(meta.get("source", "?")))
+        self.meta = meta
+        self.program = program
+
+    def _forward_uint8(self, feats: torch.Tensor) -> torch.Tensor:
+        return self.program(feats)
+
+
+def is_program(path: Path) -> bool:
+    return Path(path).suffix == ".pt2"
+
+
+def load_engine(ckpt: Path, engine: str = "auto", option: str = "--engine") -> Engine:
+    """A checkpoint (.pt) or an exported program (.pt2) -> an Engine running `engine`.
+
+    `option` is the CLI option that chose the engine, named in error messages."""
+    engine = choice(EngineName, engine, option)
+    if is_program(ckpt):
+        if engine not in (EngineName.auto, EngineName.export):
+            raise UserError(
+                f"{ckpt} is an exported program (.pt2), which only runs with {option} export; "
+                f"pass the .pt checkpoint for {option} {engine}"
+            )
+        program, cfg, meta = load_program(ckpt)
+        return ExportEngine(program, cfg, meta, Path(ckpt))
+    loaded = load_checkpoint(ckpt)
+    if engine == EngineName.export:
+        ep = export_program(loaded)
+        return ExportEngine(ep.module(), loaded.cfg, {"source": str(ckpt)}, Path(ckpt))
+    if engine == EngineName.fused or (engine == EngineName.auto and ops.has_ops()):
+        return FusedEngine(loaded, option)
+    return EagerEngine(loaded)

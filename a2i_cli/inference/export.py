@@ -1,0 +1,80 @@
+"""`torch.export` artifacts: a checkpoint -> a .pt2 that runs without the training code.
+
+The exported graph takes raw MFCC features (B, 104) float32 and returns (B, S, S, 3)
+uint8: the normalisation and the uint8 conversion are part of the graph, so only torch is
+needed to run it. The model config, normalisation and version travel in the extra file
+`a2i.json` (read back by `load_program`).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .. import __version__
+from ..core.atomic import atomic_path
+from ..core.config import ModelConfig
+from ..core.errors import UserError
+from ..model.checkpoint import Loaded, load_checkpoint
+from ..model.network import to_uint8
+
+EXTRA = "a2i.json"
+MAX_BATCH = 4096
+
+
+class RawToImage(nn.Module):
+    """(B, 104) raw features -> (B, S, S, 3) uint8 with the checkpoint's normalisation."""
+
+    def __init__(self, loaded: Loaded):
+        super().__init__()
+        self.model = loaded.model
+        self.register_buffer("mean", torch.as_tensor(loaded.norm.mean, dtype=torch.float32))
+        self.register_buffer("std", torch.as_tensor(loaded.norm.std, dtype=torch.float32))
+
+    def forward(self, raw: torch.Tensor) -> torch.Tensor:
+        return to_uint8(self.model((raw - self.mean) / self.std))
+
+
+def export_program(loaded: Loaded) -> torch.export.ExportedProgram:
+    module = RawToImage(loaded).eval()
+    example = torch.zeros(2, loaded.cfg.n_features)
+    batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
+    with torch.no_grad():
+        return torch.export.export(module, (example,), dynamic_shapes={"raw": {0: batch}})
+
+
+def export_checkpoint(ckpt: Path, out: Path) -> Path:
+    """Write `out` (.pt2) from the checkpoint `ckpt`; atomic like checkpoints."""
+    out = Path(out)
+    if out.suffix != ".pt2":
+        raise UserError(f"--out {out} should end in .pt2 (torch.export archive)")
+    loaded = load_checkpoint(ckpt)
+    ep = export_program(loaded)
+    meta = {
+        "version": __version__,
+        "model_config": loaded.cfg.to_dict(),
+        "norm": loaded.norm.to_dict(),
+        "source": str(ckpt),
+        "torch": torch.__version__,
+    }
+    with atomic_path(out) as tmp:
+        torch.export.save(ep, tmp, extra_files={EXTRA: json.dumps(meta)})
+    return out
+
+
+def load_program(path: Path) -> tuple[nn.Module, ModelConfig, dict]:
+    """A .pt2 from export_checkpoint -> (callable module, config, metadata)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"exported program {path} does not exist; make one with `a2i export --model CKPT --out {path}`")
+    extra = {EXTRA: ""}
+    try:
+        ep = torch.export.load(path, extra_files=extra)
+    except Exception as e:
+        raise UserError(f"{path} could not be loaded as a torch.export archive ({type(e).__name__}: {e})")
+    if not extra[EXTRA]:
+        raise UserError(f"{path} is not an a2i export (no {EXTRA} inside); re-export it with `a2i export`")
+    meta = json.loads(extra[EXTRA])
+    return ep.module(), ModelConfig(**meta["model_config"]), meta

@@ -1,0 +1,100 @@
+"""Starting or joining Ray without surprises: a private instance stays on loopback; a cluster is left as it is.
+
+A private local instance (no address) is small and stays on loopback:
+  - RAY_USAGE_STATS_ENABLED=0: no usage report;
+  - the Ray processes get HOME = a2i's runtime folder (ray_home()), which holds an
+    empty ~/ray_bootstrap_config.yaml: with it Ray believes it runs on a cluster it
+    launched itself and skips probing cloud metadata addresses (169.254.169.254,
+    metadata.google.internal) at start-up;
+  - RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0: Ray's "local only" mode, so the node address is
+    127.0.0.1 (not found by a UDP connect to 8.8.8.8) and the GCS listens on loopback;
+  - no dashboard, node address 127.0.0.1, num_cpus = the workers asked for,
+    object store of OBJECT_STORE_MB.
+Joining a cluster (`address="auto"` or "host:port") leaves that cluster's settings alone;
+the a2i package travels to its workers (runtime_env py_modules) unless it is installed
+there, and the input, the model and the output folder must be on storage every node
+can read and write.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from pathlib import Path
+
+from ..core.errors import UserError
+from .workers import local_cores
+
+OBJECT_STORE_MB = 200
+# Ray's switch for "clusters allowed"; "0" makes a node use 127.0.0.1 instead of finding its
+# outward address (a UDP connect to 8.8.8.8) and binding the GCS there.
+LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+def ray_home() -> Path:
+    """$XDG_CACHE_HOME/a2i/ray-home (default ~/.cache/a2i/ray-home), with ray_bootstrap_config.yaml in it."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    home = base / "a2i" / "ray-home"
+    home.mkdir(parents=True, exist_ok=True)
+    marker = home / "ray_bootstrap_config.yaml"
+    if not marker.exists():
+        marker.write_text("# written by a2i: its presence stops Ray probing cloud metadata services at start-up\n")
+    return home
+
+
+@contextlib.contextmanager
+def _env(**values: str):
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@contextlib.contextmanager
+def ray_session(address: str | None = None, num_cpus: int | None = None):
+    """Yield the `ray` module connected to a cluster (address) or to a private local instance.
+
+    Shuts down what it started; leaves an already connected session (ray.is_initialized()) alone.
+    """
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    local_env = {"HOME": str(ray_home()), "RAY_USAGE_STATS_ENABLED": "0", LOOPBACK_ENV: "0"}
+    try:
+        with _env(**({} if address else local_env)):  # read by ray_constants at import
+            import ray
+    except ImportError:
+        raise UserError("--backend ray needs Ray: pip install 'ray[data]' (or use --backend local)")
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    if ray.is_initialized():
+        yield ray
+        return
+    if address:
+        try:
+            ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False,
+                     runtime_env={"py_modules": [str(Path(__file__).resolve().parents[1])],
+                                  "env_vars": {"RAY_USAGE_STATS_ENABLED": "0"}})
+        except (ConnectionError, RuntimeError, ValueError) as e:
+            raise UserError(f"could not join the Ray cluster at {address!r} ({e}); check --ray-address / RAY_ADDRESS")
+    else:
+        from ray._private import ray_constants
+
+        # Processes Ray starts now (GCS, raylet, workers) inherit this environment; the
+        # driver's copy of the cluster switch is flipped for the call (ray may be imported already).
+        cluster_switch = ray_constants.ENABLE_RAY_CLUSTER
+        ray_constants.ENABLE_RAY_CLUSTER = False
+        try:
+            with _env(**local_env):
+                ray.init(num_cpus=num_cpus or local_cores(), object_store_memory=OBJECT_STORE_MB * 1024 * 1024,
+                         include_dashboard=False, _node_ip_address="127.0.0.1", logging_level=logging.WARNING,
+                         log_to_driver=False)
+        finally:
+            ray_constants.ENABLE_RAY_CLUSTER = cluster_switch
+    try:
+        yield ray
+    finally:
+        ray.shutdown()

@@ -1,0 +1,151 @@
+"""`a2i extract audio`: one scene-schema row per recording paired with a picture (a pairs CSV).
+
+    extract_pairs(Path("pairs.csv"), ExtractConfig(out=Path("data")))
+
+A pairs file has the columns audio,image,CLASS1,CLASS2 (and optionally IMAGE, the path
+inside the dataset); paths are absolute or relative to the pairs file. Each row becomes
+the features of the first second of its recording (zero-padded) and its picture,
+centre-cropped and resized. Rows are appended in atomic batches keyed by IMAGE, so a rerun
+adds no duplicates; a bad row is reported with its reason and the others go on.
+"""
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+import pandas as pd
+
+from ..core.config import ExtractConfig
+from ..core.errors import UserError
+from ..core.images import read_rgb, save_png
+from ..core.progress import NO_PROGRESS, Progress
+from ..data.dataset_writer import DatasetWriter
+from ..data.features import audio_features
+from ..data.mfcc_csv import check_file
+from ..data.schema import suggest
+from .decode import MediaError, read_audio
+from .extract_report import PNG_LEVEL, Bad, ExtractReport, workers
+
+PAIR_COLUMNS = ["audio", "image", "CLASS1", "CLASS2"]
+PAIRS_BATCH = 256  # pairs rows per atomic CSV update
+
+
+def _pairs_columns(columns: list[str], csv: Path) -> None:
+    missing = [c for c in PAIR_COLUMNS if c not in columns]
+    if missing:
+        extra = [c for c in columns if c not in PAIR_COLUMNS]
+        raise UserError(
+            f"{csv}: missing column {missing[0]!r}{suggest(missing[0], extra)}; a pairs file has the columns "
+            "audio,image,CLASS1,CLASS2 (and optionally IMAGE, the path inside the dataset)"
+        )
+
+
+def _target_key(row: dict, audio: Path) -> str:
+    """The dataset-relative IMAGE for a pair: the IMAGE column, else images/<audio folder>/<audio stem>.png."""
+    given = str(row.get("IMAGE", "") or "").strip().replace("\\", "/")
+    if not given:
+        folder = audio.parent.name or "audio"
+        return f"images/{folder}/{audio.stem}.png"
+    p = PurePosixPath(given)
+    if p.is_absolute() or ".." in p.parts or p.parts[0] != "images" or len(p.parts) < 3 or p.suffix.lower() != ".png":
+        raise MediaError(f"IMAGE {given!r} must look like images/<folder>/<file>.png")
+    return str(p)
+
+
+def _pair_features(audio_path: Path) -> np.ndarray:
+    if not audio_path.is_file():
+        raise MediaError(f"audio file {audio_path} does not exist")
+    try:
+        audio = read_audio(audio_path, mono=True)
+    except MediaError as e:
+        raise MediaError(f"audio file {audio_path} {e}")
+    return audio_features(audio.samples[0], audio.sample_rate)  # (104,): first second, zero-padded
+
+
+def _pair_image(image_path: Path, writer: DatasetWriter, key: str) -> None:
+    from PIL import UnidentifiedImageError
+
+    if not image_path.is_file():
+        raise MediaError(f"image file {image_path} does not exist")
+    try:
+        pixels = read_rgb(image_path, writer.image_size, crop=True)
+    except (UnidentifiedImageError, OSError, ValueError) as e:
+        raise MediaError(f"image file {image_path} could not be read ({type(e).__name__}: {e})")
+    save_png(pixels, writer.out / key, compress_level=PNG_LEVEL)
+
+
+def extract_pairs(pairs: Path, cfg: ExtractConfig, progress: Progress = NO_PROGRESS) -> ExtractReport:
+    """Rows of a pairs CSV (audio,image,CLASS1,CLASS2[,IMAGE]) into dataset `out`; bad rows reported."""
+    pairs = check_file(pairs, "pairs file")
+    try:
+        table = pd.read_csv(pairs, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise UserError(f"{pairs} is empty; a pairs file has the columns audio,image,CLASS1,CLASS2")
+    except (pd.errors.ParserError, UnicodeDecodeError) as e:
+        raise UserError(f"{pairs} is not a readable CSV ({str(e).splitlines()[0]})")
+    table.columns = [str(c).strip() for c in table.columns]
+    _pairs_columns(list(table.columns), pairs)
+    t0 = time.perf_counter()
+    writer = DatasetWriter(cfg.out, cfg.image_size)
+    report = ExtractReport(out=writer.out)
+    base = pairs.resolve().parent
+    progress.start(len(table), "extracting")
+    seen: dict[str, int] = {}
+    jobs: list[tuple[str, Path, Path, str, str, str]] = []  # (where, audio, image, key, CLASS1, CLASS2)
+    for i, rec in enumerate(table.to_dict("records"), start=1):
+        where = f"{pairs.name} row {i} (line {i + 1})"
+        try:
+            values = {c: str(rec[c]).strip() for c in PAIR_COLUMNS}
+            for c in ("audio", "image", "CLASS2"):
+                if not values[c]:
+                    raise MediaError(f"{c} is empty")
+            if "," in values["CLASS1"] + values["CLASS2"]:
+                raise MediaError("CLASS1 and CLASS2 may not contain commas")
+            audio_path = Path(values["audio"]) if Path(values["audio"]).is_absolute() else base / values["audio"]
+            image_path = Path(values["image"]) if Path(values["image"]).is_absolute() else base / values["image"]
+            key = _target_key(rec, audio_path)
+            if key in seen:
+                raise MediaError(f"IMAGE {key} repeats row {seen[key]}")
+            seen[key] = i
+        except MediaError as e:
+            report.bad.append(Bad(where, str(e), order=i))
+            progress.advance(1)
+            continue
+        if key in writer.keys:
+            report.already += 1
+            report.done += 1
+            progress.advance(1)
+            continue
+        jobs.append((where, audio_path, image_path, key, values["CLASS1"], values["CLASS2"].upper()))
+
+    def run(job):
+        where, audio_path, image_path, key, class1, class2 = job
+        try:
+            feats = _pair_features(audio_path)  # before the image: a bad recording leaves no stray PNG
+            _pair_image(image_path, writer, key)
+            return key, feats, class1, class2
+        except MediaError as e:
+            return Bad(where, str(e), order=int(where.split(" row ")[1].split()[0]))
+
+    with ThreadPoolExecutor(workers()) as pool:
+        for a in range(0, len(jobs), PAIRS_BATCH):
+            rows = []
+            for result in pool.map(run, jobs[a : a + PAIRS_BATCH]):
+                if isinstance(result, Bad):
+                    report.bad.append(result)
+                else:
+                    rows.append(result)
+                    report.done += 1
+                progress.advance(1)
+            writer.append(rows)  # atomic: an interruption keeps every finished batch
+            report.added += len(rows)
+    report.bad.sort(key=lambda b: b.order)
+    writer.meta.setdefault("pairs", [])
+    if str(pairs.resolve()) not in writer.meta["pairs"]:
+        writer.meta["pairs"].append(str(pairs.resolve()))
+    if report.added or writer.json.exists():
+        writer.save_meta()
+    report.seconds = time.perf_counter() - t0
+    return report

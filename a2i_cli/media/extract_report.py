@@ -1,0 +1,46 @@
+"""What extract reports: bad inputs with their reasons, counts of rows added and already there."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..core.errors import UserError
+
+PNG_LEVEL = 3  # zlib level for extracted pictures: half the time of level 6 for files ~5-10 % larger
+
+
+@dataclass
+class Bad:
+    what: str  # a file path, or "pairs.csv row N (line N+1)"
+    reason: str
+    order: int = 0  # pairs row, to list bad rows in file order
+
+    def __str__(self) -> str:
+        return f"{self.what}: {self.reason}"
+
+
+@dataclass
+class ExtractReport:
+    out: Path
+    added: int = 0
+    already: int = 0  # rows whose IMAGE was already in the dataset
+    done: int = 0  # files or pairs rows that went through
+    bad: list[Bad] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.bad
+
+
+def workers() -> int:
+    """Threads for decoding and PNG encoding (they release the GIL)."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def clean_class(name: str | None, option: str, upper: bool) -> str:
+    name = (name or "").strip()
+    if not name or "," in name or "\n" in name:
+        raise UserError(f"{option} must be a non-empty name without commas, got {name!r}")
+    return name.upper() if upper else name

@@ -1,0 +1,60 @@
+"""`a2i generate AUDIO`: one image per second of a recording, as the training rows were made.
+
+    stills_from_audio(Path("walk.wav"), Path("out/"), engine)   # out/walk_0000.png, ... + manifest.json
+
+Stills use exactly the training features of `extract`: `sliding_features` with a 1 s hop,
+image t from the audio of [t, t+1).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..core.atomic import write_json
+from ..core.errors import UserError
+from ..core.images import save_png
+from ..core.progress import NO_PROGRESS, Progress
+from ..data.features import RECIPE, sliding_features
+from .animate import batches, read_soundtrack
+
+
+@dataclass
+class StillsReport:
+    out: Path
+    files: list[Path]
+    manifest: Path
+    engine: str
+    seconds: float
+
+
+def stills_from_audio(audio_path: Path, out: Path, engine, batch_size: int = 64,
+                      progress: Progress = NO_PROGRESS) -> StillsReport:
+    """One image per second of the recording: OUT/<stem>_0000.png ... + OUT/manifest.json."""
+    t0 = time.perf_counter()
+    out = Path(out)
+    if out.suffix.lower() == ".png" or (out.exists() and not out.is_dir()):
+        raise UserError(f"with audio input, --out is a folder (one image per second goes there), got {out}")
+    audio = read_soundtrack(audio_path, mono=True)
+    starts, feats = sliding_features(audio.samples[0], audio.sample_rate, 1.0)  # (T,), (T, 104)
+    stem = Path(audio_path).stem
+    progress.start(len(feats), "generating")
+    files, entries = [], []
+    for a, b in batches(len(feats), batch_size):
+        images = engine.generate(feats[a:b])  # (B, S, S, 3) uint8
+        for j, image in enumerate(images, start=a):
+            path = save_png(image, out / f"{stem}_{j:04d}.png")
+            files.append(path)
+            entries.append({"file": path.name, "start_s": float(starts[j]),
+                            "end_s": float(starts[j]) + RECIPE.clip_seconds, "row": j + 1})
+        progress.advance(b - a)
+    manifest = write_json(out / "manifest.json", {
+        "audio": str(Path(audio_path).resolve()),
+        "audio_seconds": round(audio.duration, 6),
+        "model": str(engine.source),
+        "engine": engine.name,
+        "hop_seconds": 1.0,
+        "feature_recipe": RECIPE.to_dict(),
+        "images": entries,
+    })
+    return StillsReport(out=out, files=files, manifest=manifest, engine=engine.name, seconds=time.perf_counter() - t0)

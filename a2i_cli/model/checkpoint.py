@@ -1,0 +1,67 @@
+"""Checkpoints: the whole config, the normalisation and the version travel with the weights.
+
+A checkpoint is a dict saved with torch.save:
+    version, model_config (ModelConfig as dict), state_dict, norm {"mean": [104], "std": [104]},
+    train_config, prepared (the prepared data's record), epoch, metrics,
+    and for resumable ones optimizer + rng state.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .. import __version__
+from ..core.atomic import atomic_path
+from ..core.config import ModelConfig
+from ..core.errors import UserError
+from ..data.normalize import Normalizer
+from .network import AudioToImage, build_model
+
+
+@dataclass
+class Loaded:
+    model: AudioToImage  # in eval mode
+    cfg: ModelConfig
+    norm: Normalizer
+    meta: dict  # the rest of the checkpoint (train_config, prepared, epoch, metrics, version)
+    path: Path
+
+
+def save_checkpoint(path: Path, model: AudioToImage, norm: Normalizer, **extra) -> None:
+    """Atomic save: a reader never sees a half-written checkpoint."""
+    blob = {
+        "version": __version__,
+        "model_config": model.cfg.to_dict(),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "norm": norm.to_dict(),
+        **extra,
+    }
+    with atomic_path(path) as tmp:
+        torch.save(blob, tmp)
+
+
+def read_checkpoint(path: Path) -> dict:
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"checkpoint {path} is a directory; expected a .pt file (e.g. {path / 'weights' / 'best.pt'})")
+    if not path.is_file():
+        raise UserError(f"checkpoint {path} does not exist; train one with `a2i train` or give the path of an existing .pt file")
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # corrupt or not a torch file
+        raise UserError(f"checkpoint {path} could not be read ({type(e).__name__}: {e}); is it an a2i .pt file?")
+    if not isinstance(blob, dict) or "model_config" not in blob or "state_dict" not in blob:
+        raise UserError(f"checkpoint {path} is not an a2i checkpoint (no model_config/state_dict)")
+    return blob
+
+
+def load_checkpoint(path: Path) -> Loaded:
+    blob = read_checkpoint(path)
+    cfg = ModelConfig(**blob["model_config"])
+    model = build_model(cfg)
+    model.load_state_dict(blob["state_dict"])
+    model.eval()
+    meta = {k: v for k, v in blob.items() if k not in ("state_dict", "optimizer", "rng")}
+    return Loaded(model=model, cfg=cfg, norm=Normalizer.from_dict(blob["norm"]), meta=meta, path=Path(path))

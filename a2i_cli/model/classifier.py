@@ -1,0 +1,114 @@
+"""A small CNN scene classifier, trained offline on the prepared training images' CLASS2.
+
+It answers the question SSIM cannot: does the generated picture show the class of its
+audio? `class_accuracy` reports how often a generated image is classified as the class of
+its audio, beside the classifier's own accuracy on the real test images (its ceiling).
+Trained once per prepared folder and cached there as classifier.pt; no downloaded weights.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..core.atomic import atomic_path
+from ..data.prepared import Prepared
+
+CLS_SIZE = 32  # images are classified at 32x32: enough for scene layout and colour, fast on a CPU
+
+
+class SceneCNN(nn.Module):
+    def __init__(self, n_classes: int):
+        super().__init__()
+
+        def block(cin, cout):
+            return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(), nn.MaxPool2d(2))
+
+        self.features = nn.Sequential(block(3, 32), block(32, 64), block(64, 128))  # (B, 128, 4, 4)
+        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(0.3), nn.Linear(128 * 16, n_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))  # (B, 3, 32, 32) -> (B, n_classes)
+
+
+def _to_input(images: np.ndarray) -> torch.Tensor:
+    """(B, S, S, 3) uint8 -> (B, 3, 32, 32) float in [-1, 1] (area downsampling)."""
+    x = torch.from_numpy(np.array(images, copy=True)).permute(0, 3, 1, 2).float().div(127.5).sub(1)
+    return F.adaptive_avg_pool2d(x, CLS_SIZE) if x.shape[-1] != CLS_SIZE else x
+
+
+@dataclass
+class Classifier:
+    model: SceneCNN
+    classes: list[str]
+    test_accuracy: float  # on the real test images
+
+    @torch.inference_mode()
+    def predict(self, images: np.ndarray, batch: int = 256) -> np.ndarray:
+        self.model.eval()
+        out = [self.model(_to_input(images[i : i + batch])).argmax(1).numpy() for i in range(0, len(images), batch)]
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+    def accuracy(self, images: np.ndarray, labels: list[str]) -> float:
+        idx = {c: i for i, c in enumerate(self.classes)}
+        y = np.array([idx.get(c, -1) for c in labels])
+        return float((self.predict(images) == y).mean()) if len(y) else float("nan")
+
+
+def train_classifier(data: Prepared, epochs: int = 15, seed: int = 0) -> Classifier:
+    """Train on the training split; leaves the global torch RNG untouched."""
+    with torch.random.fork_rng():
+        return _train_classifier(data, epochs, seed)
+
+
+def _train_classifier(data: Prepared, epochs: int, seed: int) -> Classifier:
+    classes = sorted(data.rows["CLASS2"].unique())
+    idx = {c: i for i, c in enumerate(classes)}
+    tr, te = data.indices("train"), data.indices("test")
+    x = torch.cat([_to_input(data.images[tr[i : i + 512]]) for i in range(0, len(tr), 512)])
+    y = torch.tensor([idx[c] for c in data.rows["CLASS2"].iloc[tr]])
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    model = SceneCNN(len(classes))
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3, weight_decay=1e-4)
+    for _ in range(epochs):
+        model.train()
+        perm = torch.randperm(len(x), generator=g)
+        for i in range(0, len(x), 64):
+            b = perm[i : i + 64]
+            if len(b) < 2:
+                continue
+            xb = x[b]
+            flip = torch.rand(len(b), generator=g) < 0.5  # horizontal flips: scenes are mirror-symmetric
+            xb = torch.where(flip[:, None, None, None], xb.flip(-1), xb)
+            loss = F.cross_entropy(model(xb), y[b])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    clf = Classifier(model.eval(), classes, float("nan"))
+    clf.test_accuracy = clf.accuracy(np.asarray(data.images[te]), list(data.rows["CLASS2"].iloc[te]))
+    return clf
+
+
+def load_or_train_classifier(data: Prepared, log=None) -> Classifier | None:
+    """The cached classifier of a prepared folder, trained on first use; None for one class."""
+    classes = sorted(data.rows["CLASS2"].unique())
+    if len(classes) < 2:
+        return None
+    path = Path(data.path) / "classifier.pt"
+    if path.is_file():
+        blob = torch.load(path, map_location="cpu", weights_only=False)
+        if blob.get("classes") == classes:
+            model = SceneCNN(len(classes))
+            model.load_state_dict(blob["state_dict"])
+            return Classifier(model.eval(), classes, blob["test_accuracy"])
+    if log:
+        log(f"training the scene classifier on {len(data.indices('train'))} training images (cached in {path})")
+    clf = train_classifier(data)
+    with atomic_path(path) as tmp:
+        torch.save({"classes": classes, "state_dict": clf.model.state_dict(), "test_accuracy": clf.test_accuracy}, tmp)
+    return clf

@@ -1,0 +1,58 @@
+"""One training epoch: shuffled batches, augmentation, the reconstruction loss and the optional extra terms."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ..core.config import TrainConfig
+from ..core.progress import NO_PROGRESS, Progress
+from .losses import augment_features, kl_divergence, reconstruction_loss
+from .network import from_uint8
+from .networks import Networks
+from .train_data import TrainData
+
+
+def train_epoch(nets: Networks, data: TrainData, cfg: TrainConfig, device: torch.device,
+                progress: Progress = NO_PROGRESS) -> float:
+    """Update the networks once over the training rows; return the mean per-pixel reconstruction loss."""
+    nets.model.train()
+    n = len(data.x_train)
+    y_class = data.y_class if nets.class_head is not None else None
+    perm = torch.randperm(n)
+    total, count = 0.0, 0
+    for i in range(0, n, cfg.batch_size):
+        idx = perm[i : i + cfg.batch_size]
+        if len(idx) < 2 and n >= 2:  # BatchNorm needs 2+ samples: fold a lone tail sample away
+            continue
+        x = augment_features(data.x_train[idx], cfg.aug_noise, cfg.aug_shift).to(device)  # (B, 104)
+        y = from_uint8(data.y_train[idx]).to(device)  # (B, 3, S, S) in [-1, 1]
+        mu, logvar = nets.model.encode(x)
+        z = mu if logvar is None else mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        out = nets.model.decoder(z)
+        loss = reconstruction_loss(cfg.loss, out, y)
+        total_loss = loss
+        if logvar is not None:
+            total_loss = total_loss + cfg.kl_weight * kl_divergence(mu, logvar)
+        if nets.class_head is not None:
+            total_loss = total_loss + cfg.class_weight * F.cross_entropy(nets.class_head(mu), y_class[idx].to(device))
+        if nets.disc is not None:
+            total_loss = total_loss + cfg.adv_weight * adversarial_step(nets, out, y)
+        nets.opt.zero_grad(set_to_none=True)
+        total_loss.backward()
+        nets.opt.step()
+        total += loss.item() * len(idx)
+        count += len(idx)
+        progress.advance(len(idx))
+    return total / max(count, 1)
+
+
+def adversarial_step(nets: Networks, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """Update the discriminator on (real, fake); return the generator's adversarial loss."""
+    bce = F.binary_cross_entropy_with_logits
+    d_real, d_fake = nets.disc(real), nets.disc(fake.detach())
+    d_loss = bce(d_real, torch.ones_like(d_real)) + bce(d_fake, torch.zeros_like(d_fake))
+    nets.opt_d.zero_grad(set_to_none=True)
+    d_loss.backward()
+    nets.opt_d.step()
+    g_out = nets.disc(fake)
+    return bce(g_out, torch.ones_like(g_out))

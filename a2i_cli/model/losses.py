@@ -1,0 +1,79 @@
+"""Training losses: MSE, MSE + (1 - SSIM), and an adversarial term with a patch discriminator.
+
+The SSIM here is differentiable and runs on [-1, 1] images during training (7x7 uniform
+window like scikit-image, on images mapped to [0, 1]). Reported scores use eval/metrics.py on uint8 images.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..core.config import N_COEFFS, N_FRAMES, Loss
+
+
+def ssim_torch(x: torch.Tensor, y: torch.Tensor, win: int = 7) -> torch.Tensor:
+    """Mean SSIM of (B, 3, S, S) images in [-1, 1]; differentiable.
+
+    Images are mapped to [0, 1] first: SSIM's luminance term is not shift-invariant, and
+    this makes it the same function as the uint8 metric up to rounding.
+    """
+    x, y = (x + 1) * 0.5, (y + 1) * 0.5
+    c1, c2 = 0.01**2, 0.03**2
+
+    def box(t):
+        return F.avg_pool2d(t, win, stride=1)
+
+    ux, uy = box(x), box(y)
+    vx = box(x * x) - ux * ux
+    vy = box(y * y) - uy * uy
+    vxy = box(x * y) - ux * uy
+    n = win * win / (win * win - 1.0)
+    s = ((2 * ux * uy + c1) * (2 * n * vxy + c2)) / ((ux * ux + uy * uy + c1) * (n * (vx + vy) + c2))
+    return s.mean()
+
+
+def reconstruction_loss(kind: str, out: torch.Tensor, target: torch.Tensor, ssim_weight: float = 0.5) -> torch.Tensor:
+    mse = F.mse_loss(out, target)
+    if kind == Loss.mse:
+        return mse
+    if kind == Loss.mse_ssim:
+        return mse + ssim_weight * (1.0 - ssim_torch(out, target))
+    raise ValueError(f"unknown --loss {kind!r}; choose one of {', '.join(Loss)}")
+
+
+class PatchDiscriminator(nn.Module):
+    """A small PatchGAN: (B, 3, S, S) -> (B, 1, S/8, S/8) real/fake logits per patch."""
+
+    def __init__(self, width: int = 32):
+        super().__init__()
+        layers, cin = [], 3
+        for i, cout in enumerate((width, width * 2, width * 4)):
+            layers += [nn.Conv2d(cin, cout, 4, stride=2, padding=1)]
+            if i:
+                layers += [nn.BatchNorm2d(cout)]
+            layers += [nn.LeakyReLU(0.2)]
+            cin = cout
+        layers += [nn.Conv2d(cin, 1, 3, padding=1)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, exp(logvar)) || N(0, 1)), mean over the batch."""
+    return (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)).mean()
+
+
+def augment_features(x: torch.Tensor, noise: float, shift: int, gen: torch.Generator | None = None) -> torch.Tensor:
+    """Feature noise (std in normalised units) and a random shift of the 8 frames by up to
+    `shift` frames (edge frames repeated), per sample. (B, 104) -> (B, 104)."""
+    if shift > 0:
+        frames = x.view(len(x), N_FRAMES, N_COEFFS)
+        s = torch.randint(-shift, shift + 1, (len(x),), generator=gen)
+        pos = (torch.arange(N_FRAMES)[None, :] - s[:, None]).clamp(0, N_FRAMES - 1)  # (B, 8)
+        x = torch.gather(frames, 1, pos[:, :, None].expand(-1, -1, N_COEFFS)).reshape(len(x), N_FRAMES * N_COEFFS)
+    if noise > 0:
+        x = x + noise * torch.randn(x.shape, generator=gen)
+    return x

@@ -1,0 +1,138 @@
+"""The audio-to-image model: an MLP encoder and a transposed-convolution decoder.
+
+`--arch seed` is the student project's model exactly (see docs DATASET.md):
+
+    encoder: 104 -> 1024 -> 768 -> 512 -> 256 -> latent, LeakyReLU(0.2) between layers
+    decoder: ConvTranspose2d(k=4, s=2, p=1) from 1x1 up to the image size, channels
+             latent -> 256 -> 128 -> 64 -> 32 -> 16 -> 8 -> 4 -> 3 at 256x256,
+             BatchNorm2d + LeakyReLU(0.2) after each layer but the last, Tanh at the end.
+
+`--arch a2i` keeps that decoder (so the fused C++ engine serves it) and reads the 104
+features as 8 frames x 13 coefficients with a temporal convolutional encoder; `vae=True`
+makes the encoder variational (it predicts a mean and log-variance; inference uses the mean).
+
+For smaller images (a power of two from 32 to 256) the decoder has log2(size) layers and
+keeps the widest channel counts: 64x64 is latent -> 256 -> 128 -> 64 -> 32 -> 16 -> 3.
+Images are produced in [-1, 1]; `to_uint8` maps them to 0..255.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ..core.config import N_COEFFS, N_FRAMES, Arch, ModelConfig, check_image_size
+
+SEED_DECODER = (256, 128, 64, 32, 16, 8, 4)
+LEAKY_SLOPE = 0.2
+
+
+def decoder_channels(latent: int, image_size: int) -> list[int]:
+    """Channel counts from the latent to RGB: [latent, 256, ..., 3], len = log2(size) + 1."""
+    n_layers = int(math.log2(check_image_size(image_size)))
+    return [latent, *SEED_DECODER[: n_layers - 1], 3]
+
+
+class Encoder(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = cfg.n_features
+        for w in cfg.encoder_widths:
+            layers += [nn.Linear(width, w), nn.LeakyReLU(LEAKY_SLOPE)]
+            width = w
+        layers.append(nn.Linear(width, cfg.latent))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)  # (B, 104) -> (B, latent)
+
+
+class TemporalEncoder(nn.Module):
+    """(B, 104) -> 8 frames x 13 coefficients -> 1-D convolutions over time -> latent.
+
+    Mean and max pooling over the frames make it tolerant to where in the second a sound
+    falls; the flattened frames keep the order for sounds that change within the second.
+    """
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        c = cfg.temporal_channels
+        self.conv = nn.Sequential(
+            nn.Conv1d(N_COEFFS, c, 3, padding=1), nn.BatchNorm1d(c), nn.LeakyReLU(LEAKY_SLOPE),
+            nn.Conv1d(c, c, 3, padding=1), nn.BatchNorm1d(c), nn.LeakyReLU(LEAKY_SLOPE),
+            nn.Conv1d(c, c, 3, padding=1), nn.BatchNorm1d(c), nn.LeakyReLU(LEAKY_SLOPE),
+        )
+        self.head = nn.Sequential(
+            nn.Linear(c * N_FRAMES + 2 * c, 512), nn.LeakyReLU(LEAKY_SLOPE), nn.Dropout(0.2),
+            nn.Linear(512, cfg.latent * (2 if cfg.vae else 1)),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        frames = x.view(-1, N_FRAMES, N_COEFFS).transpose(1, 2)  # (B, 13, 8)
+        h = self.conv(frames)  # (B, C, 8)
+        pooled = torch.cat([h.flatten(1), h.mean(-1), h.amax(-1)], dim=1)  # (B, C*8 + 2C)
+        return self.head(pooled)  # (B, latent) or (B, 2*latent) for a VAE
+
+
+class Decoder(nn.Module):
+    """`layers` is a ModuleList of blocks: [ConvTranspose2d, BatchNorm2d, LeakyReLU] ... [ConvTranspose2d, Tanh]."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        chans = decoder_channels(cfg.latent, cfg.image_size)
+        blocks = []
+        for i, (cin, cout) in enumerate(zip(chans[:-1], chans[1:])):
+            last = i == len(chans) - 2
+            conv = nn.ConvTranspose2d(cin, cout, kernel_size=4, stride=2, padding=1, bias=last)
+            if last:
+                blocks.append(nn.Sequential(conv, nn.Tanh()))
+            else:
+                blocks.append(nn.Sequential(conv, nn.BatchNorm2d(cout), nn.LeakyReLU(LEAKY_SLOPE)))
+        self.layers = nn.ModuleList(blocks)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        x = z[:, :, None, None]  # (B, latent, 1, 1)
+        for block in self.layers:
+            x = block(x)  # (B, C, 2H, 2W)
+        return x  # (B, 3, S, S) in [-1, 1]
+
+
+class AudioToImage(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        if cfg.arch == Arch.seed:
+            cfg_enc = cfg if not cfg.vae else ModelConfig(**{**cfg.to_dict(), "latent": 2 * cfg.latent, "vae": False})
+            self.encoder = Encoder(cfg_enc)
+        else:
+            self.encoder = TemporalEncoder(cfg)
+        self.decoder = Decoder(cfg)
+
+    def encode(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(B, 104) -> (mean latent (B, latent), log-variance (B, latent) or None)."""
+        h = self.encoder(feats)
+        if not self.cfg.vae:
+            return h, None
+        mu, logvar = h.chunk(2, dim=1)
+        return mu, logvar.clamp(-10, 10)
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        mu, _ = self.encode(feats)  # inference: the mean latent
+        return self.decoder(mu)  # (B, 104) -> (B, 3, S, S)
+
+
+def build_model(cfg: ModelConfig) -> AudioToImage:
+    return AudioToImage(cfg)
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """(B, 3, S, S) float in [-1, 1] -> (B, S, S, 3) uint8, rounding to nearest."""
+    x = ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round_()
+    return x.to(torch.uint8).permute(0, 2, 3, 1).contiguous()
+
+
+def from_uint8(images: torch.Tensor) -> torch.Tensor:
+    """(B, S, S, 3) uint8 -> (B, 3, S, S) float in [-1, 1]."""
+    return images.permute(0, 3, 1, 2).float().div(127.5).sub(1.0)

@@ -1,0 +1,92 @@
+"""A training run's files: weights/best.pt and last.pt (with what --resume needs), args.yaml, results.csv."""
+from __future__ import annotations
+
+import csv
+import json
+import random
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .. import __version__
+from ..core.atomic import atomic_path, write_text
+from ..core.config import ModelConfig, TrainConfig
+from ..core.errors import UserError
+from ..data.normalize import Normalizer
+from .baselines import SCORES
+from .checkpoint import read_checkpoint, save_checkpoint
+from .networks import Networks
+
+RESULT_FIELDS = [
+    "epoch", "train_loss", "train_loss_x_bs", "test_loss", "test_loss_x_bs",
+    *(f"{who}_{m}" for who in ("test", "baseline", "oracle") for m in SCORES),
+    "real_class_acc", "lr", "seconds",
+]
+PREPARED_KEYS = ("source", "classes", "counts", "split", "image_size", "feature_recipe")
+
+
+def jsonable(d):
+    """Config dicts as plain JSON types: paths and enums become str."""
+    if isinstance(d, dict):
+        return {k: jsonable(v) for k, v in d.items()}
+    if isinstance(d, (list, tuple)):
+        return [jsonable(v) for v in d]
+    if isinstance(d, (Path, str)):
+        return str(d)
+    return d
+
+
+def save_weights(path: Path, nets: Networks, norm: Normalizer, cfg: TrainConfig, prepared_meta: dict, epoch: int,
+                 record: dict, best_loss: float, history: list[dict] | None = None) -> None:
+    """best.pt (history None: weights and config only) or last.pt (history given: optimiser and RNG state too)."""
+    extra = {
+        "train_config": jsonable(asdict(cfg)) | {"model": None},
+        "prepared": {k: prepared_meta.get(k) for k in PREPARED_KEYS},
+        "epoch": epoch,
+        "metrics": record,
+        "best_loss": best_loss,
+    }
+    if history is not None:
+        extra |= nets.state() | {
+            "history": history,
+            "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()},
+        }
+    save_checkpoint(path, nets.model, norm, **extra)
+
+
+def read_resume(run: Path, epochs: int | None) -> tuple[TrainConfig, Path, dict]:
+    """A run folder (or its last.pt) -> (its TrainConfig with `epochs` applied, the run folder, the checkpoint)."""
+    run = Path(run)
+    last = run / "weights" / "last.pt" if run.is_dir() else run
+    run_dir = last.parent.parent
+    blob = read_checkpoint(last)
+    if "optimizer" not in blob:
+        raise UserError(f"{last} has no optimizer state; resume from a run's weights/last.pt")
+    tc = dict(blob["train_config"])
+    tc["model"] = ModelConfig(**blob["model_config"])
+    tc["prepared"], tc["runs_root"] = Path(tc["prepared"]), Path(tc["runs_root"])
+    if epochs is not None:
+        tc["epochs"] = epochs
+    return TrainConfig(**tc), run_dir, blob
+
+
+def restore_rng(blob: dict) -> None:
+    torch.set_rng_state(blob["rng"]["torch"])
+    np.random.set_state(blob["rng"]["numpy"])
+    random.setstate(blob["rng"]["python"])
+
+
+def write_args(run_dir: Path, cfg: TrainConfig, device: torch.device) -> None:
+    args = jsonable(asdict(cfg)) | {"device_used": str(device), "a2i_version": __version__}
+    lines = [f"{k}: {json.dumps(v)}" for k, v in args.items()]  # JSON values are valid YAML
+    write_text(run_dir / "args.yaml", "\n".join(lines) + "\n")
+
+
+def write_results(run_dir: Path, history: list[dict]) -> None:
+    with atomic_path(run_dir / "results.csv") as tmp:
+        with open(tmp, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=RESULT_FIELDS)
+            w.writeheader()
+            w.writerows(history)

@@ -1,0 +1,171 @@
+"""Training: `Trainer(cfg).fit()` runs the epochs; `Trainer.resume(run).fit()` continues a run.
+
+runs/train/<name>/
+    args.yaml            the TrainConfig and model config
+    weights/best.pt      lowest test loss so far (config, normalisation, version inside)
+    weights/last.pt      every epoch, with optimizer and RNG state for --resume
+    results.csv          one line per epoch: losses, test scores, both baselines
+    samples.png          targets (top) beside generated (below) for the first test rows
+    samples/epoch_NNN.png
+
+The pieces: TrainData (the tensors), Baselines (what to beat), Networks (model and
+optimisers), train_epoch (one pass), train_state (the run's files and checkpoints).
+"""
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..core.config import TrainConfig
+from ..core.errors import UserError
+from ..core.images import save_png
+from ..core.progress import NO_PROGRESS, Progress
+from ..core.runs import new_run_dir, newest_run
+from ..data.prepared import Prepared
+from ..eval.plots import pair_grid
+from .baselines import Baselines, test_scores
+from .classifier import load_or_train_classifier
+from .epoch import train_epoch
+from .network import from_uint8, to_uint8
+from .networks import Networks
+from .train_data import TrainData
+from .train_state import read_resume, restore_rng, save_weights, write_args, write_results
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda: no CUDA device is available here; use --device cpu")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def format_epoch(r: dict) -> str:
+    """The line printed after each epoch."""
+    acc = f"  class acc {r['test_class_acc']:.2f}" if r["test_class_acc"] == r["test_class_acc"] else ""
+    return (f"epoch {r['epoch']:>3}  loss {r['train_loss']:.4f} (x bs {r['train_loss_x_bs']:.3f})  "
+            f"test loss {r['test_loss']:.4f} (x bs {r['test_loss_x_bs']:.3f})  SSIM {r['test_ssim']:.3f}  "
+            f"hist {r['test_hist']:.3f}  MSE {r['test_mse']:.1f}{acc}  [{r['seconds']:.1f}s]")
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, run_dir: Path | None = None, log: Callable[[str], None] = print):
+        self.cfg, self.log = cfg, log
+        if cfg.prepared is None:
+            cfg.prepared = newest_run("prepare", "meta.json", cfg.runs_root)
+        prepared = Prepared.load(cfg.prepared)
+        cfg.model.image_size = prepared.image_size  # the prepared data sets the image size
+        self.device = pick_device(cfg.device)
+        self.classifier = load_or_train_classifier(prepared, log=log) if cfg.classifier else None
+        seed_everything(cfg.seed)  # after the classifier: a cached or fresh one must not change the run
+        self.data = TrainData.from_prepared(prepared)
+        self.nets = Networks.build(cfg, len(self.data.classes), self.device)
+        self.run_dir = run_dir or new_run_dir("train", cfg.name, cfg.exist_ok, cfg.runs_root)
+        self.baselines = Baselines.compute(self.data, self.classifier)
+        self.start_epoch, self.best_loss, self.history = 0, float("inf"), []
+
+    @property
+    def model(self):
+        return self.nets.model
+
+    @classmethod
+    def resume(cls, run: Path, epochs: int | None = None, log: Callable[[str], None] = print) -> "Trainer":
+        cfg, run_dir, blob = read_resume(run, epochs)
+        self = cls(cfg, run_dir=run_dir, log=log)
+        self.nets.load_state(blob)
+        self.start_epoch, self.best_loss = int(blob["epoch"]), float(blob.get("best_loss", float("inf")))
+        self.history = list(blob.get("history", []))
+        restore_rng(blob)
+        if self.start_epoch >= self.cfg.epochs:
+            raise UserError(f"{run_dir} already finished {self.start_epoch} epochs; pass --epochs N with N > {self.start_epoch}")
+        return self
+
+    @torch.inference_mode()
+    def evaluate(self, batch: int = 64) -> tuple[float, dict[str, float], np.ndarray]:
+        """One pass over the test split: (per-pixel MSE on [-1, 1], scores, (N, S, S, 3) uint8)."""
+        self.model.eval()
+        x_test, y_test = self.data.x_test, self.data.y_test
+        gen, sq = [], 0.0
+        for i in range(0, len(x_test), batch):
+            out = self.model(torch.from_numpy(x_test[i : i + batch]).to(self.device)).cpu()  # (B, 3, S, S)
+            sq += F.mse_loss(out, from_uint8(torch.from_numpy(y_test[i : i + batch])), reduction="sum").item()
+            gen.append(to_uint8(out).numpy())
+        gen = np.concatenate(gen)
+        return sq / y_test.size, test_scores(gen, self.data, self.classifier), gen
+
+    def describe(self) -> list[str]:
+        """What is about to run, and the baselines to beat (printed before the first epoch)."""
+        cfg, b = self.cfg, self.baselines
+        lines = [f"training {cfg.model.arch} (latent {cfg.model.latent}, {cfg.model.image_size}px) on "
+                 f"{len(self.data.x_train)} rows, testing on {len(self.data.x_test)}; device {self.device}; seed {cfg.seed}"]
+        for label, s in (("mean training image", b.baseline), ("class-mean oracle", b.oracle)):
+            acc = f"  class acc {s['class_acc']:.2f}" if s["class_acc"] == s["class_acc"] else ""
+            lines.append(f"baseline ({label}) on test: SSIM {s['ssim']:.3f}  hist {s['hist']:.3f}  MSE {s['mse']:.1f}{acc}")
+        if self.classifier:
+            lines.append(f"scene classifier accuracy on the real test images: {b.real_class_acc:.2f}")
+        return lines
+
+    def _record(self, epoch: int, train_loss: float, test_loss: float, scores: dict, seconds: float) -> dict:
+        bs = self.cfg.batch_size
+        return {
+            "epoch": epoch, "train_loss": train_loss, "train_loss_x_bs": train_loss * bs,
+            "test_loss": test_loss, "test_loss_x_bs": test_loss * bs,
+            **{f"test_{k}": v for k, v in scores.items()},
+            **{f"baseline_{k}": v for k, v in self.baselines.baseline.items()},
+            **{f"oracle_{k}": v for k, v in self.baselines.oracle.items()},
+            "real_class_acc": self.baselines.real_class_acc,
+            "lr": self.cfg.lr, "seconds": round(seconds, 2),
+        }
+
+    def _save(self, epoch: int, record: dict, gen: np.ndarray) -> None:
+        n_show = min(self.cfg.n_samples, len(self.data.y_test))
+        grid = pair_grid(self.data.y_test[:n_show], gen[:n_show], labels=list(self.data.test_rows["CLASS2"][:n_show]))
+        save_png(grid, self.run_dir / "samples" / f"epoch_{epoch:03d}.png")
+        save_png(grid, self.run_dir / "samples.png")
+        args = (self.nets, self.data.prepared.norm, self.cfg, self.data.prepared.meta, epoch, record)
+        if record["test_loss"] < self.best_loss:
+            self.best_loss = record["test_loss"]
+            save_weights(self.run_dir / "weights" / "best.pt", *args, self.best_loss)
+        save_weights(self.run_dir / "weights" / "last.pt", *args, self.best_loss, history=self.history)
+        write_results(self.run_dir, self.history)
+
+    def fit(self, progress: Progress = NO_PROGRESS, on_epoch_end: Callable[[dict], None] | None = None) -> Path:
+        """Train to cfg.epochs (or the time budget), logging a line per epoch; returns the run folder."""
+        for line in self.describe():
+            self.log(line)
+        write_args(self.run_dir, self.cfg, self.device)
+        started = time.perf_counter()
+        for epoch in range(self.start_epoch + 1, self.cfg.epochs + 1):
+            t0 = time.perf_counter()
+            progress.start(len(self.data.x_train), f"epoch {epoch}/{self.cfg.epochs}")
+            train_loss = train_epoch(self.nets, self.data, self.cfg, self.device, progress)
+            test_loss, scores, gen = self.evaluate()
+            record = self._record(epoch, train_loss, test_loss, scores, time.perf_counter() - t0)
+            self.history.append(record)
+            self._save(epoch, record, gen)
+            self.log(format_epoch(record))
+            if on_epoch_end:
+                on_epoch_end(record)
+            if self.cfg.time_budget is not None and time.perf_counter() - started >= self.cfg.time_budget:
+                self.log(f"time budget of {self.cfg.time_budget:.0f}s reached after epoch {epoch}")
+                break
+        self.log(f"weights -> {self.run_dir / 'weights' / 'best.pt'}; scores -> {self.run_dir / 'results.csv'}; "
+                 f"samples -> {self.run_dir / 'samples.png'}")
+        return self.run_dir
+
+
+def train(cfg: TrainConfig, log: Callable[[str], None] = print, progress: Progress = NO_PROGRESS) -> Path:
+    """Library entry point: train and return the run folder."""
+    return Trainer(cfg, log=log).fit(progress)
