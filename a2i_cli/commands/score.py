@@ -28,6 +28,7 @@ def register(app: typer.Typer) -> None:
         data: Annotated[Optional[Path], typer.Option(hidden=True, help="Old spelling: pass TARGETS.")] = None,
     ) -> None:
         """Score generated images against their targets: scores.csv, summary.json, report.md and a table."""
+        from ..core.locks import output_lock
         from ..core.runs import new_run_dir
         from ..eval.report import write_report
         from ..eval.score import pair_images, summarise, write_outputs
@@ -46,8 +47,9 @@ def register(app: typer.Typer) -> None:
             frame, problems = score_pairs(pairs, cfg.chunk, progress=bar, backend=cfg.backend, workers=cfg.workers,
                                           ray_address=cfg.ray_address)
         summary = summarise(frame, problems, pairs.unmatched)
-        csv_path, json_path = write_outputs(out, frame, summary)
-        report = write_report(out, frame, summary, n_examples=cfg.examples)
+        with output_lock(out, "score"):
+            csv_path, json_path = write_outputs(out, frame, summary)
+            report = write_report(out, frame, summary, n_examples=cfg.examples)
         print_summary(summary)
         console.print(f"per-image scores -> {csv_path}; summary -> {json_path}; report -> {report}")
         if problems or pairs.unmatched:

@@ -164,6 +164,7 @@ class DemoDataConfig:
 
 
 SEED_ENCODER = (1024, 768, 512, 256)
+MAX_WIDTH = 8192  # a config asking for wider layers is refused (a hostile checkpoint must not exhaust memory)
 
 
 @dataclass
@@ -180,7 +181,12 @@ class ModelConfig:
         self.encoder_widths = tuple(self.encoder_widths)
         self.arch = choice(Arch, self.arch, "--arch")
         check_image_size(self.image_size)
-        at_least(self.latent, 1, "--latent")
+        between(self.latent, 1, MAX_WIDTH, "--latent")
+        between(self.temporal_channels, 1, MAX_WIDTH, "temporal_channels")
+        if self.n_features != N_FEATURES:
+            raise UserError(f"a model reads {N_FEATURES} features, not {self.n_features}")
+        if not self.encoder_widths or not all(isinstance(w, int) and 1 <= w <= MAX_WIDTH for w in self.encoder_widths):
+            raise UserError(f"encoder widths must be 1..{MAX_WIDTH}, got {self.encoder_widths}")
 
     @property
     def decoder_layers(self) -> int:

@@ -18,19 +18,29 @@ def check_name(name: str | None, option: str = "--name") -> str:
 
 
 def new_run_dir(command: str, name: str = "exp", exist_ok: bool = False, root: Path = RUNS) -> Path:
-    """runs/<command>/<name>, or <name>2, <name>3 ... when it exists and exist_ok is False."""
+    """runs/<command>/<name>, or <name>2, <name>3 ... when it exists and exist_ok is False.
+
+    The folder is claimed with an atomic mkdir, so two runs started together never get the
+    same new folder; with exist_ok the existing one is returned (its writer takes a lock)."""
     check_name(name)
     base = Path(root, command)
+    if base.exists() and not base.is_dir():
+        raise UserError(f"{base} is a file, not a folder of runs; move it away")
+    base.mkdir(parents=True, exist_ok=True)
     path = base / name
-    if path.exists() and not exist_ok:
-        n = 2
-        while (base / f"{name}{n}").exists():
+    if exist_ok:
+        if path.exists() and not path.is_dir():
+            raise UserError(f"{path} is a file, not a run folder; pick another --name")
+        path.mkdir(exist_ok=True)
+        return path
+    n = 1
+    while True:
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
             n += 1
-        path = base / f"{name}{n}"
-    if path.exists() and not path.is_dir():
-        raise UserError(f"{path} is a file, not a run folder; pick another --name")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+            path = base / f"{name}{n}"
 
 
 def newest_run(command: str, marker: str, root: Path = RUNS) -> Path:

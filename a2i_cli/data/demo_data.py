@@ -25,6 +25,7 @@ from PIL import Image
 from ..core.atomic import atomic_path
 from ..core.config import DemoDataConfig
 from ..core.errors import UserError
+from ..core.locks import output_lock
 from ..core.progress import NO_PROGRESS, Progress
 from .classes import CLASS2_LABELS, class1_for
 from .dataset_writer import DatasetWriter
@@ -85,10 +86,15 @@ def scene_parameters(rng: np.random.Generator, n: int) -> np.ndarray:
 
 def make_demo_dataset(cfg: DemoDataConfig, progress: Progress = NO_PROGRESS, workers: int | None = None) -> DemoSummary:
     """Write out/dataset.csv, out/dataset.json and out/images/<folder>/*.png; deterministic per seed."""
+    if cfg.out.exists() and not cfg.out.is_dir():
+        raise UserError(f"--out {cfg.out} is a file; give a folder for the dataset")
+    with output_lock(cfg.out, "demo-data"):
+        return _make(cfg, progress, workers)
+
+
+def _make(cfg: DemoDataConfig, progress: Progress, workers: int | None) -> DemoSummary:
     out, rows, seed, image_size = cfg.out, cfg.rows, cfg.seed, cfg.image_size
     csv_path = out / "dataset.csv"
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out} is a file; give a folder for the dataset")
     if csv_path.exists() or (out / "dataset.json").exists():
         if DatasetWriter.source_of(out) != "a2i demo":
             raise UserError(f"{out} holds a dataset that `a2i demo-data` did not make; it is left alone: choose another --out")

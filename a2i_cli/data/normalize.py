@@ -29,5 +29,11 @@ class Normalizer:
         return {"mean": self.mean.tolist(), "std": self.std.tolist()}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Normalizer":
-        return cls(np.asarray(d["mean"], dtype=np.float32), np.asarray(d["std"], dtype=np.float32))
+    def from_dict(cls, d: dict, n: int = 104) -> "Normalizer":
+        """From {"mean": [n], "std": [n]}; ValueError unless both are n finite numbers and std > 0."""
+        mean, std = np.asarray(d["mean"], dtype=np.float32), np.asarray(d["std"], dtype=np.float32)
+        if mean.shape != (n,) or std.shape != (n,):
+            raise ValueError(f"normalisation must have {n} means and {n} standard deviations")
+        if not (np.isfinite(mean).all() and np.isfinite(std).all() and (std > 0).all()):
+            raise ValueError("normalisation holds non-finite values or a standard deviation <= 0")
+        return cls(mean, std)

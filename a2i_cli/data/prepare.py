@@ -20,10 +20,13 @@ from .. import __version__
 from ..core.atomic import atomic_path, write_json
 from ..core.config import PrepareConfig
 from ..core.errors import UserError
+from ..core.hashing import files_digest
 from ..core.images import read_rgb
+from ..core.locks import output_lock
 from ..core.progress import NO_PROGRESS, Progress
 from ..core.runs import new_run_dir
 from .normalize import Normalizer
+from .prepared import CACHES, DATA_FILES, MARKER
 from .scene_csv import BadRow, read_scene_csv, select_classes
 from .splits import split_rows
 
@@ -81,12 +84,23 @@ def prepare(cfg: PrepareConfig, progress: Progress = NO_PROGRESS) -> tuple[Path,
     classes = sorted(frame["CLASS2"].unique())
     name = cfg.name or ("all" if len(classes) > 3 else "-".join(c.lower() for c in classes))
     out = new_run_dir("prepare", name, cfg.exist_ok, cfg.runs_root)
+    with output_lock(out, "prepare"):
+        for stale in (MARKER, *CACHES):  # an earlier preparation here: incomplete until meta.json is back
+            (out / stale).unlink(missing_ok=True)
+        meta = write_prepared(out, cfg, table, frame, feats, images, norm, bad)
+    return out, meta
+
+
+def write_prepared(out: Path, cfg: PrepareConfig, table, frame, feats, images, norm, bad) -> dict:
+    """The arrays, rows.csv and, last, meta.json (with the fingerprint caches are keyed by)."""
     with atomic_path(out / "images.npy") as tmp:
         np.save(tmp, images)
     with atomic_path(out / "features.npy") as tmp:
         np.save(tmp, feats)
     with atomic_path(out / "rows.csv") as tmp:
         frame.to_csv(tmp, index=False)
+    classes = sorted(frame["CLASS2"].unique())
+    train = (frame["split"] == "train").to_numpy()
     meta = {
         "a2i_version": __version__,
         "source": str(Path(cfg.data).resolve()),
@@ -100,9 +114,10 @@ def prepare(cfg: PrepareConfig, progress: Progress = NO_PROGRESS) -> tuple[Path,
         "folders": {s: sorted(frame.loc[frame["split"] == s, "folder"].unique().tolist()) for s in ("train", "test")},
         "skipped_rows": [asdict(b) for b in bad],
         "feature_recipe": recipe_of(table.root),
+        "fingerprint": files_digest([out / f for f in DATA_FILES]),
     }
-    write_json(out / "meta.json", meta)  # meta.json last: its presence marks a complete folder
-    return out, meta
+    write_json(out / MARKER, meta)  # meta.json last: its presence marks a complete folder
+    return meta
 
 
 def recipe_of(root: Path) -> dict | str:

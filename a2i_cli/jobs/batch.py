@@ -35,6 +35,8 @@ from .. import __version__
 from ..core.atomic import temporary_name, write_json
 from ..core.config import BatchConfig
 from ..core.errors import UserError
+from ..core.hashing import fingerprint
+from ..core.locks import output_lock
 from ..core.progress import NO_PROGRESS, Progress
 from ..core.runs import new_run_dir, newest_best
 from ..data.mfcc_csv import CsvStream
@@ -84,16 +86,41 @@ def batch_generate(csv_path: Path, cfg: BatchConfig, progress: Progress = NO_PRO
     out = Path(cfg.out) if cfg.out is not None else new_run_dir("batch-generate", cfg.name, cfg.exist_ok)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file; give a folder for the images")
-    out.mkdir(parents=True, exist_ok=True)
+    with output_lock(out, "batch-generate"):
+        return _run(stream, model, out, cfg, progress, predictor_kwargs)
 
+
+def check_resume(out: Path, record: dict) -> None:
+    """A rerun into OUT must have the same input, model and format as the run that started there."""
     record_path = out / "batch.json"
-    record = {"input": str(Path(csv_path).resolve()), "model": str(model.resolve()), "format": str(cfg.format)}
-    if record_path.is_file():
+    if not record_path.is_file():
+        if (out / "manifest.csv").is_file():
+            raise UserError(f"{out} holds a manifest.csv but no batch.json, so its input is unknown; pass a new --out")
+        return
+    try:
         old = json.loads(record_path.read_text())
-        for key in ("input", "model", "format"):
-            if old.get(key) != record[key]:
-                raise UserError(f"{out} holds a run with {key} {old.get(key)}, not {record[key]}; "
-                                "pass a new --out (or the same inputs to resume)")
+        if not isinstance(old, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as e:
+        raise UserError(f"{record_path} is damaged ({e}); pass a new --out to start afresh")
+    for key in ("input", "model", "format"):
+        if old.get(key) != record[key]:
+            raise UserError(f"{out} holds a run with {key} {old.get(key)}, not {record[key]}; "
+                            "pass a new --out (or the same inputs to resume)")
+    for key, what in (("input_file", "input CSV"), ("model_file", "model")):
+        if key in old and old[key] != record[key]:
+            path = record[key.split("_")[0]]
+            raise UserError(f"the {what} {path} has changed since the run in {out} started (its size or content "
+                            "differ from batch.json); resuming would mix two inputs: restore it, or pass a new --out "
+                            "to start afresh")
+
+
+def _run(stream: CsvStream, model: Path, out: Path, cfg: BatchConfig, progress: Progress,
+         predictor_kwargs: dict | None) -> BatchResult:
+    record_path = out / "batch.json"
+    record = {"input": str(stream.path.resolve()), "input_file": fingerprint(stream.path),
+              "model": str(model.resolve()), "model_file": fingerprint(model), "format": str(cfg.format)}
+    check_resume(out, record)
     manifest = Manifest(out / "manifest.csv", stream.extra_columns)
     done = manifest.done_rows()
     clean_temporaries(out)

@@ -20,13 +20,14 @@ import pandas as pd
 from ..core.config import ExtractConfig
 from ..core.errors import UserError
 from ..core.images import read_rgb, save_png
+from ..core.locks import output_lock
 from ..core.progress import NO_PROGRESS, Progress
 from ..data.dataset_writer import DatasetWriter
 from ..data.features import audio_features
 from ..data.mfcc_csv import check_file
 from ..data.schema import suggest
 from .decode import MediaError, read_audio
-from .extract_report import PNG_LEVEL, Bad, ExtractReport, workers
+from .extract_report import PNG_LEVEL, Bad, ExtractReport, check_out, workers
 
 PAIR_COLUMNS = ["audio", "image", "CLASS1", "CLASS2"]
 PAIRS_BATCH = 256  # pairs rows per atomic CSV update
@@ -87,6 +88,11 @@ def extract_pairs(pairs: Path, cfg: ExtractConfig, progress: Progress = NO_PROGR
         raise UserError(f"{pairs} is not a readable CSV ({str(e).splitlines()[0]})")
     table.columns = [str(c).strip() for c in table.columns]
     _pairs_columns(list(table.columns), pairs)
+    with output_lock(check_out(cfg.out), "extract"):
+        return _extract(pairs, table, cfg, progress)
+
+
+def _extract(pairs: Path, table: pd.DataFrame, cfg: ExtractConfig, progress: Progress) -> ExtractReport:
     t0 = time.perf_counter()
     writer = DatasetWriter(cfg.out, cfg.image_size)
     report = ExtractReport(out=writer.out)

@@ -44,3 +44,11 @@ def clean_class(name: str | None, option: str, upper: bool) -> str:
     if not name or "," in name or "\n" in name:
         raise UserError(f"{option} must be a non-empty name without commas, got {name!r}")
     return name.upper() if upper else name
+
+
+def check_out(out: Path) -> Path:
+    """The dataset folder extract writes to, refused when it is a file."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file; give a dataset folder")
+    return out

@@ -18,12 +18,13 @@ import numpy as np
 
 from ..core.config import ExtractConfig
 from ..core.images import as_rgb_array, save_png
+from ..core.locks import output_lock
 from ..core.progress import NO_PROGRESS, Progress
 from ..data.classes import class1_for
 from ..data.dataset_writer import DatasetWriter
 from ..data.features import sliding_features
 from .decode import MediaError, first_video_time, frames_at, read_audio
-from .extract_report import PNG_LEVEL, Bad, ExtractReport, clean_class, workers
+from .extract_report import PNG_LEVEL, Bad, ExtractReport, check_out, clean_class, workers
 
 
 def save_frame(image, size: int, path: Path) -> None:
@@ -114,20 +115,21 @@ def extract_videos(paths: list[Path], cfg: ExtractConfig, progress: Progress = N
     class2 = clean_class(cfg.class2, "--class", upper=True)
     class1 = clean_class(cfg.class1 or class1_for(class2), "--class1", upper=False)
     t0 = time.perf_counter()
-    writer = DatasetWriter(cfg.out, cfg.image_size)
     files, bad = collect_files(paths)
-    report = ExtractReport(out=writer.out, bad=bad)
-    progress.start(len(files), "extracting")
-    for f in files:
-        try:
-            added, already = extract_video(f, writer, class1, class2)
-            report.added += added
-            report.already += already
-            report.done += 1
-        except MediaError as e:
-            report.bad.append(Bad(str(f), str(e)))
-        progress.advance(1)
-    if writer.json.exists() or report.added:
-        writer.save_meta()
+    with output_lock(check_out(cfg.out), "extract"):
+        writer = DatasetWriter(cfg.out, cfg.image_size)
+        report = ExtractReport(out=writer.out, bad=bad)
+        progress.start(len(files), "extracting")
+        for f in files:
+            try:
+                added, already = extract_video(f, writer, class1, class2)
+                report.added += added
+                report.already += already
+                report.done += 1
+            except MediaError as e:
+                report.bad.append(Bad(str(f), str(e)))
+            progress.advance(1)
+        if writer.json.exists() or report.added:
+            writer.save_meta()
     report.seconds = time.perf_counter() - t0
     return report

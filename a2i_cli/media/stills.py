@@ -14,6 +14,7 @@ from pathlib import Path
 from ..core.atomic import write_json
 from ..core.errors import UserError
 from ..core.images import save_png
+from ..core.locks import output_lock
 from ..core.progress import NO_PROGRESS, Progress
 from ..data.features import RECIPE, sliding_features
 from .animate import batches, read_soundtrack
@@ -36,6 +37,11 @@ def stills_from_audio(audio_path: Path, out: Path, engine, batch_size: int = 64,
     if out.suffix.lower() == ".png" or (out.exists() and not out.is_dir()):
         raise UserError(f"with audio input, --out is a folder (one image per second goes there), got {out}")
     audio = read_soundtrack(audio_path, mono=True)
+    with output_lock(out, "generate"):
+        return _stills(audio_path, audio, out, engine, batch_size, progress, t0)
+
+
+def _stills(audio_path: Path, audio, out: Path, engine, batch_size: int, progress: Progress, t0: float) -> StillsReport:
     starts, feats = sliding_features(audio.samples[0], audio.sample_rate, 1.0)  # (T,), (T, 104)
     stem = Path(audio_path).stem
     progress.start(len(feats), "generating")

@@ -18,6 +18,7 @@ from ..core.config import ModelConfig
 from ..core.errors import UserError
 from ..data.normalize import Normalizer
 from .network import AudioToImage, build_model
+from .safe_load import load_plain
 
 
 @dataclass
@@ -43,15 +44,13 @@ def save_checkpoint(path: Path, model: AudioToImage, norm: Normalizer, **extra) 
 
 
 def read_checkpoint(path: Path) -> dict:
+    """The checkpoint's dict, loaded without running code (safe_load.py); one-line errors for bad files."""
     path = Path(path)
     if path.is_dir():
         raise UserError(f"checkpoint {path} is a directory; expected a .pt file (e.g. {path / 'weights' / 'best.pt'})")
     if not path.is_file():
         raise UserError(f"checkpoint {path} does not exist; train one with `a2i train` or give the path of an existing .pt file")
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:  # corrupt or not a torch file
-        raise UserError(f"checkpoint {path} could not be read ({type(e).__name__}: {e}); is it an a2i .pt file?")
+    blob = load_plain(path, "checkpoint")
     if not isinstance(blob, dict) or "model_config" not in blob or "state_dict" not in blob:
         raise UserError(f"checkpoint {path} is not an a2i checkpoint (no model_config/state_dict)")
     return blob
@@ -59,9 +58,16 @@ def read_checkpoint(path: Path) -> dict:
 
 def load_checkpoint(path: Path) -> Loaded:
     blob = read_checkpoint(path)
-    cfg = ModelConfig(**blob["model_config"])
-    model = build_model(cfg)
-    model.load_state_dict(blob["state_dict"])
+    try:
+        cfg = ModelConfig(**blob["model_config"])
+        model = build_model(cfg)
+        model.load_state_dict(blob["state_dict"])
+        norm = Normalizer.from_dict(blob["norm"])
+    except UserError as e:
+        raise UserError(f"checkpoint {path}: {e}")
+    except (TypeError, KeyError, ValueError, RuntimeError) as e:  # fields or weights that do not fit the model
+        raise UserError(f"checkpoint {path} does not describe an a2i model ({type(e).__name__}: "
+                        f"{str(e).splitlines()[0][:160]}); is it from another program or version?")
     model.eval()
     meta = {k: v for k, v in blob.items() if k not in ("state_dict", "optimizer", "rng")}
-    return Loaded(model=model, cfg=cfg, norm=Normalizer.from_dict(blob["norm"]), meta=meta, path=Path(path))
+    return Loaded(model=model, cfg=cfg, norm=norm, meta=meta, path=Path(path))

@@ -16,7 +16,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..core.atomic import atomic_path
+from ..core.errors import UserError
 from ..data.prepared import Prepared
+from .safe_load import load_plain
 
 CLS_SIZE = 32  # images are classified at 32x32: enough for scene layout and colour, fast on a CPU
 
@@ -94,21 +96,40 @@ def _train_classifier(data: Prepared, epochs: int, seed: int) -> Classifier:
     return clf
 
 
+def _cached(path: Path, classes: list[str], depends_on: str, log) -> Classifier | None:
+    """The classifier in `path` when it is a clean cache of this data and these classes, else None (said why)."""
+    try:
+        blob = load_plain(path, "cached classifier")
+    except UserError as e:
+        if log:
+            log(f"not using {path}: {e}; training a new one")
+        return None
+    if not isinstance(blob, dict) or blob.get("classes") != classes or blob.get("depends_on") != depends_on:
+        return None  # made for other data, another split or an older a2i: stale
+    try:
+        model = SceneCNN(len(classes))
+        model.load_state_dict(blob["state_dict"])
+        return Classifier(model.eval(), classes, float(blob["test_accuracy"]))
+    except (KeyError, RuntimeError, TypeError, ValueError):
+        return None
+
+
 def load_or_train_classifier(data: Prepared, log=None) -> Classifier | None:
-    """The cached classifier of a prepared folder, trained on first use; None for one class."""
+    """The cached classifier of a prepared folder, trained on first use; None for one class.
+
+    The cache records the fingerprint of the data and split it was trained on; when the
+    folder is prepared again the cache no longer matches and a new classifier is trained."""
     classes = sorted(data.rows["CLASS2"].unique())
     if len(classes) < 2:
         return None
     path = Path(data.path) / "classifier.pt"
-    if path.is_file():
-        blob = torch.load(path, map_location="cpu", weights_only=False)
-        if blob.get("classes") == classes:
-            model = SceneCNN(len(classes))
-            model.load_state_dict(blob["state_dict"])
-            return Classifier(model.eval(), classes, blob["test_accuracy"])
+    depends_on = data.fingerprint
+    if path.is_file() and (clf := _cached(path, classes, depends_on, log)) is not None:
+        return clf
     if log:
         log(f"training the scene classifier on {len(data.indices('train'))} training images (cached in {path})")
     clf = train_classifier(data)
     with atomic_path(path) as tmp:
-        torch.save({"classes": classes, "state_dict": clf.model.state_dict(), "test_accuracy": clf.test_accuracy}, tmp)
+        torch.save({"classes": classes, "state_dict": clf.model.state_dict(), "test_accuracy": clf.test_accuracy,
+                    "depends_on": depends_on}, tmp)
     return clf

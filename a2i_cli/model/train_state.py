@@ -24,7 +24,7 @@ RESULT_FIELDS = [
     *(f"{who}_{m}" for who in ("test", "baseline", "oracle") for m in SCORES),
     "real_class_acc", "lr", "seconds",
 ]
-PREPARED_KEYS = ("source", "classes", "counts", "split", "image_size", "feature_recipe")
+PREPARED_KEYS = ("source", "classes", "counts", "split", "image_size", "feature_recipe", "fingerprint")
 
 
 def jsonable(d):
@@ -49,10 +49,7 @@ def save_weights(path: Path, nets: Networks, norm: Normalizer, cfg: TrainConfig,
         "best_loss": best_loss,
     }
     if history is not None:
-        extra |= nets.state() | {
-            "history": history,
-            "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()},
-        }
+        extra |= nets.state() | {"history": history, "rng": rng_state()}
     save_checkpoint(path, nets.model, norm, **extra)
 
 
@@ -64,18 +61,35 @@ def read_resume(run: Path, epochs: int | None) -> tuple[TrainConfig, Path, dict]
     blob = read_checkpoint(last)
     if "optimizer" not in blob:
         raise UserError(f"{last} has no optimizer state; resume from a run's weights/last.pt")
-    tc = dict(blob["train_config"])
-    tc["model"] = ModelConfig(**blob["model_config"])
-    tc["prepared"], tc["runs_root"] = Path(tc["prepared"]), Path(tc["runs_root"])
-    if epochs is not None:
-        tc["epochs"] = epochs
-    return TrainConfig(**tc), run_dir, blob
+    try:
+        tc = dict(blob["train_config"])
+        tc["model"] = ModelConfig(**blob["model_config"])
+        tc["prepared"], tc["runs_root"] = Path(tc["prepared"]), Path(tc["runs_root"])
+        if epochs is not None:
+            tc["epochs"] = epochs
+        return TrainConfig(**tc), run_dir, blob
+    except (KeyError, TypeError, ValueError) as e:
+        raise UserError(f"{last} does not hold an a2i training configuration ({type(e).__name__}: {e}); start a new run")
+
+
+def rng_state() -> dict:
+    """The three generators' states as tensors and plain data (a checkpoint holds nothing else)."""
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    numpy_state = {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                   "has_gauss": int(has_gauss), "cached_gaussian": float(cached)}
+    return {"torch": torch.get_rng_state(), "numpy": numpy_state, "python": random.getstate()}
 
 
 def restore_rng(blob: dict) -> None:
-    torch.set_rng_state(blob["rng"]["torch"])
-    np.random.set_state(blob["rng"]["numpy"])
-    random.setstate(blob["rng"]["python"])
+    rng = blob["rng"]
+    torch.set_rng_state(rng["torch"])
+    state = rng["numpy"]
+    if isinstance(state, dict):
+        state = (state["name"], state["keys"].numpy().astype(np.uint32), state["pos"], state["has_gauss"],
+                 state["cached_gaussian"])
+    np.random.set_state(state)  # a2i 0.1.0 checkpoints hold numpy's own tuple
+    python = rng["python"]
+    random.setstate((python[0], tuple(python[1]), python[2]))
 
 
 def write_args(run_dir: Path, cfg: TrainConfig, device: torch.device) -> None:

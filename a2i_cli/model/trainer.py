@@ -22,9 +22,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..core.config import TrainConfig
+from ..core.config import TrainConfig, check_image_size
 from ..core.errors import UserError
 from ..core.images import save_png
+from ..core.locks import output_lock
 from ..core.progress import NO_PROGRESS, Progress
 from ..core.runs import new_run_dir, newest_run
 from ..data.prepared import Prepared
@@ -66,7 +67,7 @@ class Trainer:
         if cfg.prepared is None:
             cfg.prepared = newest_run("prepare", "meta.json", cfg.runs_root)
         prepared = Prepared.load(cfg.prepared)
-        cfg.model.image_size = prepared.image_size  # the prepared data sets the image size
+        cfg.model.image_size = check_image_size(prepared.image_size, f"the image size of {cfg.prepared}")
         self.device = pick_device(cfg.device)
         self.classifier = load_or_train_classifier(prepared, log=log) if cfg.classifier else None
         seed_everything(cfg.seed)  # after the classifier: a cached or fresh one must not change the run
@@ -84,10 +85,18 @@ class Trainer:
     def resume(cls, run: Path, epochs: int | None = None, log: Callable[[str], None] = print) -> "Trainer":
         cfg, run_dir, blob = read_resume(run, epochs)
         self = cls(cfg, run_dir=run_dir, log=log)
-        self.nets.load_state(blob)
-        self.start_epoch, self.best_loss = int(blob["epoch"]), float(blob.get("best_loss", float("inf")))
-        self.history = list(blob.get("history", []))
-        restore_rng(blob)
+        recorded = (blob.get("prepared") or {}).get("fingerprint")
+        if recorded and recorded != self.data.prepared.fingerprint:
+            raise UserError(f"the prepared data in {cfg.prepared} changed since {run_dir} was trained on it; resuming "
+                            f"would mix two datasets: start a new run with `a2i train {cfg.prepared}`")
+        try:
+            self.nets.load_state(blob)
+            self.start_epoch, self.best_loss = int(blob["epoch"]), float(blob.get("best_loss", float("inf")))
+            self.history = list(blob.get("history", []))
+            restore_rng(blob)
+        except (KeyError, ValueError, RuntimeError, TypeError, IndexError) as e:
+            raise UserError(f"{run} cannot be resumed: its saved state does not fit the model ({type(e).__name__}); "
+                            "start a new run")
         if self.start_epoch >= self.cfg.epochs:
             raise UserError(f"{run_dir} already finished {self.start_epoch} epochs; pass --epochs N with N > {self.start_epoch}")
         return self
@@ -143,6 +152,10 @@ class Trainer:
 
     def fit(self, progress: Progress = NO_PROGRESS, on_epoch_end: Callable[[dict], None] | None = None) -> Path:
         """Train to cfg.epochs (or the time budget), logging a line per epoch; returns the run folder."""
+        with output_lock(self.run_dir, "train"):
+            return self._fit(progress, on_epoch_end)
+
+    def _fit(self, progress: Progress, on_epoch_end: Callable[[dict], None] | None) -> Path:
         for line in self.describe():
             self.log(line)
         write_args(self.run_dir, self.cfg, self.device)

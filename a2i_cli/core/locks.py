@@ -1,0 +1,72 @@
+"""One writer per output: a run takes OUT/.a2i.lock for as long as it writes there.
+
+    with output_lock(out, "batch-generate"):
+        ...   # a second run into `out` stops at once: "in use by a2i (pid N, since T)"
+
+The lock is an advisory `flock` on the file, so the kernel releases it when its process
+ends, however it ends: a lock left by a dead process is simply taken over. The file holds
+the holder's pid, host, command and start time, for the message the second run prints,
+and is removed when the run ends (a taker checks it locked the file that is still there).
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Iterator
+
+from .errors import UserError
+
+LOCK_NAME = ".a2i.lock"
+
+
+def _holder(path: Path) -> str:
+    try:
+        info = json.loads(path.read_text())
+        since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(info["since"])))
+        host = "" if info.get("host") == socket.gethostname() else f" on {info.get('host')}"
+        return f"pid {info['pid']}{host}, {info.get('command') or 'a2i'} since {since}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "another process"
+
+
+def _acquire(path: Path, folder: Path) -> int:
+    """An fd holding the flock on the file now at `path` (retried if the file was replaced meanwhile)."""
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise UserError(f"{folder} is in use by a2i ({_holder(path)}); wait for that run to finish, "
+                            "or write somewhere else") from None
+        try:
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # the holder removed the file as we opened it: lock the new one
+
+
+@contextlib.contextmanager
+def output_lock(folder: Path, command: str = "") -> Iterator[Path]:
+    """Hold FOLDER/.a2i.lock while the block runs; UserError at once if another run holds it."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / LOCK_NAME
+    fd = _acquire(path, folder)
+    try:
+        info = {"pid": os.getpid(), "host": socket.gethostname(), "command": command, "since": time.time()}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(info).encode(), 0)
+        yield path
+    finally:
+        try:
+            os.unlink(path)  # still ours: nobody else can hold it while we do
+        except FileNotFoundError:
+            pass
+        os.close(fd)

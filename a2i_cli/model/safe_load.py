@@ -1,0 +1,51 @@
+"""Loading torch files without running code: weights_only=True, and one line refusing anything else.
+
+A pickle can call any function while it loads, so a checkpoint or cache from a stranger
+could run code. Every torch file a2i reads goes through `load_plain`: only tensors and
+plain data (dict, list, tuple, str, numbers, None) are accepted; numpy arrays are allowed
+too, for the numpy RNG state that checkpoints of a2i 0.1.0 carry (an array is rebuilt
+from bytes, nothing is called). Anything else is refused with the names it asked for.
+"""
+from __future__ import annotations
+
+import pickle
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..core.errors import UserError
+
+_multiarray = (getattr(np, "_core", None) or np.core).multiarray  # numpy 2 / numpy 1
+NUMPY_ARRAYS = [np.ndarray, np.dtype, _multiarray._reconstruct, type(np.dtype(np.uint32))]
+
+
+def _unsafe_globals(path: Path) -> list[str]:
+    try:
+        return list(torch.serialization.get_unsafe_globals_in_checkpoint(str(path)))
+    except Exception:  # not a zip archive either: the caller's message says enough
+        return []
+
+
+def load_plain(path: Path, what: str = "checkpoint") -> object:
+    """torch.load(path, weights_only=True) with one-line UserErrors: missing, a folder, corrupt, or unsafe."""
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{what} {path} is a directory; expected a file")
+    if not path.is_file():
+        raise UserError(f"{what} {path} does not exist")
+    try:
+        with warnings.catch_warnings(), torch.serialization.safe_globals(NUMPY_ARRAYS):
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        unsafe = [g for g in _unsafe_globals(path) if not g.startswith("numpy.")]
+        if unsafe or "Unsupported global" in str(e) or "Unsupported operand" in str(e):
+            named = ", ".join(unsafe[:3]) or "an object that is not a tensor or plain data"
+            raise UserError(f"{what} {path} holds more than tensors and plain data ({named}); a2i refuses to load it "
+                            "because unpickling it could run code; use a file a2i wrote (retrain or re-export)")
+        raise UserError(f"{what} {path} could not be read (not a torch file: {str(e).splitlines()[0][:120]})")
+    except Exception as e:  # truncated zip, not a torch file, wrong magic number, ...
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
+        raise UserError(f"{what} {path} could not be read ({type(e).__name__}: {reason}); is it a file a2i wrote?")
