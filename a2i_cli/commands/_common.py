@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import time
 
 import typer
@@ -29,6 +30,8 @@ def cli_errors(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
         except UserError as e:
             raise fail(str(e), e.code)
         except KeyboardInterrupt:
@@ -40,6 +43,12 @@ def cli_errors(fn):
             if e.filename:
                 raise fail(f"{e.filename}: {e.strerror}", 3)
             raise fail(f"{e}", 3)
+        except Exception as e:  # a bug: one line, the details on request
+            if os.environ.get("A2I_DEBUG"):
+                raise
+            first = (str(e).strip().splitlines() or [""])[0][:200]
+            raise fail(f"internal error {type(e).__name__}: {first} (what was written is kept; please report it, "
+                       "with the traceback A2I_DEBUG=1 prints)", 3)
 
     return wrapper
 

@@ -59,8 +59,8 @@ def register(app: typer.Typer) -> None:
                           f"{report.manifest.name}; engine {report.engine}, model {eng.source}")
             return
         target = cfg.out or Path("generated.png")
-        if target.suffix.lower() != ".png":
-            raise UserError(f"--out {target} must end in .png")
+        if target.suffix.lower() != ".png" or target.is_dir():
+            raise UserError(f"--out {target} must be a .png file to write, not {'a directory' if target.is_dir() else 'that'}")
         feats = parse_mfcc(mfcc) if mfcc is not None else read_row(source, cfg.row, "input CSV")
         eng = load_engine(cfg.model or newest_best(), cfg.engine)
         image = eng.generate(feats[None])[0]

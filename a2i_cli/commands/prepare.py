@@ -26,6 +26,7 @@ def register(app: typer.Typer) -> None:
         test_folders: Annotated[list[str], typer.Option("--test-folder", help="--split source: put exactly these source folders (e.g. a speaker) on the test side; repeatable.")] = list(S["test_folders"]),
         image_size: Annotated[int, typer.Option(help="Resize images once, here: 32, 64, 128 or 256.")] = D["image_size"],
         skip_bad: Annotated[bool, typer.Option(help="Skip rows with bad features or images (listed) instead of stopping.")] = D["skip_bad"],
+        allow_outside_paths: Annotated[bool, typer.Option(help="Read IMAGE paths that lead outside DATA (absolute, '..', symlinks); off: such rows are refused.")] = D["allow_outside_paths"],
         name: Annotated[Optional[str], typer.Option(help="Run name under runs/prepare/ (default: the class names).")] = D["name"],
         exist_ok: Annotated[bool, typer.Option(help="Reuse runs/prepare/<name> instead of making <name>2.")] = D["exist_ok"],
         data_old: Annotated[Optional[Path], typer.Option("--data", hidden=True, help="Old spelling: pass DATA.")] = None,
@@ -36,6 +37,7 @@ def register(app: typer.Typer) -> None:
         data = pick(data, data_old, "--data", "DATA") or D["data"]
         cfg = PrepareConfig(
             data=data, classes=list(classes), image_size=image_size, skip_bad=skip_bad, name=name, exist_ok=exist_ok,
+            allow_outside_paths=allow_outside_paths,
             split=SplitConfig(method=split, test_fraction=test_fraction, train_size=train_size, test_size=test_size,
                               seed=seed, test_folders=tuple(test_folders)),
         )

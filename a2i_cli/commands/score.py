@@ -25,6 +25,7 @@ def register(app: typer.Typer) -> None:
         ray_address: Annotated[Optional[str], typer.Option(help="Join this Ray cluster ('auto' or host:port) instead of starting a private local instance.")] = D["ray_address"],
         workers: Annotated[Optional[int], typer.Option(help="Worker processes / Ray actors (default: every core).")] = D["workers"],
         examples: Annotated[int, typer.Option(help="Pairs shown per group (best, median, worst) in report.md.")] = D["examples"],
+        allow_outside_paths: Annotated[bool, typer.Option(help="Follow manifest or CSV paths that lead outside GENERATED / TARGETS (off: such pairs are refused and listed).")] = D["allow_outside_paths"],
         data: Annotated[Optional[Path], typer.Option(hidden=True, help="Old spelling: pass TARGETS.")] = None,
     ) -> None:
         """Score generated images against their targets: scores.csv, summary.json, report.md and a table."""
@@ -37,11 +38,12 @@ def register(app: typer.Typer) -> None:
 
         targets = pick(targets, data, "--data", "TARGETS") or D["targets"]
         cfg = ScoreConfig(targets=targets, out=out, name=name, exist_ok=exist_ok, backend=backend,
-                          ray_address=ray_address, workers=workers, examples=examples)
+                          ray_address=ray_address, workers=workers, examples=examples,
+                          allow_outside_paths=allow_outside_paths)
         if generated is None:
             generated = last_output()
             console.print(f"scoring the newest batch-generate output {generated} against {cfg.targets}")
-        pairs = pair_images(generated, cfg.targets)
+        pairs = pair_images(generated, cfg.targets, cfg.allow_outside_paths)
         out = cfg.out or new_run_dir("score", cfg.name, cfg.exist_ok)
         with progress_bar("scoring") as bar:
             frame, problems = score_pairs(pairs, cfg.chunk, progress=bar, backend=cfg.backend, workers=cfg.workers,

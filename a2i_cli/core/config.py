@@ -136,6 +136,7 @@ class PrepareConfig:
     split: SplitConfig = field(default_factory=SplitConfig)
     image_size: int = 256
     skip_bad: bool = False
+    allow_outside_paths: bool = False  # read IMAGE paths that lead outside the dataset folder
     name: str | None = None  # default: the class names, lower case
     exist_ok: bool = False
     runs_root: Path = RUNS
@@ -285,6 +286,7 @@ class ScoreConfig:
     workers: int | None = None
     examples: int = 6  # pairs per group (best, median, worst) in report.md
     chunk: int = 32  # pairs per task
+    allow_outside_paths: bool = False  # follow manifest paths that lead outside GENERATED / TARGETS
 
     def __post_init__(self) -> None:
         self.targets = Path(self.targets)

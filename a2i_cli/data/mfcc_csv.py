@@ -85,7 +85,7 @@ def parse_mfcc(text: str, option: str = "--mfcc") -> np.ndarray:
 # --------------------------------------------------------------------------- files
 
 
-def open_text(path: Path) -> io.TextIOBase:
+def open_text(path: Path, errors: str = "strict") -> io.TextIOBase:
     """A CSV file as text: gzip by content, UTF-16 by its BOM, else UTF-8 (a BOM skipped)."""
     path = Path(path)
     with open(path, "rb") as f:
@@ -94,7 +94,7 @@ def open_text(path: Path) -> io.TextIOBase:
     if head[:2] == b"\x1f\x8b":
         head = raw.peek(4)[:4] if hasattr(raw, "peek") else b""
     encoding = "utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
-    return io.TextIOWrapper(raw, encoding=encoding, newline="")
+    return io.TextIOWrapper(raw, encoding=encoding, newline="", errors=errors)
 
 
 def check_file(path: Path, what: str = "input CSV") -> Path:
@@ -106,19 +106,22 @@ def check_file(path: Path, what: str = "input CSV") -> Path:
     return path
 
 
-def _header_hint(header: list[str]) -> str:
+def check_delimiter(header: list[str], path: Path) -> None:
+    """UserError when the header is one field that splits at ';', tabs or '|': not a comma-separated file."""
     if len(header) == 1:
         for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "'|'")):
-            if header[0].count(sep) >= N_FEATURES:
-                return f" (its header is separated by {name}; save it comma-separated)"
-    return ""
+            if header[0].count(sep) >= 3:
+                raise UserError(f"{path} is separated by {name}, not commas; a2i reads comma-separated files: "
+                                "save it with commas (and '.' as the decimal point)")
 
 
 def read_header(path: Path) -> list[str]:
     """The stripped header of a CSV, with one-line errors for unreadable files."""
     try:
-        with open_text(path) as f:
+        with open_text(path, errors="replace") as f:
             header = next(csv.reader(f))
+        if any("\ufffd" in h for h in header):
+            raise UnicodeDecodeError("utf-8", b"", 0, 1, "in the header")
     except StopIteration:
         raise UserError(f"{path} is empty; expected a header with {MFCC_SCHEMA}")
     except UnicodeDecodeError:
@@ -126,6 +129,15 @@ def read_header(path: Path) -> list[str]:
     except (csv.Error, OSError, EOFError) as e:
         raise UserError(f"{path} is not a readable CSV ({str(e).splitlines()[0] if str(e) else type(e).__name__})")
     return [h.strip() for h in header]
+
+
+def check_unique(header: list[str], path: Path) -> None:
+    """UserError when a column name appears twice (which value would be meant?)."""
+    seen = set()
+    for h in header:
+        if h in seen:
+            raise UserError(f"{path}: column {h!r} appears more than once in the header; keep one")
+        seen.add(h)
 
 
 @dataclass
@@ -141,13 +153,9 @@ class CsvStream:
     def __init__(self, path: Path, what: str = "input CSV"):
         self.path = check_file(path, what)
         self.header = read_header(self.path)
-        try:
-            check_columns(self.header, self.path, FEATURE_COLUMNS, MFCC_SCHEMA)
-        except UserError as e:
-            raise UserError(str(e) + _header_hint(self.header))
-        if len(set(self.header)) != len(self.header):
-            dup = next(h for h in self.header if self.header.count(h) > 1)
-            raise UserError(f"{self.path}: column {dup!r} appears more than once in the header; keep one")
+        check_delimiter(self.header, self.path)
+        check_columns(self.header, self.path, FEATURE_COLUMNS, MFCC_SCHEMA)
+        check_unique(self.header, self.path)
         self.feature_idx = [self.header.index(c) for c in FEATURE_COLUMNS]
         self.extra_columns = [h for h in self.header if h not in FEATURE_COLUMNS]
         self.extra_idx = [i for i, h in enumerate(self.header) if h not in FEATURE_COLUMNS]
@@ -167,7 +175,7 @@ class CsvStream:
         limit = csv.field_size_limit()
         csv.field_size_limit(FIELD_LIMIT)
         try:
-            with open_text(self.path) as f:
+            with open_text(self.path, errors="replace") as f:  # a stray non-UTF-8 byte spoils its row only
                 reader = csv.reader(f)
                 next(reader)
                 row = 0

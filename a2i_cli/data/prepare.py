@@ -23,6 +23,7 @@ from ..core.errors import UserError
 from ..core.hashing import files_digest
 from ..core.images import read_rgb
 from ..core.locks import output_lock
+from ..core.paths import PathOutside, inside, normalise
 from ..core.progress import NO_PROGRESS, Progress
 from ..core.runs import new_run_dir
 from .normalize import Normalizer
@@ -33,19 +34,28 @@ from .splits import split_rows
 KAGGLE_RECIPE = "Kaggle scene dataset: 16 kHz, 8 windows of 0.25 s, 13 MFCC, frame-major (authors' code not public)"
 
 
-def load_images(root: Path, paths: list[str], size: int, progress: Progress = NO_PROGRESS):
-    """Decode in threads (Pillow releases the GIL). Returns ((N, size, size, 3) uint8, {index: reason})."""
+def load_images(root: Path, paths: list[str], size: int, progress: Progress = NO_PROGRESS,
+                allow_outside: bool = False):
+    """Decode in threads (Pillow releases the GIL). Returns ((N, size, size, 3) uint8, {index: reason}).
+
+    Each IMAGE must lead to a file inside `root` (core/paths.py) unless allow_outside."""
     out = np.empty((len(paths), size, size, 3), dtype=np.uint8)
     problems: dict[int, str] = {}
 
     def one(i: int) -> None:
-        p = root / paths[i]
+        shown = root / normalise(paths[i])
         try:
-            out[i] = read_rgb(p, size)
+            p = inside(root, paths[i], allow_outside, what="IMAGE")
+            if p.is_dir():
+                problems[i] = f"image {shown} is a directory, not an image file"
+            else:
+                out[i] = read_rgb(p, size)
+        except PathOutside as e:
+            problems[i] = f"{e}; pass --allow-outside-paths to read it anyway"
         except FileNotFoundError:
-            problems[i] = f"image {p} does not exist"
+            problems[i] = f"image {shown} does not exist"
         except Exception as e:  # truncated, not an image, permission...
-            problems[i] = f"image {p} is unreadable ({type(e).__name__}: {e})"
+            problems[i] = f"image {shown} is unreadable ({type(e).__name__}: {str(e)[:160]})"
         progress.advance(1)
 
     with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 2) * 2)) as pool:
@@ -57,7 +67,7 @@ def prepare(cfg: PrepareConfig, progress: Progress = NO_PROGRESS) -> tuple[Path,
     table = select_classes(read_scene_csv(cfg.data, skip_bad=cfg.skip_bad), cfg.classes)
     frame, feats = table.frame, table.features
     progress.start(len(frame), "decoding images")
-    images, problems = load_images(table.root, list(frame["IMAGE"]), cfg.image_size, progress)
+    images, problems = load_images(table.root, list(frame["IMAGE"]), cfg.image_size, progress, cfg.allow_outside_paths)
     bad = list(table.bad)
     if problems:
         img_bad = [BadRow(int(frame["row"].iloc[i]), r) for i, r in sorted(problems.items())]

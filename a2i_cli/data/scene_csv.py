@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import UserError
-from .mfcc_csv import open_text, parse_cells
+from .mfcc_csv import check_delimiter, check_unique, open_text, parse_cells, read_header
 from .schema import FEATURE_COLUMNS, KAGGLE_HINT, SCENE_SCHEMA, check_columns
 
 
@@ -57,6 +57,10 @@ def read_scene_csv(data_dir: Path, skip_bad: bool = False) -> SceneTable:
     """Read and validate DIR/dataset.csv (columns and features; images are checked later)."""
     data_dir = Path(data_dir)
     csv = find_csv(data_dir)
+    header = read_header(csv)
+    check_delimiter(header, csv)
+    check_columns(header, csv)
+    check_unique(header, csv)
     try:
         with open_text(csv) as f:
             raw = pd.read_csv(f, dtype=str, keep_default_na=False, low_memory=False)

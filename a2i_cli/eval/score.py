@@ -14,7 +14,7 @@ many cores or a Ray cluster is jobs/score_job.py's business.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,8 @@ import pandas as pd
 from ..core.atomic import atomic_path, write_json
 from ..core.errors import UserError
 from ..core.images import read_rgb
+from ..core.paths import PathOutside, inside, normalise
+from ..data.mfcc_csv import open_text
 from .metrics import SSIM_REPORT, score_batch
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
@@ -34,40 +36,68 @@ class Pairs:
     targets: list[Path]
     names: list[str]
     unmatched: list[str] = field(default_factory=list)
+    refused: list[dict] = field(default_factory=list)  # {"name", "reason"}: paths that lead outside their root
 
 
 def _images_under(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTS and not p.name.startswith("."))
 
 
-def pair_images(generated: Path, targets: Path) -> Pairs:
+def _read_table(path: Path, what: str) -> pd.DataFrame:
+    try:
+        with open_text(path) as f:
+            return pd.read_csv(f, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError) as e:
+        raise UserError(f"{what} {path} is not a readable CSV ({str(e).splitlines()[0][:120] if str(e) else type(e).__name__})")
+
+
+def pair_images(generated: Path, targets: Path, allow_outside: bool = False) -> Pairs:
+    """Pair generated images with targets (see the module docstring); paths from files stay inside their roots."""
     generated, targets = Path(generated), Path(targets)
+    if generated.is_file():
+        raise UserError(f"generated folder {generated} is a file; expected the folder batch-generate wrote")
     if not generated.is_dir():
         raise UserError(f"generated folder {generated} does not exist")
     if not targets.exists():
         raise UserError(f"targets {targets} do not exist (a folder of images or a dataset CSV)")
-    manifest = generated / "manifest.csv"
     root = targets.parent if targets.is_file() else targets
+    manifest = generated / "manifest.csv"
     if manifest.is_file():
-        m = pd.read_csv(manifest, keep_default_na=False)
+        m = _read_table(manifest, "manifest")
         if {"path", "IMAGE"} <= set(m.columns):
-            gen = [Path(p) if Path(p).is_absolute() else generated / p for p in m["path"]]
-            return Pairs(gen, [root / p for p in m["IMAGE"]], [Path(p).stem for p in m["path"]])
+            pairs = Pairs([], [], [])
+            for i, (gp, ip) in enumerate(zip(m["path"], m["IMAGE"]), start=1):
+                name = PurePosixPath(normalise(gp)).stem or f"row{i}"
+                try:
+                    g = inside(generated, gp, allow_outside, what=f"manifest row {i}: path")
+                    t = inside(root, ip, allow_outside, what=f"manifest row {i}: IMAGE")
+                except PathOutside as e:
+                    pairs.refused.append({"name": name, "reason": f"{e}; pass --allow-outside-paths to follow it"})
+                    continue
+                pairs.generated.append(g)
+                pairs.targets.append(t)
+                pairs.names.append(name)
+            return pairs
     gen_files = _images_under(generated)
     if not gen_files:
         raise UserError(f"no images (.png, .jpg, .webp) found in {generated}")
+    refused = []
     if targets.is_file():
-        try:
-            table = pd.read_csv(targets, usecols=["IMAGE"], keep_default_na=False)
-        except ValueError:
+        table = _read_table(targets, "targets")
+        if "IMAGE" not in table.columns:
             raise UserError(f"{targets} has no IMAGE column; pass a folder of targets or a dataset CSV")
-        by_stem = {Path(p).stem: root / p for p in table["IMAGE"]}
+        by_stem = {}
+        for i, p in enumerate(table["IMAGE"], start=1):
+            try:
+                by_stem[PurePosixPath(normalise(p)).stem] = inside(root, p, allow_outside, what=f"{targets.name} row {i}: IMAGE")
+            except PathOutside as e:
+                refused.append({"name": PurePosixPath(normalise(p)).stem, "reason": str(e)})
     else:
         by_stem = {}
         for p in _images_under(targets):
             by_stem.setdefault(p.stem, p)
             by_stem[str(p.relative_to(targets).with_suffix(""))] = p
-    pairs = Pairs([], [], [])
+    pairs = Pairs([], [], [], refused=refused)
     for g in gen_files:
         rel = str(g.relative_to(generated).with_suffix(""))
         t = by_stem.get(rel) or by_stem.get(g.stem)
@@ -85,6 +115,8 @@ def pair_images(generated: Path, targets: Path) -> Pairs:
 def load_pair(g: Path, t: Path) -> tuple[np.ndarray | None, np.ndarray | None, str]:
     """(generated, target resized to it, "") or (None, None, reason)."""
     for role, path in (("generated image", g), ("target", t)):
+        if Path(path).is_dir():
+            return None, None, f"{role} {path} is a directory, not an image file"
         if not Path(path).is_file():
             return None, None, f"{role} {path} does not exist"
     try:
@@ -115,9 +147,13 @@ class ScoreWorker:
             else:
                 by_shape.setdefault(g.shape, []).append(i)
         for idx in by_shape.values():
-            s = score_batch(np.stack([loaded[i][0] for i in idx]), np.stack([loaded[i][1] for i in idx]))
+            try:
+                batch = score_batch(np.stack([loaded[i][0] for i in idx]), np.stack([loaded[i][1] for i in idx]))
+            except ValueError as e:  # e.g. images smaller than the SSIM window
+                problems += [(i, f"cannot be scored: {e}") for i in idx]
+                continue
             for m in METRIC_NAMES:
-                scores[m][idx] = s[m]
+                scores[m][idx] = batch[m]
         return {"scores": scores, "problems": problems}
 
 

@@ -8,6 +8,8 @@ needed to run it. The model config, normalisation and version travel in the extr
 from __future__ import annotations
 
 import json
+import logging
+import warnings
 from pathlib import Path
 
 import torch
@@ -19,6 +21,7 @@ from ..core.config import ModelConfig
 from ..core.errors import UserError
 from ..model.checkpoint import Loaded, load_checkpoint
 from ..model.network import to_uint8
+from .program_check import check_program_archive
 
 EXTRA = "a2i.json"
 MAX_BATCH = 4096
@@ -65,16 +68,29 @@ def export_checkpoint(ckpt: Path, out: Path) -> Path:
 
 
 def load_program(path: Path) -> tuple[nn.Module, ModelConfig, dict]:
-    """A .pt2 from export_checkpoint -> (callable module, config, metadata)."""
+    """A .pt2 from export_checkpoint -> (callable module, config, metadata); checked first (program_check.py)."""
     path = Path(path)
+    if path.is_dir():
+        raise UserError(f"exported program {path} is a directory; expected a .pt2 file")
     if not path.is_file():
         raise UserError(f"exported program {path} does not exist; make one with `a2i export --model CKPT --out {path}`")
+    check_program_archive(path)
     extra = {EXTRA: ""}
+    log = logging.getLogger("torch.export")
+    level = log.level
+    log.setLevel(logging.CRITICAL)  # torch logs a traceback before raising; the one line below says it
     try:
-        ep = torch.export.load(path, extra_files=extra)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ep = torch.export.load(path, extra_files=extra)
     except Exception as e:
-        raise UserError(f"{path} could not be loaded as a torch.export archive ({type(e).__name__}: {e})")
-    if not extra[EXTRA]:
-        raise UserError(f"{path} is not an a2i export (no {EXTRA} inside); re-export it with `a2i export`")
-    meta = json.loads(extra[EXTRA])
-    return ep.module(), ModelConfig(**meta["model_config"]), meta
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
+        raise UserError(f"{path} could not be loaded as a torch.export archive ({type(e).__name__}: {reason})")
+    finally:
+        log.setLevel(level)
+    try:
+        meta = json.loads(extra[EXTRA])
+        cfg = ModelConfig(**meta["model_config"])
+    except (ValueError, KeyError, TypeError, UserError) as e:
+        raise UserError(f"{path} is not an a2i export (no usable {EXTRA} inside: {e}); re-export it with `a2i export`")
+    return ep.module(), cfg, meta

@@ -34,7 +34,7 @@ from typing import Any, Iterable, Iterator
 from ..core.config import Backend, choice
 from ..core.errors import UserError
 from .ray_session import ray_session
-from .workers import WorkerDied, WorkerSpec, local_cores, one_thread
+from .workers import WorkerDied, WorkerSpec, exit_with_parent, local_cores, one_thread
 
 
 def choose_backend(backend: str, n_items: int | None, ray_address: str | None, small: int = 256) -> str:
@@ -60,9 +60,10 @@ _SPEC: WorkerSpec | None = None  # set in each pool process
 _WORKER = None  # built on the first task, so an error there reaches the caller as itself
 
 
-def _init_pool_worker(spec: WorkerSpec) -> None:
+def _init_pool_worker(spec: WorkerSpec, parent: int) -> None:
     global _SPEC
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    exit_with_parent(parent)  # no orphans: a worker never outlives the run that started it
     one_thread()
     _SPEC = spec
 
@@ -85,7 +86,8 @@ def _run_inline(spec: WorkerSpec, tasks: Iterable) -> Iterator:
 def _run_local(spec: WorkerSpec, tasks: Iterable, workers: int, in_flight: int) -> Iterator:
     ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
     pending: collections.deque = collections.deque()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_pool_worker, initargs=(spec,)) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_pool_worker,
+                             initargs=(spec, os.getpid())) as pool:
         try:
             for task in tasks:
                 pending.append(pool.submit(_call_pool_worker, task))

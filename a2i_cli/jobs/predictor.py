@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from ..core.atomic import write_bytes
+from ..core.errors import UserError
 from ..core.images import encode
+from ..core.paths import PathOutside, inside
 from ..inference.engine import load_engine
 
 SHARD = 1000  # images per sub-folder
@@ -48,6 +50,10 @@ class Predictor:
             path = self.out / rel
             if path.parent not in self._made:
                 path.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    inside(self.out, str(path.parent.relative_to(self.out)), what="image folder")  # no symlink out
+                except PathOutside as e:
+                    raise UserError(f"{e}; remove that link or pass a new --out")
                 self._made.add(path.parent)
             write_bytes(path, encode(img, self.fmt, self.png_level, self.quality))
             paths.append(rel)

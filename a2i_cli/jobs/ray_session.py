@@ -23,6 +23,7 @@ import os
 from pathlib import Path
 
 from ..core.errors import UserError
+from .reaper import TAG_VAR, new_tag, start_watcher
 from .workers import local_cores
 
 OBJECT_STORE_MB = 200
@@ -63,7 +64,8 @@ def ray_session(address: str | None = None, num_cpus: int | None = None):
     Shuts down what it started; leaves an already connected session (ray.is_initialized()) alone.
     """
     address = address or os.environ.get("RAY_ADDRESS") or None
-    local_env = {"HOME": str(ray_home()), "RAY_USAGE_STATS_ENABLED": "0", LOOPBACK_ENV: "0"}
+    tag = new_tag()  # marks the processes of a private instance, for the watcher that kills orphans
+    local_env = {"HOME": str(ray_home()), "RAY_USAGE_STATS_ENABLED": "0", LOOPBACK_ENV: "0", TAG_VAR: tag}
     try:
         with _env(**({} if address else local_env)):  # read by ray_constants at import
             import ray
@@ -73,6 +75,7 @@ def ray_session(address: str | None = None, num_cpus: int | None = None):
     if ray.is_initialized():
         yield ray
         return
+    watcher = None
     if address:
         try:
             ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False,
@@ -88,6 +91,7 @@ def ray_session(address: str | None = None, num_cpus: int | None = None):
         cluster_switch = ray_constants.ENABLE_RAY_CLUSTER
         ray_constants.ENABLE_RAY_CLUSTER = False
         try:
+            watcher = start_watcher(tag)
             with _env(**local_env):
                 ray.init(num_cpus=num_cpus or local_cores(), object_store_memory=OBJECT_STORE_MB * 1024 * 1024,
                          include_dashboard=False, _node_ip_address="127.0.0.1", logging_level=logging.WARNING,
@@ -98,3 +102,6 @@ def ray_session(address: str | None = None, num_cpus: int | None = None):
         yield ray
     finally:
         ray.shutdown()
+        if watcher is not None:  # the instance is gone: nothing left to watch
+            watcher.kill()
+            watcher.wait()

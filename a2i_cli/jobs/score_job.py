@@ -25,7 +25,7 @@ def score_pairs(pairs: Pairs, chunk: int = 32, progress: Progress = NO_PROGRESS,
     tasks = ({"generated": [str(p) for p in pairs.generated[i : i + chunk]],
               "targets": [str(p) for p in pairs.targets[i : i + chunk]]} for i in range(0, n, chunk))
     parts: dict[str, list] = {m: [] for m in METRIC_NAMES}
-    problems = []
+    problems = list(pairs.refused)  # paths that lead outside their root were never paired
     progress.start(n, "scoring")
     for k, res in enumerate(run_ordered(WorkerSpec(ScoreWorker), tasks, backend, workers=workers, ray_address=ray_address)):
         for m in METRIC_NAMES:

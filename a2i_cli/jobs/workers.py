@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+import time
 from dataclasses import dataclass, field
 
 from ..core.errors import UserError
@@ -34,3 +36,17 @@ def one_thread() -> None:
     """One process per core: torch (if this process uses it) on one thread; no OpenMP region after fork."""
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(1)
+
+
+def exit_with_parent(parent: int, interval: float = 0.5) -> None:
+    """Exit this worker when `parent` (the driver's pid) is no longer its parent: the driver died,
+    however it died (kill -9 included), and the worker was reparented. Checked by a daemon thread."""
+    if os.getppid() != parent:
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="a2i-exit-with-parent", daemon=True).start()

@@ -110,6 +110,10 @@ def read_audio(path: Path, mono: bool = False) -> Audio:
         if not chunks:
             raise MediaError("audio track is empty")
     samples = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
+    if not np.isfinite(samples).all():
+        bad = int((~np.isfinite(samples)).sum())
+        raise MediaError(f"audio has {bad} NaN or infinite samples (a damaged float recording); features of it "
+                         "would be meaningless")
     return Audio(samples=samples, sample_rate=int(rate), start=float(start), layout=str(layout.name))
 
 

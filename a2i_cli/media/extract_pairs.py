@@ -21,6 +21,7 @@ from ..core.config import ExtractConfig
 from ..core.errors import UserError
 from ..core.images import read_rgb, save_png
 from ..core.locks import output_lock
+from ..core.paths import PathOutside, inside
 from ..core.progress import NO_PROGRESS, Progress
 from ..data.dataset_writer import DatasetWriter
 from ..data.features import audio_features
@@ -74,7 +75,11 @@ def _pair_image(image_path: Path, writer: DatasetWriter, key: str) -> None:
         pixels = read_rgb(image_path, writer.image_size, crop=True)
     except (UnidentifiedImageError, OSError, ValueError) as e:
         raise MediaError(f"image file {image_path} could not be read ({type(e).__name__}: {e})")
-    save_png(pixels, writer.out / key, compress_level=PNG_LEVEL)
+    try:
+        target = inside(writer.out, key, what="IMAGE")  # a symlinked folder must not lead the write elsewhere
+    except PathOutside as e:
+        raise MediaError(str(e))
+    save_png(pixels, target, compress_level=PNG_LEVEL)
 
 
 def extract_pairs(pairs: Path, cfg: ExtractConfig, progress: Progress = NO_PROGRESS) -> ExtractReport:

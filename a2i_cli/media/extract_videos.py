@@ -19,6 +19,7 @@ import numpy as np
 from ..core.config import ExtractConfig
 from ..core.images import as_rgb_array, save_png
 from ..core.locks import output_lock
+from ..core.paths import PathOutside, inside
 from ..core.progress import NO_PROGRESS, Progress
 from ..data.classes import class1_for
 from ..data.dataset_writer import DatasetWriter
@@ -66,6 +67,11 @@ def extract_video(path: Path, writer: DatasetWriter, class1: str, class2: str) -
 
     def key(t: int) -> str:
         return f"images/{stem}/{stem}{t}.png"
+
+    try:
+        inside(writer.out, key(0), what="frame path")  # a symlinked images/<stem> must not lead writes elsewhere
+    except PathOutside as e:
+        raise MediaError(str(e))
 
     stat = path.stat()
     same_file = known and known.get("bytes") == stat.st_size and known.get("mtime") == int(stat.st_mtime)

@@ -41,7 +41,7 @@ def load_plain(path: Path, what: str = "checkpoint") -> object:
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         unsafe = [g for g in _unsafe_globals(path) if not g.startswith("numpy.")]
-        if unsafe or "Unsupported global" in str(e) or "Unsupported operand" in str(e):
+        if unsafe or "Unsupported global" in str(e):
             named = ", ".join(unsafe[:3]) or "an object that is not a tensor or plain data"
             raise UserError(f"{what} {path} holds more than tensors and plain data ({named}); a2i refuses to load it "
                             "because unpickling it could run code; use a file a2i wrote (retrain or re-export)")
@@ -49,3 +49,15 @@ def load_plain(path: Path, what: str = "checkpoint") -> object:
     except Exception as e:  # truncated zip, not a torch file, wrong magic number, ...
         reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
         raise UserError(f"{what} {path} could not be read ({type(e).__name__}: {reason}); is it a file a2i wrote?")
+
+
+def load_plain_bytes(buffer, what: str) -> object:
+    """load_plain for bytes already in memory (a member of an archive)."""
+    try:
+        with warnings.catch_warnings(), torch.serialization.safe_globals(NUMPY_ARRAYS):
+            warnings.simplefilter("ignore")
+            return torch.load(buffer, map_location="cpu", weights_only=True)
+    except Exception as e:
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
+        raise UserError(f"{what} holds more than tensors and plain data ({reason}); a2i refuses to load it "
+                        "because unpickling it could run code")

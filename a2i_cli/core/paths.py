@@ -1,0 +1,41 @@
+"""Paths read from data files stay inside their root: IMAGE columns, manifests, output sub-folders.
+
+    inside(root, "images/beach/beach1.png")    # root/images/beach/beach1.png, resolved
+    inside(root, "../../etc/passwd")           # PathOutside: leads outside root
+
+Windows separators are accepted (`images\\beach\\x.png`). After `..` and symlinks are
+resolved the path must still lie under the resolved root; absolute paths and drive letters
+are refused. `allow_outside=True` (the user's explicit --allow-outside-paths) lifts that.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path, PurePosixPath
+
+DRIVE = re.compile(r"^[A-Za-z]:[/\\]")
+
+
+class PathOutside(ValueError):
+    """A path from a data file that leads outside its root; str(e) is the reason."""
+
+
+def normalise(text: str) -> str:
+    """A relative path as written in a data file, with Windows separators turned into '/'."""
+    return str(text).strip().replace("\\", "/")
+
+
+def inside(root: Path, text: str, allow_outside: bool = False, what: str = "path") -> Path:
+    """root / text, resolved; PathOutside when it leaves root (unless allow_outside)."""
+    rel = normalise(text)
+    if not rel:
+        raise PathOutside(f"{what} is empty")
+    posix = PurePosixPath(rel)
+    if allow_outside:
+        return (Path(rel) if posix.is_absolute() else Path(root) / rel).resolve()
+    if posix.is_absolute() or DRIVE.match(rel):
+        raise PathOutside(f"{what} {text!r} is an absolute path; paths in it must be relative to {root}")
+    base = Path(root).resolve()
+    full = (base / rel).resolve()
+    if not full.is_relative_to(base):
+        raise PathOutside(f"{what} {text!r} leads outside {root} (to {full})")
+    return full
