@@ -23,8 +23,9 @@ from .core.runs import new_run_dir
 from .data.demo_data import make_demo_dataset
 from .data.prepare import prepare
 from .data.prepared import Prepared
+from .eval.pairing import pair_images
 from .eval.plots import pair_grid
-from .eval.score import pair_images, summarise, write_outputs
+from .eval.score import summarise, write_outputs
 from .inference.engine import Engine, load_engine
 from .jobs.score_job import score_pairs
 from .model.trainer import Trainer

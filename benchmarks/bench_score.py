@@ -84,7 +84,7 @@ def main() -> None:
 
     import pandas as pd
 
-    from a2i_cli.eval.score import pair_images
+    from a2i_cli.eval.pairing import pair_images
     from a2i_cli.jobs.score_job import score_pairs
     from a2i_cli.jobs.workers import local_cores
 

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from a2i_cli.cli import app
 from a2i_cli.core.config import BatchConfig
-from a2i_cli.data.mfcc_csv import CsvStream
+from a2i_cli.data.csv_stream import CsvStream
 from a2i_cli.data.schema import FEATURE_COLUMNS
 from a2i_cli.inference.engine import load_engine
 from a2i_cli.jobs.batch import batch_generate
@@ -31,9 +31,12 @@ def read_manifest(out: Path) -> pd.DataFrame:
 
 
 def test_predictor_without_ray(tmp_path, ckpt):
-    pred = Predictor(str(ckpt), str(tmp_path / "o"), engine="eager")
+    pred = Predictor(ckpt.read_bytes(), ckpt.name, str(tmp_path / "o"), engine="eager")
     feats = np.random.default_rng(0).normal(0, 10, (3, 104)).astype(np.float32)
     res = pred({"row": np.array([5, 1000, 1001]), "feats": feats})
+    back = Predictor(ckpt.read_bytes(), ckpt.name, str(tmp_path / "unused"), engine="eager", deliver="return")
+    sent = back({"row": np.array([5]), "feats": feats[:1]})
+    assert sent["data"][0] == (tmp_path / "o" / res["path"][0]).read_bytes() and not (tmp_path / "unused").exists()
     assert list(res["path"]) == ["images/000000/000000005.png", "images/000001/000001000.png", "images/000001/000001001.png"]
     expect = load_engine(ckpt, "eager").generate(feats)
     for p, e in zip(res["path"], expect):
@@ -75,7 +78,7 @@ def test_batch_generate_cli_outputs(in_tmp, ckpt, make_csv):
     expect = load_engine(ckpt, "eager").generate(feats)
     for k in range(2):
         assert np.array_equal(np.asarray(Image.open(in_tmp / "imgs" / m["path"][k])), expect[k])
-    assert last_output() == (in_tmp / "imgs").resolve()
+    assert last_output().local == (in_tmp / "imgs").resolve()
     # a rerun has nothing left to do and lists the same bad rows once
     r = runner.invoke(app, ["batch-generate", "in.csv", "--out", "imgs", "--model", str(ckpt)])
     assert r.exit_code == 1 and "0 images written" in r.output and "27 rows already done" in r.output

@@ -16,7 +16,7 @@ import pytest
 pytest.importorskip("ray")
 
 from a2i_cli.core.config import BatchConfig  # noqa: E402
-from a2i_cli.eval.score import pair_images  # noqa: E402
+from a2i_cli.eval.pairing import pair_images  # noqa: E402
 from a2i_cli.jobs.batch import batch_generate  # noqa: E402
 from a2i_cli.jobs.ray_session import ray_session  # noqa: E402
 from a2i_cli.jobs.score_job import score_pairs  # noqa: E402

@@ -11,7 +11,7 @@ from skimage.metrics import structural_similarity
 from typer.testing import CliRunner
 
 from a2i_cli.cli import app
-from a2i_cli.eval.score import pair_images
+from a2i_cli.eval.pairing import pair_images
 from a2i_cli.jobs.score_job import score_pairs
 
 runner = CliRunner()

@@ -1,7 +1,6 @@
 """`a2i batch-generate`: one image per row of an MFCC CSV, streamed and resumable, on local cores or Ray."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -16,11 +15,11 @@ def register(app: typer.Typer) -> None:
     @app.command("batch-generate")
     @cli_errors
     def batch_generate_cmd(
-        csv: Annotated[Path, typer.Argument(help="CSV with mfcc_1..mfcc_104 (gzip allowed); other columns (IMAGE, CLASS2, ids) go to the manifest.", show_default=False)],
-        out: Annotated[Optional[Path], typer.Option(help="Output folder; rerun into the same folder to resume (default: a new runs/batch-generate/<name>).")] = D["out"],
+        csv: Annotated[str, typer.Argument(help="CSV with mfcc_1..mfcc_104 (gzip allowed), a path or a URI (s3://...); other columns (IMAGE, CLASS2, ids) go to the manifest.", show_default=False)],
+        out: Annotated[Optional[str], typer.Option(help="Output folder, a path or a URI (s3://bucket/prefix); rerun into the same folder to resume (default: a new runs/batch-generate/<name>).")] = D["out"],
         name: Annotated[str, typer.Option(help="Run name under runs/batch-generate/ when --out is not given.")] = D["name"],
         exist_ok: Annotated[bool, typer.Option(help="Reuse runs/batch-generate/<name> (resuming it) instead of making <name>2.")] = D["exist_ok"],
-        model: Annotated[Optional[Path], typer.Option(help="Checkpoint .pt or exported .pt2 (default: the newest runs/train/*/weights/best.pt).")] = D["model"],
+        model: Annotated[Optional[str], typer.Option(help="Checkpoint .pt or exported .pt2, a path or a URI (default: the newest runs/train/*/weights/best.pt).")] = D["model"],
         engine: Annotated[Engine, typer.Option(help="How the model runs: auto picks fused when the C++ ops are built, else eager.")] = D["engine"],
         backend: Annotated[Backend, typer.Option(help="Where work runs: local (a process per core), ray, or auto (ray when --ray-address or RAY_ADDRESS is given, in-process for 256 rows or fewer, else local).")] = D["backend"],
         ray_address: Annotated[Optional[str], typer.Option(help="Join this Ray cluster ('auto' or host:port) instead of starting a private local instance.")] = D["ray_address"],
@@ -38,13 +37,15 @@ def register(app: typer.Typer) -> None:
                           png_level=png_level, quality=quality)
         with progress_bar("generating") as bar:
             result = batch_generate(csv, cfg, progress=bar)
+        engines = ", ".join(f"{e} on {n} node{'s' if n > 1 else ''}" for e, n in result.engines.items())
         console.print(
             f"{result.written} images written to {result.out} in {result.seconds:.1f} s "
-            f"({result.rate:,.0f} images/s, backend {result.backend}, engine {result.engine or 'not started'})"
+            f"({result.rate:,.0f} images/s, backend {result.backend}, engine {engines or 'not started'})"
             + (f"; {result.skipped} rows already done" if result.skipped else "")
-            + f"; manifest {result.manifest_path}"
+            + f"; {result.present} images at {result.out} listed in {result.manifest_path}"
         )
         if result.failed:
             first = "; ".join(f"row {r}: {why}" for r, why in result.first_errors[:3])
-            console.print(f"[yellow]{result.failed} of {result.total} rows failed (listed in {result.errors_path}): {first}[/]")
+            of = f" of {result.total}" if result.total is not None else ""
+            console.print(f"[yellow]{result.failed}{of} rows failed (listed in {result.errors_path}): {first}[/]")
             raise typer.Exit(1)

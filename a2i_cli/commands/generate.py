@@ -35,7 +35,8 @@ def register(app: typer.Typer) -> None:
         from ..core.errors import UserError
         from ..core.images import save_png
         from ..core.runs import newest_best
-        from ..data.mfcc_csv import parse_mfcc, read_row
+        from ..data.csv_stream import read_row
+        from ..data.mfcc_csv import parse_mfcc
         from ..inference.engine import load_engine
 
         engine = pick(engine, backend, "--backend", "--engine", D["engine"])

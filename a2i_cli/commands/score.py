@@ -16,8 +16,8 @@ def register(app: typer.Typer) -> None:
     @app.command("score")
     @cli_errors
     def score_cmd(
-        generated: Annotated[Optional[Path], typer.Argument(help="Folder of generated images (its manifest.csv pairs them with targets); default: the newest batch-generate output.", show_default=False)] = None,
-        targets: Annotated[Optional[Path], typer.Argument(help="Folder of target images (matched by file name), or the dataset folder / CSV a manifest's IMAGE paths are relative to.", show_default=False)] = None,
+        generated: Annotated[Optional[str], typer.Argument(help="Folder of generated images, a path or a URI (its manifest.csv pairs them with targets); default: the newest batch-generate output.", show_default=False)] = None,
+        targets: Annotated[Optional[str], typer.Argument(help="Folder of target images (matched by file name), or the dataset folder / CSV a manifest's IMAGE paths are relative to; a path or a URI.", show_default=False)] = None,
         out: Annotated[Optional[Path], typer.Option(help="Output folder (default: runs/score/<name>).")] = D["out"],
         name: Annotated[str, typer.Option(help="Run name under runs/score/ when --out is not given.")] = D["name"],
         exist_ok: Annotated[bool, typer.Option(help="Reuse runs/score/<name> instead of making <name>2.")] = D["exist_ok"],
@@ -26,13 +26,14 @@ def register(app: typer.Typer) -> None:
         workers: Annotated[Optional[int], typer.Option(help="Worker processes / Ray actors (default: every core).")] = D["workers"],
         examples: Annotated[int, typer.Option(help="Pairs shown per group (best, median, worst) in report.md.")] = D["examples"],
         allow_outside_paths: Annotated[bool, typer.Option(help="Follow manifest or CSV paths that lead outside GENERATED / TARGETS (off: such pairs are refused and listed).")] = D["allow_outside_paths"],
-        data: Annotated[Optional[Path], typer.Option(hidden=True, help="Old spelling: pass TARGETS.")] = None,
+        data: Annotated[Optional[str], typer.Option(hidden=True, help="Old spelling: pass TARGETS.")] = None,
     ) -> None:
         """Score generated images against their targets: scores.csv, summary.json, report.md and a table."""
         from ..core.locks import output_lock
         from ..core.runs import new_run_dir
+        from ..eval.pairing import pair_images
         from ..eval.report import write_report
-        from ..eval.score import pair_images, summarise, write_outputs
+        from ..eval.score import summarise, write_outputs
         from ..jobs.batch_output import last_output
         from ..jobs.score_job import score_pairs
 

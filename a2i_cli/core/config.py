@@ -251,10 +251,10 @@ class GenerateConfig:
 
 @dataclass
 class BatchConfig:
-    out: Path | None = None  # default: a new runs/batch-generate/<name>
+    out: Path | str | None = None  # a folder or a URI; default: a new runs/batch-generate/<name>
     name: str = "exp"
     exist_ok: bool = False
-    model: Path | None = None
+    model: Path | str | None = None  # a path or a URI
     engine: Engine = Engine.auto
     backend: Backend = Backend.auto
     ray_address: str | None = None
@@ -277,7 +277,7 @@ class BatchConfig:
 
 @dataclass
 class ScoreConfig:
-    targets: Path = Path("data")  # a folder of targets, or a dataset folder / CSV for a manifest's IMAGE paths
+    targets: Path | str = Path("data")  # a folder of targets, or a dataset folder / CSV for a manifest's IMAGE paths (or a URI)
     out: Path | None = None  # default: runs/score/<name>
     name: str = "exp"
     exist_ok: bool = False
@@ -289,7 +289,6 @@ class ScoreConfig:
     allow_outside_paths: bool = False  # follow manifest paths that lead outside GENERATED / TARGETS
 
     def __post_init__(self) -> None:
-        self.targets = Path(self.targets)
         if self.backend != "inline":
             self.backend = choice(Backend, self.backend, "--backend")
         at_least(self.workers, 1, "--workers")

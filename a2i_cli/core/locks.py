@@ -1,4 +1,4 @@
-"""One writer per output: a run takes OUT/.a2i.lock for as long as it writes there.
+"""One writer per output: a run takes OUT/.a2i.lock for as long as it writes there (local or a URI).
 
     with output_lock(out, "batch-generate"):
         ...   # a second run into `out` stops at once: "in use by a2i (pid N, since T)"
@@ -7,6 +7,11 @@ The lock is an advisory `flock` on the file, so the kernel releases it when its 
 ends, however it ends: a lock left by a dead process is simply taken over. The file holds
 the holder's pid, host, command and start time, for the message the second run prints,
 and is removed when the run ends (a taker checks it locked the file that is still there).
+
+On an object store (a URI OUT) there is no flock: the lock object carries a heartbeat
+that the run refreshes every 20 s; a lock whose heartbeat is older than 90 s belongs to a
+dead run and is taken over. Object stores offer no atomic create here, so two runs started
+in the same second could both pass; the lock is best-effort there.
 """
 from __future__ import annotations
 
@@ -15,11 +20,17 @@ import fcntl
 import json
 import os
 import socket
+import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Iterator
 
 from .errors import UserError
+from .storage import Location
+
+STALE_S = 90  # a remote lock whose heartbeat is older than this belongs to a dead run
+BEAT_S = 20
 
 LOCK_NAME = ".a2i.lock"
 
@@ -70,3 +81,54 @@ def output_lock(folder: Path, command: str = "") -> Iterator[Path]:
         except FileNotFoundError:
             pass
         os.close(fd)
+
+
+def _describe(info: dict) -> str:
+    since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(info.get("since", 0))))
+    return f"pid {info.get('pid')} on {info.get('host')}, {info.get('command') or 'a2i'} since {since}"
+
+
+@contextlib.contextmanager
+def remote_lock(folder: Location, command: str = "") -> Iterator[Location]:
+    """The object-store flavour of output_lock (see the module docstring)."""
+    lock = folder.child(LOCK_NAME)
+
+    def read() -> dict:
+        try:
+            return json.loads(lock.read_bytes())
+        except (UserError, ValueError):
+            return {}
+
+    if lock.exists():
+        info = read()
+        if info and time.time() - float(info.get("beat", 0)) < STALE_S:
+            raise UserError(f"{folder} is in use by a2i ({_describe(info)}); wait for that run to finish, "
+                            "or write somewhere else")
+    me = {"pid": os.getpid(), "host": socket.gethostname(), "command": command, "since": time.time(),
+          "token": uuid.uuid4().hex}
+    lock.write_bytes(json.dumps({**me, "beat": time.time()}).encode())
+    time.sleep(1.0)  # a run that wrote at the same moment has overwritten ours by now
+    if read().get("token") != me["token"]:
+        raise UserError(f"{folder} is in use by a2i ({_describe(read())}); wait for that run to finish, "
+                        "or write somewhere else")
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(BEAT_S):
+            lock.write_bytes(json.dumps({**me, "beat": time.time()}).encode())
+
+    thread = threading.Thread(target=beat, name="a2i-lock-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield lock
+    finally:
+        stop.set()
+        thread.join()
+        if read().get("token") == me["token"]:
+            lock.delete()
+
+
+def lock_output(folder, command: str = ""):
+    """output_lock for a local folder, remote_lock for a URI."""
+    loc = Location.of(folder)
+    return output_lock(loc.local, command) if loc.is_local else remote_lock(loc, command)

@@ -39,3 +39,19 @@ def inside(root: Path, text: str, allow_outside: bool = False, what: str = "path
     if not full.is_relative_to(base):
         raise PathOutside(f"{what} {text!r} leads outside {root} (to {full})")
     return full
+
+
+def within(root, text: str, allow_outside: bool = False, what: str = "path"):
+    """`inside` for a Location root, local or a URI (where '..' and absolute paths are refused as text)."""
+    from .storage import Location, is_uri
+
+    root = Location.of(root)
+    if root.is_local:
+        return Location.of(inside(root.local, text, allow_outside, what))
+    rel = normalise(text)
+    if allow_outside and (is_uri(rel) or rel.startswith("/")):
+        return Location.of(rel)
+    parts = PurePosixPath(rel).parts
+    if not rel or is_uri(rel) or rel.startswith("/") or DRIVE.match(rel) or ".." in parts:
+        raise PathOutside(f"{what} {text!r} leads outside {root}")
+    return root.child(rel)

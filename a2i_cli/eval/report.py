@@ -15,6 +15,7 @@ from PIL import Image
 from ..core.atomic import write_text
 from ..core.images import read_rgb, save_png
 from .plots import pair_grid, ssim_histogram
+from .score import image_source
 
 GROUPS = ("best", "median", "worst")
 
@@ -28,8 +29,8 @@ def pick_examples(frame: pd.DataFrame, n: int = 6, metric: str = "ssim") -> dict
 
 
 def _load(rows: pd.DataFrame, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    gens = [read_rgb(Path(p), size) for p in rows["generated"]]
-    tgts = [read_rgb(Path(p), size) for p in rows["target"]]
+    gens = [read_rgb(image_source(p), size) for p in rows["generated"]]
+    tgts = [read_rgb(image_source(p), size) for p in rows["target"]]
     return np.stack(tgts), np.stack(gens)
 
 
@@ -48,7 +49,7 @@ def write_report(out: Path, frame: pd.DataFrame, summary: dict, n_examples: int 
     if len(frame):
         save_png(ssim_histogram(frame["ssim"].to_numpy()), out / "ssim_hist.png")
         lines += ["## SSIM distribution", "", "![SSIM histogram](ssim_hist.png)", ""]
-        with Image.open(frame["generated"].iloc[0]) as first:
+        with Image.open(image_source(frame["generated"].iloc[0])) as first:
             size = first.size
         for group, rows in pick_examples(frame, n_examples).items():
             try:

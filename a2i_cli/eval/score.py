@@ -1,137 +1,58 @@
-"""Scoring generated images: pair them with targets, score a chunk of pairs, summarise, write CSV + JSON.
+"""Scoring generated images: a chunk of pairs decoded and scored, the summary, CSV + JSON outputs.
 
-Pairing (first that applies):
-  1. GENERATED/manifest.csv with `path` and `IMAGE` columns (written by `a2i demo` and
-     batch-generate): each generated path with its IMAGE target, resolved against TARGETS
-     (a dataset folder, or the folder of a dataset CSV).
-  2. TARGETS is a dataset CSV (IMAGE column): a generated file matches the target whose
-     IMAGE file name has the same stem (`forest0.png` <-> `images/forest/forest0.png`).
-  3. TARGETS is a folder: files matched by stem (relative path first, then file name).
-Targets of another size are resized to the generated size (noted in the summary).
-Missing or unreadable images are listed in the summary, not fatal. Running the chunks on
-many cores or a Ray cluster is jobs/score_job.py's business.
+Pairs come from pairing.py. Images are read from local paths or URIs, or from bytes a
+task carries (a Ray worker on another node does not see this machine's files). Targets of
+another size are resized to the generated size. Missing or unreadable images are listed
+in the summary, not fatal. Running the chunks on many cores or a Ray cluster is
+jobs/score_job.py's business.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+import io
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..core.atomic import atomic_path, write_json
-from ..core.errors import UserError
 from ..core.images import read_rgb
-from ..core.paths import PathOutside, inside, normalise
-from ..data.mfcc_csv import open_text
+from ..core.storage import Location
 from .metrics import SSIM_REPORT, score_batch
 
-IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
 METRIC_NAMES = ("ssim", "hist", "mse", "psnr")
 
 
-@dataclass
-class Pairs:
-    generated: list[Path]
-    targets: list[Path]
-    names: list[str]
-    unmatched: list[str] = field(default_factory=list)
-    refused: list[dict] = field(default_factory=list)  # {"name", "reason"}: paths that lead outside their root
+def image_source(text: str, data: bytes | None = None):
+    """What read_rgb opens: the bytes a task carried, a local path, or the bytes of a URI."""
+    if data is not None:
+        return io.BytesIO(data)
+    loc = Location.of(text)
+    return loc.local if loc.is_local else io.BytesIO(loc.read_bytes())
 
 
-def _images_under(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTS and not p.name.startswith("."))
-
-
-def _read_table(path: Path, what: str) -> pd.DataFrame:
-    try:
-        with open_text(path) as f:
-            return pd.read_csv(f, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError) as e:
-        raise UserError(f"{what} {path} is not a readable CSV ({str(e).splitlines()[0][:120] if str(e) else type(e).__name__})")
-
-
-def pair_images(generated: Path, targets: Path, allow_outside: bool = False) -> Pairs:
-    """Pair generated images with targets (see the module docstring); paths from files stay inside their roots."""
-    generated, targets = Path(generated), Path(targets)
-    if generated.is_file():
-        raise UserError(f"generated folder {generated} is a file; expected the folder batch-generate wrote")
-    if not generated.is_dir():
-        raise UserError(f"generated folder {generated} does not exist")
-    if not targets.exists():
-        raise UserError(f"targets {targets} do not exist (a folder of images or a dataset CSV)")
-    root = targets.parent if targets.is_file() else targets
-    manifest = generated / "manifest.csv"
-    if manifest.is_file():
-        m = _read_table(manifest, "manifest")
-        if {"path", "IMAGE"} <= set(m.columns):
-            pairs = Pairs([], [], [])
-            for i, (gp, ip) in enumerate(zip(m["path"], m["IMAGE"]), start=1):
-                name = PurePosixPath(normalise(gp)).stem or f"row{i}"
-                try:
-                    g = inside(generated, gp, allow_outside, what=f"manifest row {i}: path")
-                    t = inside(root, ip, allow_outside, what=f"manifest row {i}: IMAGE")
-                except PathOutside as e:
-                    pairs.refused.append({"name": name, "reason": f"{e}; pass --allow-outside-paths to follow it"})
-                    continue
-                pairs.generated.append(g)
-                pairs.targets.append(t)
-                pairs.names.append(name)
-            return pairs
-    gen_files = _images_under(generated)
-    if not gen_files:
-        raise UserError(f"no images (.png, .jpg, .webp) found in {generated}")
-    refused = []
-    if targets.is_file():
-        table = _read_table(targets, "targets")
-        if "IMAGE" not in table.columns:
-            raise UserError(f"{targets} has no IMAGE column; pass a folder of targets or a dataset CSV")
-        by_stem = {}
-        for i, p in enumerate(table["IMAGE"], start=1):
-            try:
-                by_stem[PurePosixPath(normalise(p)).stem] = inside(root, p, allow_outside, what=f"{targets.name} row {i}: IMAGE")
-            except PathOutside as e:
-                refused.append({"name": PurePosixPath(normalise(p)).stem, "reason": str(e)})
-    else:
-        by_stem = {}
-        for p in _images_under(targets):
-            by_stem.setdefault(p.stem, p)
-            by_stem[str(p.relative_to(targets).with_suffix(""))] = p
-    pairs = Pairs([], [], [], refused=refused)
-    for g in gen_files:
-        rel = str(g.relative_to(generated).with_suffix(""))
-        t = by_stem.get(rel) or by_stem.get(g.stem)
-        if t is None:
-            pairs.unmatched.append(str(g))
-            continue
-        pairs.generated.append(g)
-        pairs.targets.append(t)
-        pairs.names.append(rel)
-    if not pairs.generated:
-        raise UserError(f"no generated image in {generated} matches a target in {targets} by file name")
-    return pairs
-
-
-def load_pair(g: Path, t: Path) -> tuple[np.ndarray | None, np.ndarray | None, str]:
+def load_pair(g: str, t: str, g_data: bytes | None = None,
+              t_data: bytes | None = None) -> tuple[np.ndarray | None, np.ndarray | None, str]:
     """(generated, target resized to it, "") or (None, None, reason)."""
-    for role, path in (("generated image", g), ("target", t)):
-        if Path(path).is_dir():
-            return None, None, f"{role} {path} is a directory, not an image file"
-        if not Path(path).is_file():
-            return None, None, f"{role} {path} does not exist"
+    for role, path, data in (("generated image", g, g_data), ("target", t, t_data)):
+        if data is None and Location.of(path).is_local:
+            if Path(Location.of(path).local).is_dir():
+                return None, None, f"{role} {path} is a directory, not an image file"
+            if not Path(Location.of(path).local).is_file():
+                return None, None, f"{role} {path} does not exist"
     try:
-        gen = read_rgb(g)
+        gen = read_rgb(image_source(g, g_data))
     except Exception as e:
         return None, None, f"generated image {g} unreadable ({type(e).__name__})"
     try:
-        tgt = read_rgb(t, (gen.shape[1], gen.shape[0]))
+        tgt = read_rgb(image_source(t, t_data), (gen.shape[1], gen.shape[0]))
     except Exception as e:
         return None, None, f"target {t} unreadable ({type(e).__name__})"
     return gen, tgt, ""
 
 
 class ScoreWorker:
-    """Decodes and scores one chunk of pairs: {"generated": [paths], "targets": [paths]} ->
+    """Decodes and scores one chunk of pairs: {"generated": [paths], "targets": [paths], optional
+    "generated_data"/"target_data": [bytes or None]} ->
     {"scores": {metric: (n,) float64, NaN where the pair failed}, "problems": [(i, reason)]}."""
 
     def __call__(self, task: dict) -> dict:
@@ -139,7 +60,8 @@ class ScoreWorker:
         n = len(gens)
         scores = {m: np.full(n, np.nan) for m in METRIC_NAMES}
         problems = []
-        loaded = [load_pair(g, t) for g, t in zip(gens, tgts)]
+        g_data, t_data = task.get("generated_data") or [None] * n, task.get("target_data") or [None] * n
+        loaded = [load_pair(g, t, gd, td) for g, t, gd, td in zip(gens, tgts, g_data, t_data)]
         by_shape: dict[tuple, list[int]] = {}
         for i, (g, t, why) in enumerate(loaded):
             if why:

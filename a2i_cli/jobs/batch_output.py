@@ -1,42 +1,62 @@
-"""A batch-generate output folder: manifest.csv (appended a chunk per write), temporaries, the newest output.
+"""A batch-generate output folder, local or a URI: manifest.csv, the images it lists, the newest output.
 
 OUT/manifest.csv holds `row`, `path` (relative to OUT), then the input's non-MFCC columns,
-one line per image that exists. A chunk's lines are appended with one write() after its
-images exist, and a torn last line (a kill mid-write) is dropped when the file is opened
-again, so every line names a complete image.
+one line per image that exists. A line is written only after its image is complete:
+- local OUT: a chunk's lines are appended with one write() after its images are renamed
+  into place; a torn last line (a kill mid-write) is dropped when the file is opened again;
+- URI OUT (s3://, gs://, ...): object stores cannot append, so lines go to numbered part
+  objects (OUT/manifest.parts/NNNNNN.csv, one PUT every few thousand rows) and, at the end
+  of the run, into OUT/manifest.csv, after which the parts are deleted.
+Either way `done_rows()` reads back what is there, and `missing()` checks every listed
+image against a listing of OUT/images, so a rerun redoes exactly what is not there.
 """
 from __future__ import annotations
 
 import csv
 import io
 import os
+import time
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
-from ..core.atomic import remove_temporaries, write_bytes, write_text
+from ..core.atomic import atomic_path, remove_temporaries, write_text
 from ..core.config import RUNS
 from ..core.errors import UserError
 from ..core.runs import newest_run
+from ..core.storage import Location
 
 LAST_FILE = "last_output.txt"  # runs/batch-generate/last_output.txt: the newest OUT, for `a2i score`
+PARTS = "manifest.parts"
+PART_ROWS = 5000  # manifest lines per part object (URI outputs)
+
+
+def format_lines(lines) -> bytes:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(lines)
+    return buf.getvalue().encode("utf-8")
+
+
+def _read_lines(data: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(data.decode("utf-8", errors="replace"))))
 
 
 class Manifest:
-    """manifest.csv, appended one chunk per write(); a torn last line is dropped on open."""
+    """OUT/manifest.csv of a local OUT, appended one chunk per write(); a torn last line is dropped on open."""
 
-    def __init__(self, path: Path, columns: list[str]):
-        self.path = Path(path)
-        header = ["row", "path", *columns]
+    def __init__(self, out: Location, columns: list[str]):
+        self.path = out.local / "manifest.csv"
+        self.header = ["row", "path", *columns]
         if self.path.exists() and self.path.stat().st_size > 0:
             self._drop_torn_tail()
-            with open(self.path, newline="", encoding="utf-8") as f:
+            with open(self.path, newline="", encoding="utf-8", errors="replace") as f:
                 found = next(csv.reader(f), [])
-            if found != header:
-                raise UserError(f"{self.path} has columns {found[:6]}... not {header[:6]}...; "
+            if found != self.header:
+                raise UserError(f"{self.path} has columns {found[:6]}... not {self.header[:6]}...; "
                                 "it belongs to another input: pass a new --out")
         else:
-            write_bytes(self.path, self.format([header]))
+            Location.of(self.path).write_bytes(format_lines([self.header]))
         self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
 
     def _drop_torn_tail(self) -> None:
@@ -58,47 +78,135 @@ class Manifest:
                 pos -= step
             f.truncate(0)
 
-    def done_rows(self) -> np.ndarray:
-        import pandas as pd
-
-        try:
-            return pd.read_csv(self.path, usecols=["row"], dtype={"row": np.int64})["row"].to_numpy()
-        except (ValueError, pd.errors.EmptyDataError):
-            return np.empty(0, np.int64)
-
-    @staticmethod
-    def format(lines) -> bytes:
-        buf = io.StringIO()
-        csv.writer(buf, lineterminator="\n").writerows(lines)
-        return buf.getvalue().encode("utf-8")
+    def iter_lines(self) -> Iterator[list[str]]:
+        with open(self.path, newline="", encoding="utf-8", errors="replace") as f:
+            reader = csv.reader(f)
+            next(reader, None)
+            yield from reader
 
     def append(self, lines: list[list]) -> None:
         if lines:
-            os.write(self.fd, self.format(lines))  # one write: a chunk's lines land together
+            os.write(self.fd, format_lines(lines))  # one write: a chunk's lines land together
 
-    def close(self) -> None:
+    def drop(self, rows: set[int]) -> None:
+        """Remove the lines of `rows` (atomically, streaming), e.g. those whose images went missing."""
+        os.close(self.fd)
+        with atomic_path(self.path) as tmp, open(tmp, "wb") as f:
+            f.write(format_lines([self.header]))
+            for line in self.iter_lines():
+                if not (line and line[0].isdigit() and int(line[0]) in rows):
+                    f.write(format_lines([line]))
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self, final: bool = True) -> None:
         os.close(self.fd)
 
 
-def clean_temporaries(out: Path) -> None:
-    """Remove the half-written images a killed run left in OUT/images/*/."""
-    images = Path(out) / "images"
+class PartManifest:
+    """The manifest of a URI OUT: lines buffered into part objects, joined into manifest.csv at the end."""
+
+    def __init__(self, out: Location, columns: list[str]):
+        self.out = out
+        self.path = out.child("manifest.csv")
+        self.header = ["row", "path", *columns]
+        self.buffer: list[list] = []
+        self.last_put = time.monotonic()
+        if self.path.exists():
+            found = (_read_lines(self.path.read_bytes()) or [[]])[0]
+            if found != self.header:
+                raise UserError(f"{self.path} has columns {found[:6]}... not {self.header[:6]}...; "
+                                "it belongs to another input: pass a new --out")
+        self.parts = sorted(self.out.child(PARTS).list_files())
+        self.next_part = 1 + max([int(p.split(".")[0]) for p in self.parts if p.split(".")[0].isdigit()] or [0])
+
+    def iter_lines(self) -> Iterator[list[str]]:
+        if self.path.exists():
+            yield from _read_lines(self.path.read_bytes())[1:]
+        for part in self.parts:
+            yield from _read_lines(self.out.child(PARTS).child(part).read_bytes())
+
+    def append(self, lines: list[list]) -> None:
+        self.buffer += lines
+        if len(self.buffer) >= PART_ROWS or time.monotonic() - self.last_put > 30:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.buffer:
+            name = f"{self.next_part:06d}.csv"
+            self.out.child(PARTS).child(name).write_bytes(format_lines(self.buffer))
+            self.parts.append(name)
+            self.next_part += 1
+            self.buffer = []
+        self.last_put = time.monotonic()
+
+    def drop(self, rows: set[int]) -> None:
+        """Rewrite manifest.csv from everything there but `rows`, in row order, each row once."""
+        self.flush()
+        lines = {int(line[0]): line for line in self.iter_lines() if line and line[0].isdigit()}
+        self.path.write_bytes(format_lines([self.header, *(lines[r] for r in sorted(lines) if r not in rows)]))
+        self._drop_parts()
+
+    def _drop_parts(self) -> None:
+        for part in self.parts:
+            self.out.child(PARTS).child(part).delete()
+        self.parts = []
+
+    def close(self, final: bool = True) -> None:
+        """Put what is buffered; with final, join everything into manifest.csv (rows in order, once each)."""
+        self.flush()
+        if final and self.parts:
+            self.drop(set())
+
+
+def open_manifest(out: Location, columns: list[str]):
+    return PartManifest(out, columns) if out.is_uri and not out.is_local else Manifest(out, columns)
+
+
+def check_listed(out: Location, manifest) -> tuple[np.ndarray, set[int]]:
+    """(sorted unique rows the manifest lists, those of them whose image is not at OUT).
+
+    One listing per image folder (1,000 images), a few kept at a time: memory stays flat."""
+    listings: dict[str, set[str]] = {}
+    rows, gone = [], set()
+    for line in manifest.iter_lines():
+        if len(line) < 2 or not line[0].isdigit():
+            continue
+        rows.append(int(line[0]))
+        folder, _, name = line[1].rpartition("/")
+        if folder not in listings:
+            if len(listings) > 8:
+                listings.pop(next(iter(listings)))
+            listings[folder] = set(out.child(folder).list_names()) if folder else set()
+        if name not in listings[folder]:
+            gone.add(rows[-1])
+    return np.unique(np.asarray(rows, np.int64)), gone
+
+
+def clean_temporaries(out: Location) -> None:
+    """Remove the half-written images a killed run left in a local OUT/images/*/."""
+    if not out.is_local:
+        return
+    images = out.local / "images"
     if images.is_dir():
         for shard in os.scandir(images):
             if shard.is_dir():
                 remove_temporaries(Path(shard.path))
 
 
-def remember_output(out: Path, runs: Path = RUNS) -> None:
+def remember_output(out: Location, runs: Path = RUNS) -> None:
     """Record OUT as the newest batch-generate output (read by `a2i score` without arguments)."""
-    write_text(Path(runs, "batch-generate", LAST_FILE), str(Path(out).resolve()) + "\n")
+    text = str(out.local.resolve()) if out.is_local else str(out)
+    write_text(Path(runs, "batch-generate", LAST_FILE), text + "\n")
 
 
-def last_output(runs: Path = RUNS) -> Path:
+def last_output(runs: Path = RUNS) -> Location:
     """The newest batch-generate output: the one recorded in LAST_FILE, else the newest runs/batch-generate/*."""
     rec = Path(runs, "batch-generate", LAST_FILE)
     if rec.is_file():
-        p = Path(rec.read_text().strip())
-        if (p / "manifest.csv").is_file():
-            return p
-    return newest_run("batch-generate", "manifest.csv", root=runs)
+        loc = Location.of(rec.read_text().strip())
+        if loc.child("manifest.csv").is_file():
+            return loc
+    return Location.of(newest_run("batch-generate", "manifest.csv", root=runs))

@@ -1,23 +1,22 @@
-"""Where work runs, behind one interface: this process, a local process pool, or Ray actors.
+"""Where work runs, behind one interface: this process, a local process pool, or Ray tasks.
 
-    spec = WorkerSpec(Predictor, {"ckpt": "best.pt", "out": "imgs"})
+    spec = WorkerSpec(Predictor, {"model": model_bytes, "out": "imgs"})
     for result in run_ordered(spec, tasks, backend="local", workers=2):
         ...                      # results in task order, at most `in_flight` tasks pending
 
-A worker is a class built once per process (or Ray actor) with `spec.kwargs` -- the model
+A worker is a class built once per process (local or Ray) with `spec.kwargs` -- the model
 loads in `__init__` -- and called once per task: `worker(task) -> result`. Tasks and
-results are small dicts of numpy arrays / lists, so only features and file names cross
-process boundaries; the images are written by the workers themselves. The workers:
-predictor.Predictor (features -> image files) and eval.score.ScoreWorker (file pairs -> scores).
+results are small dicts of numpy arrays, lists and bytes. The workers:
+predictor.Predictor (features -> images) and eval.score.ScoreWorker (image pairs -> scores).
 
 Backends:
   inline  the calling process (tests, tiny inputs): no start-up cost at all.
   local   a fork-started process pool on this machine's cores; a worker that dies raises
           WorkerDied (what was written is kept, a rerun resumes).
-  ray     Ray actors, one per CPU; joins `ray_address` ("auto" or host:port) or starts a
-          small private Ray instance (see ray_session.py). Actors restart and retry the
-          task when their process dies (tasks must be idempotent: ours rewrite the same
-          files atomically).
+  ray     Ray tasks, one per CPU at a time (ray_tasks.py); joins `ray_address` ("auto" or
+          host:port) or starts a small private Ray instance (ray_session.py). A task whose
+          process or node dies runs again elsewhere (tasks must be idempotent: ours rewrite
+          the same files atomically, or return bytes the driver writes).
   auto    ray when an address is given or RAY_ADDRESS is set, inline for tiny inputs,
           local otherwise.
 """
@@ -33,7 +32,7 @@ from typing import Any, Iterable, Iterator
 
 from ..core.config import Backend, choice
 from ..core.errors import UserError
-from .ray_session import ray_session
+from .ray_tasks import run_on_ray
 from .workers import WorkerDied, WorkerSpec, exit_with_parent, local_cores, one_thread
 
 
@@ -103,50 +102,6 @@ def _run_local(spec: WorkerSpec, tasks: Iterable, workers: int, in_flight: int) 
                 f.cancel()
 
 
-# ---------------------------------------------------------------- ray
-
-
-class _RayWorker:
-    """The actor body: builds the worker once, then runs tasks."""
-
-    def __init__(self, spec: WorkerSpec):
-        one_thread()
-        self.worker = spec.build()
-        one_thread()
-
-    def run(self, task):
-        return self.worker(task)
-
-
-def _run_ray(spec: WorkerSpec, tasks: Iterable, workers: int | None, in_flight: int, ray_address: str | None,
-             max_retries: int = 3) -> Iterator:
-    with ray_session(ray_address, num_cpus=workers) as ray:
-        n = workers or max(1, int(ray.available_resources().get("CPU", 1)))
-        actor_cls = ray.remote(num_cpus=1, max_restarts=max_retries, max_task_retries=max_retries)(_RayWorker)
-        actors = [actor_cls.remote(spec) for _ in range(n)]
-        pending: collections.deque = collections.deque()
-        try:
-            for i, task in enumerate(tasks):
-                pending.append(actors[i % n].run.remote(task))
-                while len(pending) >= max(in_flight, n):
-                    yield _ray_get(ray, pending.popleft())
-            while pending:
-                yield _ray_get(ray, pending.popleft())
-        finally:
-            for a in actors:
-                ray.kill(a)
-
-
-def _ray_get(ray, ref):
-    try:
-        return ray.get(ref)
-    except ray.exceptions.RayTaskError as e:  # the worker raised: re-raise the original error
-        raise e.as_instanceof_cause()
-    except ray.exceptions.RayActorError as e:
-        raise WorkerDied(f"a Ray worker died more often than it may be restarted ({type(e).__name__}); "
-                         "what was written is kept, rerun to resume", code=3)
-
-
 # ---------------------------------------------------------------- the one entry point
 
 
@@ -164,5 +119,5 @@ def run_ordered(spec: WorkerSpec, tasks: Iterable, backend: str = "local", worke
         workers = workers or local_cores()
         return _run_local(spec, tasks, workers, in_flight or 2 * workers)
     if backend == "ray":
-        return _run_ray(spec, tasks, workers, in_flight or 2 * (workers or local_cores()), ray_address)
+        return run_on_ray(spec, tasks, workers, in_flight, ray_address)
     raise UserError(f"unknown execution backend {backend!r}")

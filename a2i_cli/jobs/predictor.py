@@ -1,23 +1,27 @@
-"""The batch-generate worker: loads the model once, turns each batch of features into image files.
+"""The batch-generate worker: builds the model once from its bytes, turns each batch of features into images.
 
-    Predictor(ckpt, out)({"row": (B,) int64, "feats": (B, 104) float32})
-        -> {"row": (B,), "path": (B,) str relative to out, "engine": the engine that ran}
+    Predictor(model_bytes, "model.pt", out)({"row": (B,) int64, "feats": (B, 104) float32})
+        -> {"row": (B,), "path": [B relative paths], "engine": the engine that ran,
+            "data": [B encoded images]  (only with deliver="return")}
 
-Images go to OUT/images/<row // 1000, 6 digits>/<row, 9 digits>.<ext> (1000 files per
-folder, so a million rows never make one huge folder), written atomically: a rerun that
-writes the same row again replaces the file whole.
+Images are named OUT/images/<row // 1000, 6 digits>/<row, 9 digits>.<ext> (1000 files per
+folder, so a million rows never make one huge folder). With deliver="write" the worker
+writes them (atomically) under OUT, a local folder or a URI; with deliver="return" it
+sends the encoded bytes back and the driver writes them: a worker node then needs no path
+of the driver's at all.
 """
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from ..core.atomic import write_bytes
 from ..core.errors import UserError
 from ..core.images import encode
 from ..core.paths import PathOutside, inside
+from ..core.storage import Location
 from ..inference.engine import load_engine
 
 SHARD = 1000  # images per sub-folder
@@ -28,13 +32,22 @@ def image_relpath(row: int, ext: str) -> str:
     return f"images/{row // SHARD:06d}/{row:09d}{ext}"
 
 
+def engine_from_bytes(model: bytes, name: str, engine: str):
+    """load_engine on a private temporary copy of the model file (all of its checks apply)."""
+    with tempfile.TemporaryDirectory(prefix="a2i-model-") as tmp:
+        path = Path(tmp) / Path(name).name
+        path.write_bytes(model)
+        return load_engine(path, engine, option="--engine")
+
+
 class Predictor:
-    def __init__(self, ckpt: str, out: str, engine: str = "auto", fmt: str = "png", png_level: int = 1,
-                 quality: int = 90, crash_once: str | None = None):
-        self.engine = load_engine(Path(ckpt), engine, option="--engine")
-        self.out = Path(out)
+    def __init__(self, model: bytes, model_name: str, out: str, engine: str = "auto", fmt: str = "png",
+                 png_level: int = 1, quality: int = 90, deliver: str = "write", crash_once: str | None = None):
+        self.engine = engine_from_bytes(model, model_name, engine)
+        self.out = Location.of(out)
         self.fmt, self.ext = str(fmt), EXTENSIONS[str(fmt)]
         self.png_level, self.quality = png_level, quality
+        self.deliver = deliver
         self.crash_once = crash_once  # tests: this process kills itself once (marker file) to prove retries
         self._made: set[Path] = set()
 
@@ -44,17 +57,28 @@ class Predictor:
             os.kill(os.getpid(), 9)
         rows = np.asarray(batch["row"], dtype=np.int64)
         images = self.engine.generate(batch["feats"])  # (B, S, S, 3) uint8, under inference_mode
-        paths = []
-        for row, img in zip(rows.tolist(), images):
-            rel = image_relpath(row, self.ext)
-            path = self.out / rel
-            if path.parent not in self._made:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                try:
-                    inside(self.out, str(path.parent.relative_to(self.out)), what="image folder")  # no symlink out
-                except PathOutside as e:
-                    raise UserError(f"{e}; remove that link or pass a new --out")
-                self._made.add(path.parent)
-            write_bytes(path, encode(img, self.fmt, self.png_level, self.quality))
-            paths.append(rel)
-        return {"row": rows, "path": np.array(paths), "engine": self.engine.name}
+        paths = [image_relpath(row, self.ext) for row in rows.tolist()]
+        data = [encode(img, self.fmt, self.png_level, self.quality) for img in images]
+        result = {"row": rows, "path": paths, "engine": self.engine.name}
+        if self.deliver == "return":
+            result["data"] = data
+        else:
+            for rel, blob in zip(paths, data):
+                write_image(self.out, rel, blob, self._made)
+        return result
+
+
+def write_image(out: Location, rel: str, blob: bytes, made: set) -> None:
+    """OUT/rel = blob, atomically; a local shard folder is checked once not to lead outside OUT."""
+    if out.is_uri and not out.is_local:
+        out.child(rel).write_bytes(blob)
+        return
+    path = out.local / rel
+    if path.parent not in made:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            inside(out.local, str(path.parent.relative_to(out.local)), what="image folder")  # no symlink out
+        except PathOutside as e:
+            raise UserError(f"{e}; remove that link or pass a new --out")
+        made.add(path.parent)
+    Location.of(path).write_bytes(blob)

@@ -84,7 +84,7 @@ def _pair_image(image_path: Path, writer: DatasetWriter, key: str) -> None:
 
 def extract_pairs(pairs: Path, cfg: ExtractConfig, progress: Progress = NO_PROGRESS) -> ExtractReport:
     """Rows of a pairs CSV (audio,image,CLASS1,CLASS2[,IMAGE]) into dataset `out`; bad rows reported."""
-    pairs = check_file(pairs, "pairs file")
+    pairs = check_file(pairs, "pairs file").local
     try:
         table = pd.read_csv(pairs, dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError:

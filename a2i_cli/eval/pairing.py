@@ -1,0 +1,115 @@
+"""Pairing generated images with their targets, local or URIs; paths read from files stay inside their roots.
+
+Pairing (first that applies):
+  1. GENERATED/manifest.csv with `path` and `IMAGE` columns (written by `a2i demo` and
+     batch-generate): each generated path with its IMAGE target, resolved against TARGETS
+     (a dataset folder, or the folder of a dataset CSV).
+  2. TARGETS is a dataset CSV (IMAGE column): a generated file matches the target whose
+     IMAGE file name has the same stem (`forest0.png` <-> `images/forest/forest0.png`).
+  3. TARGETS is a folder: files matched by stem (relative path first, then file name).
+A manifest or CSV path that leads outside its root is refused (listed, with its row).
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+import pandas as pd
+
+from ..core.errors import UserError
+from ..core.paths import PathOutside, normalise, within
+from ..core.storage import Location
+from ..data.mfcc_csv import open_text
+
+IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
+
+
+@dataclass
+class Pairs:
+    generated: list[str]  # local paths or URIs
+    targets: list[str]
+    names: list[str]
+    unmatched: list[str] = field(default_factory=list)
+    refused: list[dict] = field(default_factory=list)  # {"name", "reason"}: paths that lead outside their root
+
+
+def images_under(folder: Location) -> list[str]:
+    """Relative paths of the image files below a folder (hidden ones left out), sorted."""
+    return sorted(p for p in folder.list_files()
+                  if PurePosixPath(p).suffix.lower() in IMAGE_EXTS and not any(x.startswith(".") for x in p.split("/")))
+
+
+def read_table(loc: Location, what: str) -> pd.DataFrame:
+    try:
+        with open_text(loc) as f:
+            return pd.read_csv(io.StringIO(f.read()), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError) as e:
+        raise UserError(f"{what} {loc} is not a readable CSV ({str(e).splitlines()[0][:120] if str(e) else type(e).__name__})")
+
+
+def _from_manifest(m: pd.DataFrame, generated: Location, root: Location, allow_outside: bool) -> Pairs:
+    pairs = Pairs([], [], [])
+    for i, (gp, ip) in enumerate(zip(m["path"], m["IMAGE"]), start=1):
+        name = PurePosixPath(normalise(gp)).stem or f"row{i}"
+        try:
+            g = within(generated, gp, allow_outside, what=f"manifest row {i}: path")
+            t = within(root, ip, allow_outside, what=f"manifest row {i}: IMAGE")
+        except PathOutside as e:
+            pairs.refused.append({"name": name, "reason": f"{e}; pass --allow-outside-paths to follow it"})
+            continue
+        pairs.generated.append(str(g))
+        pairs.targets.append(str(t))
+        pairs.names.append(name)
+    return pairs
+
+
+def pair_images(generated, targets, allow_outside: bool = False) -> Pairs:
+    """Pair generated images with targets (see the module docstring)."""
+    generated, targets = Location.of(generated), Location.of(targets)
+    if generated.is_file():
+        raise UserError(f"generated folder {generated} is a file; expected the folder batch-generate wrote")
+    if not generated.is_dir():
+        raise UserError(f"generated folder {generated} does not exist")
+    if not targets.exists():
+        raise UserError(f"targets {targets} do not exist (a folder of images or a dataset CSV)")
+    target_is_file = targets.is_file()
+    root = Location.of(targets.text.rsplit("/", 1)[0] if target_is_file else targets.text) if targets.is_uri else \
+        Location.of(targets.local.parent if target_is_file else targets.local)
+    manifest = generated.child("manifest.csv")
+    if manifest.is_file():
+        m = read_table(manifest, "manifest")
+        if {"path", "IMAGE"} <= set(m.columns):
+            return _from_manifest(m, generated, root, allow_outside)
+    gen_files = images_under(generated)
+    if not gen_files:
+        raise UserError(f"no images (.png, .jpg, .webp) found in {generated}")
+    refused = []
+    by_stem: dict[str, str] = {}
+    if target_is_file:
+        table = read_table(targets, "targets")
+        if "IMAGE" not in table.columns:
+            raise UserError(f"{targets} has no IMAGE column; pass a folder of targets or a dataset CSV")
+        for i, p in enumerate(table["IMAGE"], start=1):
+            stem = PurePosixPath(normalise(p)).stem
+            try:
+                by_stem[stem] = str(within(root, p, allow_outside, what=f"{targets.text.rsplit('/', 1)[-1]} row {i}: IMAGE"))
+            except PathOutside as e:
+                refused.append({"name": stem, "reason": str(e)})
+    else:
+        for rel in images_under(targets):
+            by_stem.setdefault(PurePosixPath(rel).stem, str(targets.child(rel)))
+            by_stem[str(PurePosixPath(rel).with_suffix(""))] = str(targets.child(rel))
+    pairs = Pairs([], [], [], refused=refused)
+    for rel in gen_files:
+        key = str(PurePosixPath(rel).with_suffix(""))
+        t = by_stem.get(key) or by_stem.get(PurePosixPath(rel).stem)
+        if t is None:
+            pairs.unmatched.append(str(generated.child(rel)))
+            continue
+        pairs.generated.append(str(generated.child(rel)))
+        pairs.targets.append(t)
+        pairs.names.append(key)
+    if not pairs.generated:
+        raise UserError(f"no generated image in {generated} matches a target in {targets} by file name")
+    return pairs

@@ -1,0 +1,58 @@
+"""What a batch run checks before it writes: the model loads safely, and a rerun has the same input and model."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+from ..core.errors import UserError
+from ..core.hashing import fingerprint
+from ..core.storage import Location
+from ..inference.engine import is_program
+from .predictor import engine_from_bytes
+
+
+def bytes_fingerprint(data: bytes) -> dict:
+    return {"bytes": len(data), "blake2b": hashlib.blake2b(data, digest_size=16).hexdigest()}
+
+
+def check_model(model: Location) -> bytes:
+    """The model file's bytes, after loading them once here (a bad model fails in one line, before any work)."""
+    if model.is_dir():
+        raise UserError(f"checkpoint {model} is a directory; expected a .pt or .pt2 file")
+    if not model.is_file():
+        what = "exported program" if is_program(model.text) else "checkpoint"
+        raise UserError(f"{what} {model} does not exist; train one with `a2i train` or give the path of an existing file")
+    data = model.read_bytes()
+    engine_from_bytes(data, model.text.rsplit("/", 1)[-1], "eager" if not is_program(model.text) else "export")
+    return data
+
+
+def input_record(source: Location) -> dict:
+    """How batch.json names the input: its path or URI, and size + content hash (size + time for a remote file)."""
+    if source.is_local:
+        return {"input": str(source.local.resolve()), "input_file": fingerprint(source.local)}
+    return {"input": str(source), "input_file": source.stat()}
+
+
+def check_resume(out: Location, record: dict) -> None:
+    """A rerun into OUT must have the same input, model and format as the run that started there."""
+    record_path = out.child("batch.json")
+    if not record_path.is_file():
+        if out.child("manifest.csv").is_file():
+            raise UserError(f"{out} holds a manifest.csv but no batch.json, so its input is unknown; pass a new --out")
+        return
+    try:
+        old = json.loads(record_path.read_bytes())
+        if not isinstance(old, dict):
+            raise ValueError("not a JSON object")
+    except ValueError as e:
+        raise UserError(f"{record_path} is damaged ({e}); pass a new --out to start afresh")
+    for key in ("input", "model", "format"):
+        if old.get(key) != record[key]:
+            raise UserError(f"{out} holds a run with {key} {old.get(key)}, not {record[key]}; "
+                            "pass a new --out (or the same inputs to resume)")
+    for key, what in (("input_file", "input CSV"), ("model_file", "model")):
+        if key in old and old[key] != record[key]:
+            raise UserError(f"the {what} {record[key.split('_')[0]]} has changed since the run in {out} started (its "
+                            "size or content differ from batch.json); resuming would mix two inputs: restore it, or "
+                            "pass a new --out to start afresh")
