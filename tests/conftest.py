@@ -120,3 +120,147 @@ def prepared(tiny_data, in_tmp) -> Path:
     r = CliRunner().invoke(app, ["prepare", str(tiny_data), "--class", "all", "--image-size", "32", "--name", "p"])
     assert r.exit_code == 0, r.output
     return in_tmp / "runs/prepare/p"
+
+
+# ----------------------------------------------------------------------------- servers and clusters on 127.0.0.1
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """An S3-compatible server (moto) on 127.0.0.1 and a bucket `a2i`; yields the environment to use it."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    pytest.importorskip("moto", reason="moto (a test-only dependency: pip install 'moto[server,s3]') is not installed")
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=log, stderr=subprocess.STDOUT)
+    env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+           "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
+    deadline = time.time() + 30
+    while True:
+        try:
+            urllib.request.urlopen(env["AWS_ENDPOINT_URL"], timeout=1)
+            break
+        except OSError:
+            if time.time() > deadline or proc.poll() is not None:
+                proc.kill()
+                pytest.skip("the moto S3 server did not start")
+            time.sleep(0.2)
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    import pyarrow.fs as pafs
+
+    fs, _ = pafs.FileSystem.from_uri("s3://a2i?allow_bucket_creation=true")
+    fs.create_dir("a2i")
+    yield env
+    for k, v in saved.items():
+        os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+    proc.kill()
+    proc.wait()
+    log.close()
+
+
+RAY_START = ("import sys; import ray._private.ray_constants as rc; import ray._private.services as sv; "
+             "rc.ENABLE_RAY_CLUSTER = True; sv.resolve_ip_for_localhost = lambda host: host; "
+             "from ray.scripts.scripts import main; sys.argv = ['ray', *sys.argv[1:]]; main()")
+
+
+class TwoNodeCluster:
+    """A real two-node Ray cluster on this machine; node 2 runs in its own mount namespace with an empty
+    tmpfs over `job`, so it sees the code and Python but none of the job's files."""
+
+    def __init__(self, job: Path):
+        import shlex
+        import subprocess
+        import tempfile
+
+        self.job = job
+        self.temp = Path(tempfile.mkdtemp(prefix="a2i-ray-"))  # short: Ray's socket paths must stay short
+        self.port = free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        python = __import__("sys").executable
+        env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+        # Ray's local-only mode keeps every address and listening socket on 127.0.0.1; a worker node is
+        # refused in that mode, and `ray start` would swap 127.0.0.1 for the machine's outward address:
+        # RAY_START lifts both, for this test cluster only.
+        env.update(RAY_USAGE_STATS_ENABLED="0", RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0")
+        self.env = env
+        common = ["--node-ip-address=127.0.0.1", "--num-cpus=1", "--disable-usage-stats"]
+        subprocess.run([python, "-c", RAY_START, "start", "--head", f"--port={self.port}", "--include-dashboard=false",
+                        f"--temp-dir={self.temp}", *common], env=env, check=True, capture_output=True, timeout=120)
+        inner = (f"mount -t tmpfs tmpfs {shlex.quote(str(job))} && exec {python} -c {shlex.quote(RAY_START)} start "
+                 f"--address={self.address} " + " ".join(common))
+        subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", inner], env=env, check=True,
+                       capture_output=True, timeout=120)
+
+    def pids(self) -> list[int]:
+        """Every process of this cluster: those naming its temp folder, and all their descendants."""
+        parents: dict[int, list[int]] = {}
+        roots = []
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            pid = int(entry.name)
+            try:
+                cmd = Path(entry.path, "cmdline").read_bytes()
+                ppid = int(Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            parents.setdefault(ppid, []).append(pid)
+            if str(self.temp).encode() in cmd:
+                roots.append(pid)
+        found, todo = set(), list(roots)
+        while todo:
+            pid = todo.pop()
+            if pid not in found:
+                found.add(pid)
+                todo += parents.get(pid, [])
+        return sorted(found)
+
+    def node2_raylet(self) -> int:
+        """The raylet of the node in the other mount namespace."""
+        mine = os.readlink("/proc/self/ns/mnt")
+        for pid in self.pids():
+            try:
+                if b"raylet/raylet" in Path(f"/proc/{pid}/cmdline").read_bytes() and os.readlink(f"/proc/{pid}/ns/mnt") != mine:
+                    return pid
+            except OSError:
+                continue
+        raise RuntimeError("node 2's raylet not found")
+
+    def stop(self) -> None:
+        import shutil
+        import signal
+
+        for pid in self.pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        shutil.rmtree(self.temp, ignore_errors=True)
+
+
+def start_cluster(job: Path) -> TwoNodeCluster:
+    import shutil
+
+    pytest.importorskip("ray")
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("a two-node cluster on one machine needs root and unshare (mount namespaces)")
+    return TwoNodeCluster(job)
+
+
+@pytest.fixture(scope="session")
+def make_cluster():
+    return start_cluster

@@ -11,15 +11,16 @@ A private local instance (no address) is small and stays on loopback:
   - no dashboard, node address 127.0.0.1, num_cpus = the workers asked for,
     object store of OBJECT_STORE_MB.
 Joining a cluster (`address="auto"` or "host:port") leaves that cluster's settings alone;
-the a2i package travels to its workers (runtime_env py_modules) unless it is installed
-there, and the input, the model and the output folder must be on storage every node
-can read and write.
+the a2i package travels to its workers (runtime_env py_modules), with the storage endpoint
+variables (AWS_ENDPOINT_URL, region); the model travels through the object store, and
+images come back to the driver (or go to a URI --out), so no node needs the driver's files.
 """
 from __future__ import annotations
 
 import contextlib
 import logging
 import os
+import socket
 from pathlib import Path
 
 from ..core.errors import UserError
@@ -57,6 +58,68 @@ def _env(**values: str):
                 os.environ[k] = v
 
 
+FORWARDED_ENV = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_DEFAULT_REGION", "AWS_REGION")  # where storage is
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _host_port(address: str) -> tuple[str, int] | None:
+    """(host, port) of a 'host:port' address; None for 'auto' and ray:// client addresses."""
+    if address == "auto" or "://" in address or ":" not in address:
+        return None
+    host, _, port = address.rpartition(":")
+    try:
+        return host.strip("[]"), int(port)
+    except ValueError:
+        raise UserError(f"--ray-address {address!r} must be 'auto' or host:port")
+
+
+def _join(ray, address: str) -> None:
+    """ray.init(address): a quick reachability check first (Ray itself retries for minutes), and a cluster
+    on this machine's loopback is joined through loopback (Ray would swap 127.0.0.1 for the outward address)."""
+    from ray._private import ray_constants
+
+    target = _host_port(address)
+    if target is not None:
+        try:
+            socket.create_connection(target, timeout=5).close()
+        except OSError as e:
+            raise UserError(f"no Ray cluster answers at {address} ({e.strerror or e}); start one with "
+                            "`ray start --head`, or check --ray-address / RAY_ADDRESS")
+    loopback = target is not None and target[0] in LOOPBACK_HOSTS
+    env_vars = {"RAY_USAGE_STATS_ENABLED": "0", **{k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}}
+    cluster_switch = ray_constants.ENABLE_RAY_CLUSTER
+    if loopback:
+        ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        with _env(**({LOOPBACK_ENV: "0"} if loopback else {})):
+            ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False,
+                     runtime_env={"py_modules": [str(Path(__file__).resolve().parents[1])], "env_vars": env_vars})
+    except (ConnectionError, RuntimeError, ValueError) as e:
+        raise UserError(f"could not join the Ray cluster at {address!r} ({str(e).splitlines()[0][:200]}); "
+                        "check --ray-address / RAY_ADDRESS")
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = cluster_switch
+
+
+def _start_private(ray, num_cpus: int | None, local_env: dict):
+    """A private instance on loopback (see the module docstring); returns the orphan watcher."""
+    from ray._private import ray_constants
+
+    # Processes Ray starts now (GCS, raylet, workers) inherit this environment; the
+    # driver's copy of the cluster switch is flipped for the call (ray may be imported already).
+    cluster_switch = ray_constants.ENABLE_RAY_CLUSTER
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        watcher = start_watcher(local_env[TAG_VAR])
+        with _env(**local_env):
+            ray.init(num_cpus=num_cpus or local_cores(), object_store_memory=OBJECT_STORE_MB * 1024 * 1024,
+                     include_dashboard=False, _node_ip_address="127.0.0.1", logging_level=logging.ERROR,
+                     log_to_driver=False)
+        return watcher
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = cluster_switch
+
+
 @contextlib.contextmanager
 def ray_session(address: str | None = None, num_cpus: int | None = None):
     """Yield the `ray` module connected to a cluster (address) or to a private local instance.
@@ -64,8 +127,7 @@ def ray_session(address: str | None = None, num_cpus: int | None = None):
     Shuts down what it started; leaves an already connected session (ray.is_initialized()) alone.
     """
     address = address or os.environ.get("RAY_ADDRESS") or None
-    tag = new_tag()  # marks the processes of a private instance, for the watcher that kills orphans
-    local_env = {"HOME": str(ray_home()), "RAY_USAGE_STATS_ENABLED": "0", LOOPBACK_ENV: "0", TAG_VAR: tag}
+    local_env = {"HOME": str(ray_home()), "RAY_USAGE_STATS_ENABLED": "0", LOOPBACK_ENV: "0", TAG_VAR: new_tag()}
     try:
         with _env(**({} if address else local_env)):  # read by ray_constants at import
             import ray
@@ -77,27 +139,9 @@ def ray_session(address: str | None = None, num_cpus: int | None = None):
         return
     watcher = None
     if address:
-        try:
-            ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False,
-                     runtime_env={"py_modules": [str(Path(__file__).resolve().parents[1])],
-                                  "env_vars": {"RAY_USAGE_STATS_ENABLED": "0"}})
-        except (ConnectionError, RuntimeError, ValueError) as e:
-            raise UserError(f"could not join the Ray cluster at {address!r} ({e}); check --ray-address / RAY_ADDRESS")
+        _join(ray, address)
     else:
-        from ray._private import ray_constants
-
-        # Processes Ray starts now (GCS, raylet, workers) inherit this environment; the
-        # driver's copy of the cluster switch is flipped for the call (ray may be imported already).
-        cluster_switch = ray_constants.ENABLE_RAY_CLUSTER
-        ray_constants.ENABLE_RAY_CLUSTER = False
-        try:
-            watcher = start_watcher(tag)
-            with _env(**local_env):
-                ray.init(num_cpus=num_cpus or local_cores(), object_store_memory=OBJECT_STORE_MB * 1024 * 1024,
-                         include_dashboard=False, _node_ip_address="127.0.0.1", logging_level=logging.WARNING,
-                         log_to_driver=False)
-        finally:
-            ray_constants.ENABLE_RAY_CLUSTER = cluster_switch
+        watcher = _start_private(ray, num_cpus, local_env)
     try:
         yield ray
     finally:
