@@ -13,7 +13,17 @@ import typer
 from typer.core import TyperGroup
 
 from . import __version__, commands
-from .commands._common import err_console
+from .commands._common import err_console, say
+from .core.config import Backend, Engine
+
+
+def vocabulary_hint(message: str) -> str:
+    """A hint when an engine was given to --backend or a backend to --engine (one word, one meaning)."""
+    for option, other, names in (("--backend", "--engine", Engine), ("--engine", "--backend", Backend)):
+        if f"'{option}'" in message and any(f"'{n.value}' is not one of" in message for n in names if n.value != "auto"):
+            return f"; {option} is {'where work runs' if option == '--backend' else 'how a model runs'}: " \
+                   f"did you mean {other}?"
+    return ""
 
 
 class OneLineErrors(TyperGroup):
@@ -30,8 +40,8 @@ class OneLineErrors(TyperGroup):
             else:
                 where = e.ctx.command_path if getattr(e, "ctx", None) is not None else "a2i"
                 message = " ".join(e.format_message().replace("Value error, ", "").split())
-                err_console.print(f"[bold red]error:[/] {where}: {message} (see `{where} --help`)", markup=True,
-                                  highlight=False)
+                hint = vocabulary_hint(message)
+                say("error:", "bold red", f"{where}: {message.rstrip('.') if hint else message}{hint} (see `{where} --help`)")
         except typer.Abort:
             err_console.print("interrupted")
             code = 130

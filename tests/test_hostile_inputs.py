@@ -90,7 +90,9 @@ def test_damaged_prepared_folders_are_one_line(in_tmp, prepared):
 
 def test_corrupt_and_foreign_checkpoints(in_tmp):
     (in_tmp / "junk.pt").write_bytes(b"\x00" * 100)
-    assert "could not be read" in one_line_error(runner.invoke(app, ["export", "--model", "junk.pt"]))
+    assert "not a torch file" in one_line_error(runner.invoke(app, ["export", "--model", "junk.pt"]))
+    (in_tmp / "empty.pt").write_bytes(b"")
+    assert "empty.pt is empty" in one_line_error(runner.invoke(app, ["export", "--model", "empty.pt"]))
     import torch
 
     torch.save({"hello": 1}, in_tmp / "other.pt")

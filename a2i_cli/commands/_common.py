@@ -8,15 +8,22 @@ import time
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
-from ..core.errors import UserError
+from ..core.errors import UserError, short
 
-console = Console(stderr=False, highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+# markup off: paths and CSV values are printed as they are ("[x]" is text, never a style tag)
+console = Console(stderr=False, highlight=False, soft_wrap=True, markup=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+
+
+def say(prefix: str, style: str, message: str, to: Console | None = None) -> None:
+    """One line: a styled prefix ("error:", "note:") and the message as plain text."""
+    (to or err_console).print(Text(prefix, style=style) + Text(" " + message))
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}", markup=True)
+    say("error:", "bold red", message)
     return typer.Exit(code)
 
 
@@ -46,7 +53,7 @@ def cli_errors(fn):
         except Exception as e:  # a bug: one line, the details on request
             if os.environ.get("A2I_DEBUG"):
                 raise
-            first = (str(e).strip().splitlines() or [""])[0][:200]
+            first = short(e)
             raise fail(f"internal error {type(e).__name__}: {first} (what was written is kept; please report it, "
                        "with the traceback A2I_DEBUG=1 prints)", 3)
 
@@ -56,8 +63,7 @@ def cli_errors(fn):
 def deprecated(old: str, new: str, value):
     """The value of a hidden old spelling of an option, after one line telling the user the new one."""
     if value is not None:
-        err_console.print(f"[yellow]note:[/] {old} is deprecated; use {new} (the old spelling still works for now)",
-                          markup=True)
+        say("note:", "yellow", f"{old} is deprecated; use {new} (the old spelling still works for now)")
     return value
 
 

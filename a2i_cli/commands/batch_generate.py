@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..core.config import Backend, BatchConfig, Engine, ImageFormat, defaults
-from ._common import cli_errors, console, progress_bar
+from ._common import cli_errors, console, progress_bar, say
 
 D = defaults(BatchConfig)
 
@@ -40,12 +40,13 @@ def register(app: typer.Typer) -> None:
         engines = ", ".join(f"{e} on {n} node{'s' if n > 1 else ''}" for e, n in result.engines.items())
         console.print(
             f"{result.written} images written to {result.out} in {result.seconds:.1f} s "
-            f"({result.rate:,.0f} images/s, backend {result.backend}, engine {engines or 'not started'})"
+            f"({result.rate:,.0f} images/s, backend {'in-process' if result.backend == 'inline' else result.backend}, "
+            f"engine {engines or 'not started'})"
             + (f"; {result.skipped} rows already done" if result.skipped else "")
             + f"; {result.present} images at {result.out} listed in {result.manifest_path}"
         )
         if result.failed:
             first = "; ".join(f"row {r}: {why}" for r, why in result.first_errors[:3])
-            of = f" of {result.total}" if result.total is not None else ""
-            console.print(f"[yellow]{result.failed}{of} rows failed (listed in {result.errors_path}): {first}[/]")
+            of = f" of {result.written + result.skipped + result.failed}"  # data rows read (blank lines are none)
+            say("warning:", "yellow", f"{result.failed}{of} rows failed (listed in {result.errors_path}): {first}", console)
             raise typer.Exit(1)

@@ -34,6 +34,6 @@ def register(app: typer.Typer) -> None:
         with progress_bar() as bar:
             result = run_demo(cfg, log=console.print, progress=bar)
         print_summary(result.summary, baseline=result.summary["baseline_mean_training_image"])
-        console.print(f"targets (top) beside generated (below): [bold]{result.picture}[/]")
+        console.print(f"targets (top) beside generated (below): {result.picture}")
         console.print(f"scores: {result.run / 'scores' / 'scores.csv'}, {result.run / 'scores' / 'summary.json'}; "
                       f"model: {result.best}")

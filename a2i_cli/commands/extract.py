@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..core.config import ExtractConfig, defaults
-from ._common import cli_errors, console, err_console, pick, progress_bar
+from ._common import cli_errors, console, pick, progress_bar, say
 
 D = defaults(ExtractConfig)
 
@@ -20,13 +20,13 @@ extract_app = typer.Typer(
 def finish(report, what: str) -> None:
     """Print bad inputs and a summary; exit 1 when anything was bad."""
     for b in report.bad:
-        err_console.print(f"[bold red]bad:[/] {b}", markup=True, highlight=False)
+        say("bad:", "bold red", str(b))
     summary = (
         f"{report.out / 'dataset.csv'}: {report.added} rows added, {report.already} already there; "
         f"{report.done} {what} done, {len(report.bad)} bad in {report.seconds:.1f} s"
     )
     if report.bad:
-        err_console.print(f"[bold red]error:[/] {summary} (see above)", markup=True, highlight=False)
+        say("error:", "bold red", f"{summary} (see above)")
         raise typer.Exit(1)
     console.print(summary)
 
@@ -35,8 +35,8 @@ def finish(report, what: str) -> None:
 @cli_errors
 def videos_cmd(
     paths: Annotated[list[Path], typer.Argument(help="Video files, or folders of them (any container/codec FFmpeg reads).", show_default=False)],
-    out: Annotated[Path, typer.Option(help="Dataset folder: rows are appended to OUT/dataset.csv, frames go to OUT/images/<video>/.")],
     class2: Annotated[list[str], typer.Option("--class", help="CLASS2 of every row (upper-cased), e.g. beach; one per run.", show_default=False)],
+    out: Annotated[Path, typer.Option(help="Dataset folder: rows are appended to OUT/dataset.csv, frames go to OUT/images/<video>/.")] = D["out"],
     class1: Annotated[Optional[str], typer.Option("--class1", help="CLASS1 of every row (default: INDOORS for classroom, grocery-store, restaurant; else OUTDOORS).")] = D["class1"],
     image_size: Annotated[int, typer.Option(help="Frames are centre-cropped to a square and resized to this size.")] = D["image_size"],
 ) -> None:

@@ -14,7 +14,18 @@ CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv")
 
 
 def is_csv(path: Path) -> bool:
-    return path.name.lower().endswith(CSV_SUFFIXES)
+    """A CSV of MFCC rows, by name or by content (a header naming mfcc_1), else a recording."""
+    if path.name.lower().endswith(CSV_SUFFIXES):
+        return True
+    from ..core.errors import UserError
+    from ..data.mfcc_csv import read_header
+
+    if not path.is_file():
+        return False
+    try:
+        return "mfcc_1" in read_header(path)
+    except UserError:
+        return False
 
 
 def register(app: typer.Typer) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..core.config import Backend, ScoreConfig, defaults
-from ._common import cli_errors, console, err_console, pick, print_summary, progress_bar
+from ._common import cli_errors, console, err_console, pick, print_summary, progress_bar, say
 
 D = defaults(ScoreConfig)
 
@@ -58,7 +58,7 @@ def register(app: typer.Typer) -> None:
         if problems or pairs.unmatched:
             for p in problems[:3]:
                 err_console.print(f"not scored: {p['name']}: {p['reason']}")
-            console.print(f"[yellow]{len(problems)} pairs could not be scored, {len(pairs.unmatched)} generated images "
-                          f"had no target (listed in {json_path})[/]")
+            say("warning:", "yellow", f"{len(problems)} pairs could not be scored, {len(pairs.unmatched)} generated "
+                f"images had no target (listed in {json_path})", console)
         if problems:  # every output is written; the exit code tells a script that some pairs failed
             raise typer.Exit(1)

@@ -10,6 +10,7 @@ Only the standard library is imported here: the CLI imports this module at start
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
@@ -21,6 +22,9 @@ N_COEFFS = 13  # MFCC coefficients per window
 N_FEATURES = N_FRAMES * N_COEFFS  # 104, frame-major: mfcc_1..mfcc_13 is window 1
 IMAGE_SIZES = (32, 64, 128, 256)  # sizes a model can draw (decoder of log2(size) layers)
 RUNS = Path("runs")
+MAX_WORKERS = 256  # more processes than this only exhaust memory
+DEMO_CLASSES = ("BEACH", "CITY", "CLASSROOM", "FOOTBALL-MATCH", "FOREST", "GROCERY-STORE", "JUNGLE", "RESTAURANT", "RIVER")
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 class Engine(StrEnum):
@@ -81,14 +85,36 @@ def check_image_size(size: int, option: str = "--image-size") -> int:
     return size
 
 
+MAX_SEED = 2**32 - 1  # numpy's seeds stop here
+
+
+def finite(value, option: str) -> None:
+    if value is not None and not math.isfinite(value):
+        raise UserError(f"{option} must be a finite number, got {value}")
+
+
 def at_least(value, low, option: str) -> None:
+    finite(value, option)
     if value is not None and value < low:
         raise UserError(f"{option} must be at least {low}, got {value}")
 
 
+def check_seed(seed: int, option: str = "--seed") -> None:
+    between(seed, 0, MAX_SEED, option)
+
+
 def between(value, low, high, option: str) -> None:
+    finite(value, option)
     if value is not None and not low <= value <= high:
         raise UserError(f"{option} must be between {low} and {high}, got {value}")
+
+
+def check_name(name: str | None, option: str = "--name") -> str:
+    """A run name is one plain folder name: letters, digits, '.', '_' or '-', not starting with '.' or '-'."""
+    if not NAME.fullmatch(name or "") or len(name) > 100:
+        raise UserError(f"{option} {name!r} must be letters, digits, '.', '_' or '-', start with a letter or digit, "
+                        "and be at most 100 characters")
+    return name
 
 
 def defaults(cls) -> dict:
@@ -126,7 +152,7 @@ class SplitConfig:
             raise UserError("--train-size/--test-size need --split random (the source split assigns whole folders)")
         at_least(self.train_size, 1, "--train-size")
         at_least(self.test_size, 1, "--test-size")
-        at_least(self.seed, 0, "--seed")
+        check_seed(self.seed)
 
 
 @dataclass
@@ -144,6 +170,8 @@ class PrepareConfig:
     def __post_init__(self) -> None:
         self.data = Path(self.data)
         check_image_size(self.image_size)
+        if self.name is not None:
+            check_name(self.name)
 
 
 @dataclass
@@ -156,8 +184,8 @@ class DemoDataConfig:
 
     def __post_init__(self) -> None:
         self.out = Path(self.out)
-        at_least(self.rows, 9, "--rows")
-        at_least(self.seed, 0, "--seed")
+        between(self.rows, 9, 10_000_000, "--rows")
+        check_seed(self.seed)
         between(self.image_size, 8, 2048, "--image-size")
 
 
@@ -166,6 +194,7 @@ class DemoDataConfig:
 
 SEED_ENCODER = (1024, 768, 512, 256)
 MAX_WIDTH = 8192  # a config asking for wider layers is refused (a hostile checkpoint must not exhaust memory)
+MAX_PARAMS = 100_000_000
 
 
 @dataclass
@@ -186,8 +215,14 @@ class ModelConfig:
         between(self.temporal_channels, 1, MAX_WIDTH, "temporal_channels")
         if self.n_features != N_FEATURES:
             raise UserError(f"a model reads {N_FEATURES} features, not {self.n_features}")
-        if not self.encoder_widths or not all(isinstance(w, int) and 1 <= w <= MAX_WIDTH for w in self.encoder_widths):
-            raise UserError(f"encoder widths must be 1..{MAX_WIDTH}, got {self.encoder_widths}")
+        if not 1 <= len(self.encoder_widths) <= 8 or not all(isinstance(w, int) and 1 <= w <= MAX_WIDTH
+                                                            for w in self.encoder_widths):
+            raise UserError(f"encoder widths must be 1 to 8 layers of 1..{MAX_WIDTH}, got {self.encoder_widths}")
+        chain = [N_FEATURES, *self.encoder_widths, self.latent * 2]
+        params = sum(a * b for a, b in zip(chain[:-1], chain[1:])) + self.latent * 256 * 16
+        if params > MAX_PARAMS:
+            raise UserError(f"a model of about {params / 1e6:.0f} M parameters is more than a2i builds (at most "
+                            f"{MAX_PARAMS / 1e6:.0f} M)")
 
     @property
     def decoder_layers(self) -> int:
@@ -222,15 +257,18 @@ class TrainConfig:
     def __post_init__(self) -> None:
         self.loss = choice(Loss, self.loss, "--loss")
         self.device = choice(Device, self.device, "--device")
-        if self.class_weight < 0 or self.adv_weight < 0 or self.aug_noise < 0 or not 0 <= self.aug_shift <= 4:
-            raise UserError(f"--class-weight ({self.class_weight}), --adv-weight ({self.adv_weight}) and --aug-noise "
-                            f"({self.aug_noise}) must be >= 0, --aug-shift ({self.aug_shift}) between 0 and 4")
-        at_least(self.epochs, 1, "--epochs")
-        at_least(self.batch_size, 1, "--batch-size")
-        at_least(self.seed, 0, "--seed")
-        if not self.lr > 0:
-            raise UserError(f"--lr must be positive, got {self.lr}")
+        for option, value in (("--class-weight", self.class_weight), ("--adv-weight", self.adv_weight),
+                              ("--kl-weight", self.kl_weight), ("--aug-noise", self.aug_noise)):
+            at_least(value, 0, option)
+        between(self.aug_shift, 0, 4, "--aug-shift")
+        between(self.epochs, 1, 1_000_000, "--epochs")
+        between(self.batch_size, 1, 65_536, "--batch-size")
+        check_seed(self.seed)
+        finite(self.lr, "--lr")
+        if not 0 < self.lr <= 10:
+            raise UserError(f"--lr must be above 0 and at most 10, got {self.lr}")
         at_least(self.time_budget, 0, "--time-budget")
+        check_name(self.name)
 
 
 # --------------------------------------------------------------------------- inference and jobs
@@ -271,8 +309,12 @@ class BatchConfig:
         self.format = choice(ImageFormat, self.format, "--format")
         between(self.png_level, 0, 9, "--png-level")
         between(self.quality, 1, 100, "--quality")
-        at_least(self.batch_size, 1, "--batch-size")
-        at_least(self.workers, 1, "--workers")
+        between(self.batch_size, 1, 65_536, "--batch-size")
+        between(self.workers, 1, MAX_WORKERS, "--workers")
+        if self.ray_address and self.backend not in (Backend.auto, Backend.ray):
+            raise UserError(f"--ray-address needs --backend ray (or auto); --backend {self.backend} runs here")
+        if self.out is None:
+            check_name(self.name)
 
 
 @dataclass
@@ -291,9 +333,13 @@ class ScoreConfig:
     def __post_init__(self) -> None:
         if self.backend != "inline":
             self.backend = choice(Backend, self.backend, "--backend")
-        at_least(self.workers, 1, "--workers")
-        at_least(self.examples, 0, "--examples")
+        between(self.workers, 1, MAX_WORKERS, "--workers")
+        between(self.examples, 0, 1000, "--examples")
         at_least(self.chunk, 1, "chunk")
+        if self.ray_address and self.backend not in (Backend.auto, Backend.ray):
+            raise UserError(f"--ray-address needs --backend ray (or auto); --backend {self.backend} runs here")
+        if self.out is None:
+            check_name(self.name)
 
 
 @dataclass
@@ -355,7 +401,12 @@ class DemoConfig:
         self.loss = choice(Loss, self.loss, "--loss")
         self.engine = choice(Engine, self.engine, "--engine")
         check_image_size(self.image_size)
-        at_least(self.rows, 9, "--rows")
-        at_least(self.epochs, 1, "--epochs")
-        at_least(self.batch_size, 1, "--batch-size")
-        at_least(self.seed, 0, "--seed")
+        between(self.rows, 9, 10_000_000, "--rows")
+        between(self.epochs, 1, 1_000_000, "--epochs")
+        between(self.batch_size, 1, 65_536, "--batch-size")
+        check_seed(self.seed)
+        check_name(self.name)
+        from_demo = {c.upper() for c in DEMO_CLASSES}
+        for c in self.classes:
+            if c.strip().lower() != "all" and c.strip().upper() not in from_demo:
+                raise UserError(f"--class {c!r} is not a demo class; choose from {', '.join(DEMO_CLASSES)} or all")

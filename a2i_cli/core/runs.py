@@ -4,17 +4,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .config import RUNS
+from .config import RUNS, check_name
 from .errors import UserError
 
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
-
-def check_name(name: str | None, option: str = "--name") -> str:
-    """A run name is one plain folder name: letters, digits, '.', '_' or '-', not starting with '.' or '-'."""
-    if not NAME.fullmatch(name or ""):
-        raise UserError(f"{option} {name!r} must be letters, digits, '.', '_' or '-' and start with a letter or digit")
-    return name
+def safe_name(text: str) -> str:
+    """A run name made from free text (class names): anything else than letters, digits, '.', '_', '-' becomes '_'."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._-")[:100]
+    return name or "run"
 
 
 def new_run_dir(command: str, name: str = "exp", exist_ok: bool = False, root: Path = RUNS) -> Path:
@@ -24,8 +21,9 @@ def new_run_dir(command: str, name: str = "exp", exist_ok: bool = False, root: P
     same new folder; with exist_ok the existing one is returned (its writer takes a lock)."""
     check_name(name)
     base = Path(root, command)
-    if base.exists() and not base.is_dir():
-        raise UserError(f"{base} is a file, not a folder of runs; move it away")
+    for folder in (Path(root), base):
+        if folder.exists() and not folder.is_dir():
+            raise UserError(f"{folder} is a file, not a folder of runs; move it away or run elsewhere")
     base.mkdir(parents=True, exist_ok=True)
     path = base / name
     if exist_ok:
@@ -34,13 +32,14 @@ def new_run_dir(command: str, name: str = "exp", exist_ok: bool = False, root: P
         path.mkdir(exist_ok=True)
         return path
     n = 1
+    sep = "_" if name[-1].isdigit() else ""  # exp -> exp2; run1 -> run1_2, never the ambiguous run12
     while True:
         try:
             path.mkdir()
             return path
         except FileExistsError:
             n += 1
-            path = base / f"{name}{n}"
+            path = base / f"{name}{sep}{n}"
 
 
 def newest_run(command: str, marker: str, root: Path = RUNS) -> Path:

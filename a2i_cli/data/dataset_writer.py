@@ -43,6 +43,10 @@ class DatasetWriter:
         if self.out.exists() and not self.out.is_dir():
             raise UserError(f"--out {self.out} is a file; give a dataset folder")
         self.meta = self._read_meta(meta or {"source": "a2i extract"})
+        made_at = self.meta.get("image_size")
+        if self.csv.is_file() and made_at not in (None, image_size):
+            raise UserError(f"{self.out} holds {made_at} px images; pass --image-size {made_at} to add to it, "
+                            "or extract into a new --out")
         self.keys = self._read_keys()
 
     @staticmethod
@@ -53,6 +57,15 @@ class DatasetWriter:
         except (OSError, ValueError):
             return None
         return meta.get("source") if isinstance(meta, dict) else None
+
+    @staticmethod
+    def extended(out: Path) -> bool:
+        """True when `a2i extract` added rows to the dataset in OUT (its dataset.json lists videos or pairs)."""
+        try:
+            meta = json.loads(Path(out, "dataset.json").read_text())
+        except (OSError, ValueError):
+            return False
+        return isinstance(meta, dict) and bool(meta.get("videos") or meta.get("pairs"))
 
     def _read_meta(self, fresh: dict) -> dict:
         if not self.json.is_file():

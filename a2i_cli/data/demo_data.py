@@ -96,8 +96,9 @@ def _make(cfg: DemoDataConfig, progress: Progress, workers: int | None) -> DemoS
     out, rows, seed, image_size = cfg.out, cfg.rows, cfg.seed, cfg.image_size
     csv_path = out / "dataset.csv"
     if csv_path.exists() or (out / "dataset.json").exists():
-        if DatasetWriter.source_of(out) != "a2i demo":
-            raise UserError(f"{out} holds a dataset that `a2i demo-data` did not make; it is left alone: choose another --out")
+        if DatasetWriter.source_of(out) != "a2i demo" or DatasetWriter.extended(out):
+            raise UserError(f"{out} holds a dataset that `a2i demo-data` did not make (alone); it is left alone: "
+                            "choose another --out")
         if csv_path.exists() and not cfg.exist_ok:
             raise UserError(f"{csv_path} already exists; pass --exist-ok to replace it or choose another --out")
         csv_path.unlink(missing_ok=True)  # never leave an old CSV pointing at half-replaced images

@@ -41,6 +41,8 @@ def value_reason(column: str, text) -> str | None:
         return f"{column} is NaN"
     if v in (float("inf"), float("-inf")):
         return f"{column} is infinite"
+    if abs(v) > 3.4e38:
+        return f"{column} is {clip(s)}, beyond float32 range"
     return None
 
 
@@ -50,20 +52,21 @@ def parse_cells(cells: Sequence[Sequence[str]], columns: Sequence[str] = FEATURE
     if n == 0:
         return np.empty((0, k), np.float32), {}
     problems: dict[int, str] = {}
-    try:
-        feats = np.array(cells, dtype=str).astype(np.float32)  # (n, k): the fast path, every cell a number
-    except ValueError:  # some cell is not a number: parse row by row
-        feats = np.zeros((n, k), np.float32)
-        for i, row in enumerate(cells):
-            try:
-                feats[i] = np.array(row, dtype=str).astype(np.float32)
-            except ValueError:
-                problems[i] = next(r for c, t in zip(columns, row) if (r := value_reason(c, t)))
+    with np.errstate(over="ignore", invalid="ignore"):  # 1e39 becomes inf, reported below, not a warning
+        try:
+            feats = np.array(cells, dtype=str).astype(np.float32)  # (n, k): the fast path, every cell a number
+        except ValueError:  # some cell is not a number: parse row by row
+            feats = np.zeros((n, k), np.float32)
+            for i, row in enumerate(cells):
+                try:
+                    feats[i] = np.array(row, dtype=str).astype(np.float32)
+                except ValueError:
+                    problems[i] = next(r for c, t in zip(columns, row) if (r := value_reason(c, t)))
     bad = ~np.isfinite(feats).all(axis=1)
     for i in np.flatnonzero(bad).tolist():
         if i not in problems:
             j = int(np.flatnonzero(~np.isfinite(feats[i]))[0])
-            problems[i] = value_reason(columns[j], cells[i][j]) or f"{columns[j]} is out of float32 range"
+            problems[i] = value_reason(columns[j], cells[i][j]) or f"{columns[j]} is beyond float32 range"
         feats[i] = 0.0
     return feats, problems
 
@@ -130,6 +133,8 @@ def read_header(source, strip: bool = True) -> list[str]:
             header = next(csv.reader(f))
         if any("\ufffd" in h for h in header):
             raise UnicodeDecodeError("utf-8", b"", 0, 1, "in the header")
+        if any("\x00" in h for h in header):
+            raise UserError(f"{source} looks like UTF-16 without a byte-order mark; save it as UTF-8")
     except StopIteration:
         raise UserError(f"{source} is empty; expected a header with {MFCC_SCHEMA}")
     except UnicodeDecodeError:

@@ -19,13 +19,13 @@ import numpy as np
 from .. import __version__
 from ..core.atomic import atomic_path, write_json
 from ..core.config import PrepareConfig
-from ..core.errors import UserError
+from ..core.errors import UserError, short
 from ..core.hashing import files_digest
 from ..core.images import read_rgb
 from ..core.locks import output_lock
 from ..core.paths import PathOutside, inside, normalise
 from ..core.progress import NO_PROGRESS, Progress
-from ..core.runs import new_run_dir
+from ..core.runs import new_run_dir, safe_name
 from .normalize import Normalizer
 from .prepared import CACHES, DATA_FILES, MARKER
 from .scene_csv import BadRow, read_scene_csv, select_classes
@@ -55,7 +55,7 @@ def load_images(root: Path, paths: list[str], size: int, progress: Progress = NO
         except FileNotFoundError:
             problems[i] = f"image {shown} does not exist"
         except Exception as e:  # truncated, not an image, permission...
-            problems[i] = f"image {shown} is unreadable ({type(e).__name__}: {str(e)[:160]})"
+            problems[i] = f"image {shown} is unreadable ({type(e).__name__}: {short(e, 160)})"
         progress.advance(1)
 
     with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 2) * 2)) as pool:
@@ -92,7 +92,7 @@ def prepare(cfg: PrepareConfig, progress: Progress = NO_PROGRESS) -> tuple[Path,
     norm = Normalizer.fit(feats[train])
 
     classes = sorted(frame["CLASS2"].unique())
-    name = cfg.name or ("all" if len(classes) > 3 else "-".join(c.lower() for c in classes))
+    name = cfg.name or ("all" if len(classes) > 3 else safe_name("-".join(c.lower() for c in classes)))
     out = new_run_dir("prepare", name, cfg.exist_ok, cfg.runs_root)
     with output_lock(out, "prepare"):
         for stale in (MARKER, *CACHES):  # an earlier preparation here: incomplete until meta.json is back

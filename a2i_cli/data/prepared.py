@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..core.errors import UserError
+from ..core.errors import UserError, short
 from ..core.hashing import files_digest
 from .normalize import Normalizer
 from .schema import N_FEATURES
@@ -40,13 +40,13 @@ class Prepared:
             meta = json.loads((path / MARKER).read_text())
             norm = Normalizer.from_dict(meta["normalisation"], N_FEATURES)
         except (OSError, ValueError, KeyError, TypeError) as e:
-            raise UserError(f"{path / MARKER} is damaged ({type(e).__name__}: {str(e)[:120]}); {again}")
+            raise UserError(f"{path / MARKER} is damaged ({type(e).__name__}: {short(e, 120)}); {again}")
         try:
             rows = pd.read_csv(path / "rows.csv", keep_default_na=False)
             images = np.load(path / "images.npy", mmap_mode="r", allow_pickle=False)
             feats = np.load(path / "features.npy", allow_pickle=False)
         except (OSError, ValueError, EOFError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-            raise UserError(f"{path} has a missing or damaged data file ({type(e).__name__}: {str(e)[:120]}); {again}")
+            raise UserError(f"{path} has a missing or damaged data file ({type(e).__name__}: {short(e, 120)}); {again}")
         problem = _shape_problem(rows, images, feats)
         if problem:
             raise UserError(f"{path}: {problem}; {again}")

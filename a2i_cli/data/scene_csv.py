@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import UserError
-from .mfcc_csv import check_delimiter, check_unique, open_text, parse_cells, read_header
-from .schema import FEATURE_COLUMNS, KAGGLE_HINT, SCENE_SCHEMA, check_columns
+from .csv_stream import CsvStream
+from .mfcc_csv import check_delimiter, check_unique, read_header
+from .schema import FEATURE_COLUMNS, KAGGLE_HINT, check_columns
 
 
 @dataclass
@@ -45,55 +46,51 @@ def find_csv(data_dir: Path) -> Path:
         raise UserError(f"data folder {data_dir} is a file; expected a folder holding dataset.csv and images/")
     if not data_dir.is_dir():
         raise UserError(f"data folder {data_dir} does not exist; {KAGGLE_HINT}")
-    for name in ("dataset.csv", "dataset.csv.gz"):
-        if (data_dir / name).is_file():
-            return data_dir / name
+    found = [data_dir / n for n in ("dataset.csv", "dataset.csv.gz") if (data_dir / n).is_file()]
+    if len(found) == 2:
+        raise UserError(f"{data_dir} holds both dataset.csv and dataset.csv.gz; remove the one that is not current")
+    if found:
+        return found[0]
     if (data_dir / "dataset.csv").is_dir():
         raise UserError(f"{data_dir / 'dataset.csv'} is a directory; expected the dataset's CSV file")
     raise UserError(f"{data_dir / 'dataset.csv'} not found; {KAGGLE_HINT}")
 
 
 def read_scene_csv(data_dir: Path, skip_bad: bool = False) -> SceneTable:
-    """Read and validate DIR/dataset.csv (columns and features; images are checked later)."""
+    """Read and validate DIR/dataset.csv (columns and values; images are checked later).
+
+    Rows go through the same reader as batch-generate's (csv_stream.py): a garbage line, an
+    extra field or a broken quote is one bad row with its number, never the end of the file."""
     data_dir = Path(data_dir)
     csv = find_csv(data_dir)
     header = read_header(csv)
     check_delimiter(header, csv)
     check_columns(header, csv)
     check_unique(header, csv)
-    try:
-        with open_text(csv) as f:
-            raw = pd.read_csv(f, dtype=str, keep_default_na=False, low_memory=False)
-    except pd.errors.EmptyDataError:
-        raise UserError(f"{csv} is empty; the scene schema is {SCENE_SCHEMA}")
-    except UnicodeDecodeError:
-        raise UserError(f"{csv} is not UTF-8 text; save it as UTF-8 (or UTF-16 with a byte-order mark)")
-    except (pd.errors.ParserError, OSError, EOFError) as e:
-        raise UserError(f"{csv} is not a readable CSV ({str(e).splitlines()[0]}); check the file")
-    raw = raw.fillna("")  # short rows: missing fields are empty, not "nan"
-    raw.columns = [str(c).strip() for c in raw.columns]
-    check_columns(list(raw.columns), csv)
-    if raw.empty:
+    stream = CsvStream(csv, "dataset")
+    cols = {name: stream.extra_columns.index(name) for name in ("IMAGE", "CLASS1", "CLASS2")}
+    rows, feats, texts, bad = [], [], [], []
+    for chunk, errors, _ in stream.chunks(4096):
+        bad += [BadRow(r, why) for r, why in errors]
+        for r, f, extra in zip(chunk.rows.tolist(), chunk.feats, chunk.extras):
+            image, class1, class2 = (str(extra[cols[c]] or "") for c in ("IMAGE", "CLASS1", "CLASS2"))
+            empty = "IMAGE" if not image.strip() else "CLASS2" if not class2.strip() else ""
+            if empty:
+                bad.append(BadRow(r, f"{empty} is empty"))
+                continue
+            rows.append(r)
+            feats.append(f)
+            texts.append((image, class1.strip(), class2.strip()))
+    if not rows and not bad:
         raise UserError(f"{csv} has a header but no rows")
-    feats, problems = parse_cells(raw[FEATURE_COLUMNS].to_numpy(dtype=str).tolist())
-    for col in ("IMAGE", "CLASS2"):
-        for i in np.flatnonzero((raw[col].str.strip() == "").to_numpy()):
-            problems.setdefault(int(i), f"{col} is empty")
-    bad = [BadRow(i + 1, r) for i, r in sorted(problems.items())]
+    bad.sort(key=lambda b: b.row)
     if bad and not skip_bad:
         raise UserError(format_bad(csv, bad, "the values"))
-    keep = np.ones(len(raw), dtype=bool)
-    keep[[b.row - 1 for b in bad]] = False
-    frame = pd.DataFrame(
-        {
-            "row": np.arange(1, len(raw) + 1)[keep],
-            "IMAGE": raw["IMAGE"].to_numpy()[keep],
-            "CLASS1": raw["CLASS1"].str.strip().to_numpy()[keep],
-            "CLASS2": raw["CLASS2"].str.strip().to_numpy()[keep],
-        }
-    )
+    frame = pd.DataFrame({"row": np.asarray(rows, np.int64), "IMAGE": [t[0] for t in texts],
+                          "CLASS1": [t[1] for t in texts], "CLASS2": [t[2] for t in texts]})
     frame["folder"] = [str(PurePosixPath(p.replace("\\", "/")).parent) for p in frame["IMAGE"]]
-    return SceneTable(root=data_dir, csv=csv, frame=frame.reset_index(drop=True), features=feats[keep], bad=bad)
+    features = np.stack(feats) if feats else np.empty((0, len(FEATURE_COLUMNS)), np.float32)
+    return SceneTable(root=data_dir, csv=csv, frame=frame, features=features, bad=bad)
 
 
 def select_classes(table: SceneTable, classes: list[str]) -> SceneTable:

@@ -11,13 +11,11 @@ A manifest or CSV path that leads outside its root is refused (listed, with its 
 """
 from __future__ import annotations
 
-import io
+import csv
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-import pandas as pd
-
-from ..core.errors import UserError
+from ..core.errors import UserError, short
 from ..core.paths import PathOutside, normalise, within
 from ..core.storage import Location
 from ..data.mfcc_csv import open_text
@@ -40,17 +38,49 @@ def images_under(folder: Location) -> list[str]:
                   if PurePosixPath(p).suffix.lower() in IMAGE_EXTS and not any(x.startswith(".") for x in p.split("/")))
 
 
-def read_table(loc: Location, what: str) -> pd.DataFrame:
+def read_rows(loc: Location, what: str) -> tuple[list[str], list[tuple[int, dict]], list[dict]]:
+    """(header, [(row, {column: text})], [{"name", "reason"}] of lines that cannot be split): one bad line
+    is one refused row, never the end of the file."""
     try:
-        with open_text(loc) as f:
-            return pd.read_csv(io.StringIO(f.read()), dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError) as e:
-        raise UserError(f"{what} {loc} is not a readable CSV ({str(e).splitlines()[0][:120] if str(e) else type(e).__name__})")
+        with open_text(loc, errors="replace") as f:
+            reader = csv.reader(f)
+            header = [h.strip() for h in next(reader, [])]
+            rows, bad, row = [], [], 0
+            while True:
+                try:
+                    rec = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as e:
+                    row += 1
+                    bad.append({"name": f"row{row}", "reason": f"{what} row {row}: unreadable CSV line ({e})"})
+                    continue
+                if not rec:
+                    continue
+                row += 1
+                if len(rec) != len(header):
+                    bad.append({"name": f"row{row}", "reason": f"{what} row {row}: expected {len(header)} fields, "
+                                                               f"got {len(rec)}"})
+                    continue
+                rows.append((row, dict(zip(header, rec))))
+    except (UnicodeDecodeError, OSError, EOFError) as e:
+        raise UserError(f"{what} {loc} is not a readable CSV ({short(e, 120) or type(e).__name__})")
+    return header, rows, bad
 
 
-def _from_manifest(m: pd.DataFrame, generated: Location, root: Location, allow_outside: bool) -> Pairs:
-    pairs = Pairs([], [], [])
-    for i, (gp, ip) in enumerate(zip(m["path"], m["IMAGE"]), start=1):
+def _check_some_targets(pairs: Pairs, targets: Location) -> None:
+    """When not one of the first targets exists, TARGETS is almost surely the wrong folder: say so, once."""
+    sample = pairs.targets[:20]
+    if sample and not any(Location.of(t).exists() for t in sample):
+        raise UserError(f"none of the targets the manifest names exist under {targets} (e.g. {sample[0]}); "
+                        "TARGETS must be the dataset folder its IMAGE paths are relative to")
+
+
+def _from_manifest(rows: list[tuple[int, dict]], bad: list[dict], generated: Location, root: Location,
+                   allow_outside: bool) -> Pairs:
+    pairs = Pairs([], [], [], refused=list(bad))
+    for i, rec in rows:
+        gp, ip = rec["path"], rec["IMAGE"]
         name = PurePosixPath(normalise(gp)).stem or f"row{i}"
         try:
             g = within(generated, gp, allow_outside, what=f"manifest row {i}: path")
@@ -78,19 +108,26 @@ def pair_images(generated, targets, allow_outside: bool = False) -> Pairs:
         Location.of(targets.local.parent if target_is_file else targets.local)
     manifest = generated.child("manifest.csv")
     if manifest.is_file():
-        m = read_table(manifest, "manifest")
-        if {"path", "IMAGE"} <= set(m.columns):
-            return _from_manifest(m, generated, root, allow_outside)
+        header, rows, bad = read_rows(manifest, "manifest")
+        if "path" not in header:
+            raise UserError(f"{manifest} has no 'path' column, so it is not a manifest a2i wrote; move it away to "
+                            "pair images by file name")
+        if "IMAGE" in header:
+            pairs = _from_manifest(rows, bad, generated, root, allow_outside)
+            _check_some_targets(pairs, targets)
+            return pairs
     gen_files = images_under(generated)
     if not gen_files:
         raise UserError(f"no images (.png, .jpg, .webp) found in {generated}")
     refused = []
     by_stem: dict[str, str] = {}
     if target_is_file:
-        table = read_table(targets, "targets")
-        if "IMAGE" not in table.columns:
+        header, rows, bad = read_rows(targets, "targets")
+        refused += bad
+        if "IMAGE" not in header:
             raise UserError(f"{targets} has no IMAGE column; pass a folder of targets or a dataset CSV")
-        for i, p in enumerate(table["IMAGE"], start=1):
+        for i, rec in rows:
+            p = rec["IMAGE"]
             stem = PurePosixPath(normalise(p)).stem
             try:
                 by_stem[stem] = str(within(root, p, allow_outside, what=f"{targets.text.rsplit('/', 1)[-1]} row {i}: IMAGE"))

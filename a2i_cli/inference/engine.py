@@ -18,6 +18,7 @@ never normalise themselves.
 """
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -131,7 +132,12 @@ class ExportEngine(Engine):
 
 
 def is_program(path: Path) -> bool:
-    return Path(path).suffix == ".pt2"
+    """True for a torch.export archive: by its content when the file can be read, else by the suffix."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(n.endswith("/archive_format") for n in archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return Path(path).suffix.lower() == ".pt2"
 
 
 def load_engine(ckpt: Path, engine: str = "auto", option: str = "--engine") -> Engine:

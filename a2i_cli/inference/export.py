@@ -18,7 +18,7 @@ from torch import nn
 from .. import __version__
 from ..core.atomic import atomic_path
 from ..core.config import ModelConfig
-from ..core.errors import UserError
+from ..core.errors import UserError, short
 from ..model.checkpoint import Loaded, load_checkpoint
 from ..model.network import to_uint8
 from .program_check import check_program_archive
@@ -84,7 +84,7 @@ def load_program(path: Path) -> tuple[nn.Module, ModelConfig, dict]:
             warnings.simplefilter("ignore")
             ep = torch.export.load(path, extra_files=extra)
     except Exception as e:
-        reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
+        reason = short(e, 160) or type(e).__name__
         raise UserError(f"{path} could not be loaded as a torch.export archive ({type(e).__name__}: {reason})")
     finally:
         log.setLevel(level)

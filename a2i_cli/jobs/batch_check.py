@@ -23,7 +23,8 @@ def check_model(model: Location) -> bytes:
         what = "exported program" if is_program(model.text) else "checkpoint"
         raise UserError(f"{what} {model} does not exist; train one with `a2i train` or give the path of an existing file")
     data = model.read_bytes()
-    engine_from_bytes(data, model.text.rsplit("/", 1)[-1], "eager" if not is_program(model.text) else "export")
+    name = model.text.rsplit("/", 1)[-1]
+    engine_from_bytes(data, name, "auto")  # builds the engine a worker will build: every check runs here first
     return data
 
 

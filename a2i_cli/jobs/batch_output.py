@@ -186,9 +186,10 @@ def check_listed(out: Location, manifest) -> tuple[np.ndarray, set[int]]:
 
 
 def clean_temporaries(out: Location) -> None:
-    """Remove the half-written images a killed run left in a local OUT/images/*/."""
+    """Remove the half-written files a killed run left in a local OUT and OUT/images/*/."""
     if not out.is_local:
         return
+    remove_temporaries(out.local)
     images = out.local / "images"
     if images.is_dir():
         for shard in os.scandir(images):

@@ -117,6 +117,9 @@ def run_ordered(spec: WorkerSpec, tasks: Iterable, backend: str = "local", worke
         return _run_inline(spec, tasks)
     if backend == "local":
         workers = workers or local_cores()
+        if workers > 4 * local_cores():
+            raise UserError(f"--workers {workers} is more than 4 per core ({4 * local_cores()} here); each worker holds "
+                            "its own copy of the model, so more only use memory")
         return _run_local(spec, tasks, workers, in_flight or 2 * workers)
     if backend == "ray":
         return run_on_ray(spec, tasks, workers, in_flight, ray_address)

@@ -23,7 +23,7 @@ import os
 import socket
 from pathlib import Path
 
-from ..core.errors import UserError
+from ..core.errors import UserError, short
 from .reaper import TAG_VAR, new_tag, start_watcher
 from .workers import local_cores
 
@@ -95,7 +95,7 @@ def _join(ray, address: str) -> None:
             ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False,
                      runtime_env={"py_modules": [str(Path(__file__).resolve().parents[1])], "env_vars": env_vars})
     except (ConnectionError, RuntimeError, ValueError) as e:
-        raise UserError(f"could not join the Ray cluster at {address!r} ({str(e).splitlines()[0][:200]}); "
+        raise UserError(f"could not join the Ray cluster at {address!r} ({short(e)}); "
                         "check --ray-address / RAY_ADDRESS")
     finally:
         ray_constants.ENABLE_RAY_CLUSTER = cluster_switch

@@ -141,6 +141,8 @@ def animate(audio_path: Path, engine, cfg: AnimateConfig, progress: Progress = N
     out, fps = cfg.out, cfg.fps
     if out.suffix.lower() != ".mp4":
         raise UserError(f"--out {out} must end in .mp4")
+    if out.exists() and out.resolve() == Path(audio_path).resolve():
+        raise UserError(f"--out {out} is the input itself; write the video somewhere else")
     audio = read_soundtrack(audio_path, mono=False)
     half = RECIPE.clip_samples // 2
     x16 = np.concatenate([np.zeros(half, np.float32), resample(audio.mono, audio.sample_rate, RECIPE.sample_rate)])

@@ -10,12 +10,12 @@ adds no duplicates; a bad row is reported with its reason and the others go on.
 """
 from __future__ import annotations
 
+import csv
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 
 import numpy as np
-import pandas as pd
 
 from ..core.config import ExtractConfig
 from ..core.errors import UserError
@@ -25,7 +25,7 @@ from ..core.paths import PathOutside, inside
 from ..core.progress import NO_PROGRESS, Progress
 from ..data.dataset_writer import DatasetWriter
 from ..data.features import audio_features
-from ..data.mfcc_csv import check_file
+from ..data.mfcc_csv import check_delimiter, check_file, check_unique, open_text, read_header
 from ..data.schema import suggest
 from .decode import MediaError, read_audio
 from .extract_report import PNG_LEVEL, Bad, ExtractReport, check_out, workers
@@ -57,6 +57,8 @@ def _target_key(row: dict, audio: Path) -> str:
 
 
 def _pair_features(audio_path: Path) -> np.ndarray:
+    if audio_path.is_dir():
+        raise MediaError(f"audio file {audio_path} is a directory, not a recording")
     if not audio_path.is_file():
         raise MediaError(f"audio file {audio_path} does not exist")
     try:
@@ -69,6 +71,8 @@ def _pair_features(audio_path: Path) -> np.ndarray:
 def _pair_image(image_path: Path, writer: DatasetWriter, key: str) -> None:
     from PIL import UnidentifiedImageError
 
+    if image_path.is_dir():
+        raise MediaError(f"image file {image_path} is a directory, not an image")
     if not image_path.is_file():
         raise MediaError(f"image file {image_path} does not exist")
     try:
@@ -82,31 +86,61 @@ def _pair_image(image_path: Path, writer: DatasetWriter, key: str) -> None:
     save_png(pixels, target, compress_level=PNG_LEVEL)
 
 
+def read_pairs(pairs: Path) -> tuple[list[tuple[int, int, dict]], list[Bad]]:
+    """The rows of a pairs file as (row, line, {column: text}); rows that cannot be split are Bad.
+
+    Read like every other CSV (gzip, UTF-16, delimiter hint); a garbage line is one bad row."""
+    header = read_header(pairs)
+    if not header or header == [""]:
+        raise UserError(f"{pairs} is empty; a pairs file has the columns audio,image,CLASS1,CLASS2")
+    check_delimiter(header, pairs)
+    _pairs_columns(header, pairs)
+    check_unique(header, pairs)
+    rows, bad = [], []
+    with open_text(pairs, errors="replace") as f:
+        reader = csv.reader(f)
+        next(reader)
+        row = 0
+        while True:
+            try:
+                rec = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as e:
+                row += 1
+                bad.append(Bad(f"{pairs.name} row {row} (line {reader.line_num})", f"unreadable CSV line ({e})", row))
+                continue
+            if not rec:
+                continue
+            row += 1
+            if len(rec) != len(header):
+                bad.append(Bad(f"{pairs.name} row {row} (line {reader.line_num})",
+                               f"expected {len(header)} fields (as in the header), got {len(rec)}", row))
+                continue
+            rows.append((row, reader.line_num, dict(zip(header, rec))))
+    return rows, bad
+
+
 def extract_pairs(pairs: Path, cfg: ExtractConfig, progress: Progress = NO_PROGRESS) -> ExtractReport:
     """Rows of a pairs CSV (audio,image,CLASS1,CLASS2[,IMAGE]) into dataset `out`; bad rows reported."""
     pairs = check_file(pairs, "pairs file").local
-    try:
-        table = pd.read_csv(pairs, dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError:
-        raise UserError(f"{pairs} is empty; a pairs file has the columns audio,image,CLASS1,CLASS2")
-    except (pd.errors.ParserError, UnicodeDecodeError) as e:
-        raise UserError(f"{pairs} is not a readable CSV ({str(e).splitlines()[0]})")
-    table.columns = [str(c).strip() for c in table.columns]
-    _pairs_columns(list(table.columns), pairs)
+    table, bad = read_pairs(pairs)
     with output_lock(check_out(cfg.out), "extract"):
-        return _extract(pairs, table, cfg, progress)
+        return _extract(pairs, table, bad, cfg, progress)
 
 
-def _extract(pairs: Path, table: pd.DataFrame, cfg: ExtractConfig, progress: Progress) -> ExtractReport:
+def _extract(pairs: Path, table: list, bad: list[Bad], cfg: ExtractConfig, progress: Progress) -> ExtractReport:
     t0 = time.perf_counter()
     writer = DatasetWriter(cfg.out, cfg.image_size)
-    report = ExtractReport(out=writer.out)
+    report = ExtractReport(out=writer.out, bad=list(bad))
     base = pairs.resolve().parent
-    progress.start(len(table), "extracting")
+    progress.start(len(table) + len(bad), "extracting")
+    progress.advance(len(bad))
+    sources = writer.meta.setdefault("sources", {})  # IMAGE -> the recording it was made from
     seen: dict[str, int] = {}
     jobs: list[tuple[str, Path, Path, str, str, str]] = []  # (where, audio, image, key, CLASS1, CLASS2)
-    for i, rec in enumerate(table.to_dict("records"), start=1):
-        where = f"{pairs.name} row {i} (line {i + 1})"
+    for i, line, rec in table:
+        where = f"{pairs.name} row {i} (line {line})"
         try:
             values = {c: str(rec[c]).strip() for c in PAIR_COLUMNS}
             for c in ("audio", "image", "CLASS2"):
@@ -120,6 +154,10 @@ def _extract(pairs: Path, table: pd.DataFrame, cfg: ExtractConfig, progress: Pro
             if key in seen:
                 raise MediaError(f"IMAGE {key} repeats row {seen[key]}")
             seen[key] = i
+            known = sources.get(key)
+            if key in writer.keys and known is not None and known != str(audio_path.resolve()):
+                raise MediaError(f"IMAGE {key} already holds the pair made from {known}; give this pair its own "
+                                 "IMAGE column value")
         except MediaError as e:
             report.bad.append(Bad(where, str(e), order=i))
             progress.advance(1)
@@ -131,6 +169,8 @@ def _extract(pairs: Path, table: pd.DataFrame, cfg: ExtractConfig, progress: Pro
             continue
         jobs.append((where, audio_path, image_path, key, values["CLASS1"], values["CLASS2"].upper()))
 
+    jobs_audio = {job[3]: job[1] for job in jobs}
+
     def run(job):
         where, audio_path, image_path, key, class1, class2 = job
         try:
@@ -138,7 +178,7 @@ def _extract(pairs: Path, table: pd.DataFrame, cfg: ExtractConfig, progress: Pro
             _pair_image(image_path, writer, key)
             return key, feats, class1, class2
         except MediaError as e:
-            return Bad(where, str(e), order=int(where.split(" row ")[1].split()[0]))
+            return Bad(where, str(e), order=int(where.split(" row ")[1].split()[0]))  # "pairs.csv row N (line M)"
 
     with ThreadPoolExecutor(workers()) as pool:
         for a in range(0, len(jobs), PAIRS_BATCH):
@@ -152,6 +192,7 @@ def _extract(pairs: Path, table: pd.DataFrame, cfg: ExtractConfig, progress: Pro
                 progress.advance(1)
             writer.append(rows)  # atomic: an interruption keeps every finished batch
             report.added += len(rows)
+            sources.update({key: str(audio.resolve()) for key, audio in ((r[0], jobs_audio[r[0]]) for r in rows)})
     report.bad.sort(key=lambda b: b.order)
     writer.meta.setdefault("pairs", [])
     if str(pairs.resolve()) not in writer.meta["pairs"]:

@@ -75,6 +75,9 @@ def extract_video(path: Path, writer: DatasetWriter, class1: str, class2: str) -
 
     stat = path.stat()
     same_file = known and known.get("bytes") == stat.st_size and known.get("mtime") == int(stat.st_mtime)
+    if known and (known.get("CLASS2"), known.get("CLASS1")) != (class2, class1):
+        raise MediaError(f"its rows are in {writer.out} as {known.get('CLASS1')}/{known.get('CLASS2')}, not "
+                         f"{class1}/{class2}; extract it into another --out to label it otherwise")
     if same_file and known.get("rows") and all(key(t) in writer.keys for t in range(known["rows"])):
         return 0, int(known["rows"])  # already extracted from this very file: nothing to decode
     audio = read_audio(path, mono=True)

@@ -15,7 +15,7 @@ import torch
 from .. import __version__
 from ..core.atomic import atomic_path
 from ..core.config import ModelConfig
-from ..core.errors import UserError
+from ..core.errors import UserError, short
 from ..data.normalize import Normalizer
 from .network import AudioToImage, build_model
 from .safe_load import load_plain
@@ -67,7 +67,7 @@ def load_checkpoint(path: Path) -> Loaded:
         raise UserError(f"checkpoint {path}: {e}")
     except (TypeError, KeyError, ValueError, RuntimeError) as e:  # fields or weights that do not fit the model
         raise UserError(f"checkpoint {path} does not describe an a2i model ({type(e).__name__}: "
-                        f"{str(e).splitlines()[0][:160]}); is it from another program or version?")
+                        f"{short(e, 160)}); is it from another program or version?")
     model.eval()
     meta = {k: v for k, v in blob.items() if k not in ("state_dict", "optimizer", "rng")}
     return Loaded(model=model, cfg=cfg, norm=norm, meta=meta, path=Path(path))

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import pickle
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..core.errors import UserError
+from ..core.errors import UserError, short
 
 _multiarray = (getattr(np, "_core", None) or np.core).multiarray  # numpy 2 / numpy 1
 NUMPY_ARRAYS = [np.ndarray, np.dtype, _multiarray._reconstruct, type(np.dtype(np.uint32))]
@@ -35,6 +36,8 @@ def load_plain(path: Path, what: str = "checkpoint") -> object:
         raise UserError(f"{what} {path} is a directory; expected a file")
     if not path.is_file():
         raise UserError(f"{what} {path} does not exist")
+    if path.stat().st_size == 0:
+        raise UserError(f"{what} {path} is empty; is it a file a2i wrote?")
     try:
         with warnings.catch_warnings(), torch.serialization.safe_globals(NUMPY_ARRAYS):
             warnings.simplefilter("ignore")
@@ -45,10 +48,13 @@ def load_plain(path: Path, what: str = "checkpoint") -> object:
             named = ", ".join(unsafe[:3]) or "an object that is not a tensor or plain data"
             raise UserError(f"{what} {path} holds more than tensors and plain data ({named}); a2i refuses to load it "
                             "because unpickling it could run code; use a file a2i wrote (retrain or re-export)")
-        raise UserError(f"{what} {path} could not be read (not a torch file: {str(e).splitlines()[0][:120]})")
+        raise UserError(f"{what} {path} is not a torch file a2i can read; is it a file a2i wrote?")
     except Exception as e:  # truncated zip, not a torch file, wrong magic number, ...
-        reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
-        raise UserError(f"{what} {path} could not be read ({type(e).__name__}: {reason}); is it a file a2i wrote?")
+        if "data.pkl" in str(e) and zipfile.is_zipfile(path):
+            raise UserError(f"{what} {path} is a zip archive but not a checkpoint (an exported .pt2 program? pass it "
+                            "as --model with its .pt2 name, or --engine export)")
+        raise UserError(f"{what} {path} could not be read ({type(e).__name__}: {short(e, 120)}); "
+                        "is it a file a2i wrote?")
 
 
 def load_plain_bytes(buffer, what: str) -> object:
@@ -58,6 +64,5 @@ def load_plain_bytes(buffer, what: str) -> object:
             warnings.simplefilter("ignore")
             return torch.load(buffer, map_location="cpu", weights_only=True)
     except Exception as e:
-        reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
-        raise UserError(f"{what} holds more than tensors and plain data ({reason}); a2i refuses to load it "
+        raise UserError(f"{what} holds more than tensors and plain data ({short(e, 120)}); a2i refuses to load it "
                         "because unpickling it could run code")

@@ -14,6 +14,7 @@ optimisers), train_epoch (one pass), train_state (the run's files and checkpoint
 from __future__ import annotations
 
 import random
+import shutil
 import time
 from pathlib import Path
 from typing import Callable
@@ -153,7 +154,15 @@ class Trainer:
     def fit(self, progress: Progress = NO_PROGRESS, on_epoch_end: Callable[[dict], None] | None = None) -> Path:
         """Train to cfg.epochs (or the time budget), logging a line per epoch; returns the run folder."""
         with output_lock(self.run_dir, "train"):
-            return self._fit(progress, on_epoch_end)
+            if self.start_epoch == 0:  # a new run (also one reusing a folder with --exist-ok): nothing stale stays
+                for stale in ("samples", "weights"):
+                    shutil.rmtree(self.run_dir / stale, ignore_errors=True)
+                (self.run_dir / "results.csv").unlink(missing_ok=True)
+            try:
+                return self._fit(progress, on_epoch_end)
+            except KeyboardInterrupt:
+                raise UserError(f"interrupted; what the finished epochs wrote is kept: continue with "
+                                f"`a2i train --resume {self.run_dir}`", code=130) from None
 
     def _fit(self, progress: Progress, on_epoch_end: Callable[[dict], None] | None) -> Path:
         for line in self.describe():
@@ -165,6 +174,9 @@ class Trainer:
             progress.start(len(self.data.x_train), f"epoch {epoch}/{self.cfg.epochs}")
             train_loss = train_epoch(self.nets, self.data, self.cfg, self.device, progress)
             test_loss, scores, gen = self.evaluate()
+            if not (np.isfinite(train_loss) and np.isfinite(test_loss)):
+                raise UserError(f"training diverged in epoch {epoch} (loss {train_loss:.3g}, test loss {test_loss:.3g}); "
+                                f"lower --lr (it is {self.cfg.lr:g}) or the loss weights and train again", code=3)
             record = self._record(epoch, train_loss, test_loss, scores, time.perf_counter() - t0)
             self.history.append(record)
             self._save(epoch, record, gen)
