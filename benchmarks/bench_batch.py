@@ -1,7 +1,13 @@
-"""Batch generation throughput: a2i local, a2i ray and the naive way, with the PNG encoding limit.
+"""Batch generation throughput: a2i local, private Ray, a two-node cluster and the naive way; the driver's CSV rows/s.
 
     python benchmarks/bench_batch.py                   # 100,000 rows, 256x256 (long: minutes per variant)
     python benchmarks/bench_batch.py --rows 20000 --naive-rows 1000 --ray-rows 20000
+
+The two-node cluster (benchmarks/two_node_cluster.py, root only) runs on the same cores as
+the others: two nodes of one CPU each, the second in its own mount namespace with an
+empty tmpfs over the job folder, so images come back to the driver through Ray. The
+driver's CSV reading is timed alone (the 104 features parsed, in chunks of 64 rows),
+beside the csv module doing the same (a2i 0.1.0's reader).
 
 Every variant runs as its own process on the same CSV and the same checkpoint (random
 weights, made here, so this runs anywhere). images/s is rows / wall time of the whole
@@ -228,7 +234,9 @@ def main() -> None:
     ray_rows = args.rows if args.ray_rows is None else args.ray_rows
     if ray_rows:
         _, ray_csv = make_inputs(work, ray_rows, args.size)
-        variant("a2i ray", lambda out: [*a2i, str(ray_csv), "--out", str(out), "--backend", "ray", *common], ray_rows)
+        variant("a2i ray (private)", lambda out: [*a2i, str(ray_csv), "--out", str(out), "--backend", "ray", *common],
+                ray_rows)
+        cluster_variant(variant, work, a2i, common, ray_csv, ray_rows, args.workers)
     _, naive_csv = make_inputs(work, args.rows, args.size)
     variant("naive", lambda out: [sys.executable, __file__, "_naive", str(naive_csv), str(out), str(ckpt),
                                   str(args.naive_rows)], min(args.naive_rows, args.rows))
@@ -248,7 +256,10 @@ def main() -> None:
               "pipeline_limit_images_per_s": round(cores / (enc + inf) * 1000, 1)}
     local = results[0]["images_per_s"]
     naive_rate = results[-1]["images_per_s"]
-    summary = {"results": results, "limits": limits, "load_average": os.getloadavg(),
+    csv_rates = csv_rows_per_s(csv_path)
+    cluster = [r for r in results if r["variant"].startswith("a2i two-node")]
+    summary = {"results": results, "limits": limits, "load_average": os.getloadavg(), "csv_rows_per_s": csv_rates,
+               "cluster_vs_local": round(cluster[0]["images_per_s"] / local, 3) if cluster else None,
                "local_vs_parallel_encoding": round(local / measured_limit, 3),
                "local_vs_encoding_limit": round(local / limits["encoding_limit_images_per_s"], 3),
                "local_vs_pipeline_limit": round(local / limits["pipeline_limit_images_per_s"], 3),
@@ -264,8 +275,60 @@ def main() -> None:
     print(f"encoding limit {limits['encoding_limit_images_per_s']} images/s -> a2i local at "
           f"{summary['local_vs_encoding_limit']:.0%}; pipeline limit {limits['pipeline_limit_images_per_s']} -> "
           f"{summary['local_vs_pipeline_limit']:.0%}; a2i local = {summary['local_vs_naive']}x naive")
+    if cluster:
+        print(f"two-node cluster at {summary['cluster_vs_local']:.0%} of a2i local on the same cores")
+    print(f"driver CSV reading: {csv_rates['a2i']:,.0f} rows/s (csv module: {csv_rates['csv module']:,.0f} rows/s, "
+          f"{csv_rates['a2i'] / csv_rates['csv module']:.1f}x)")
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2))
+
+
+def cluster_variant(variant, work: Path, a2i: list, common: list, csv_path: Path, rows: int, workers) -> None:
+    """The same run on a two-node cluster of one CPU per node whose second node sees none of the job's files."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from two_node_cluster import TwoNodeCluster, available
+
+    why = available()
+    if why:
+        print(f"two-node cluster skipped: it {why}")
+        return
+    job = work / "cluster_job"
+    job.mkdir(exist_ok=True)
+    for f in (csv_path, Path(common[common.index("--model") + 1])):
+        subprocess.run(["cp", str(f), str(job / f.name)], check=True)
+    cluster = TwoNodeCluster(job)
+    try:
+        cmd = [*a2i, str(job / csv_path.name), "--backend", "ray", "--ray-address", cluster.address,
+               *[str(job / Path(c).name) if c.endswith(".pt") else c for c in common]]
+        variant("a2i two-node cluster", lambda out: [*cmd, "--out", str(job / out.name)], rows)
+    finally:
+        cluster.stop()
+
+
+def csv_rows_per_s(csv_path: Path) -> dict:
+    """Rows/s reading the CSV into features: a2i's driver reader, and the csv module doing the same."""
+    import csv as csv_module
+
+    from a2i_cli.data.csv_stream import CsvStream
+    from a2i_cli.data.mfcc_csv import parse_cells
+
+    t0 = time.perf_counter()
+    n = sum(len(chunk.rows) for chunk, _, _ in CsvStream(csv_path).chunks(64))
+    fast = n / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    with open(csv_path, newline="") as f:
+        reader = csv_module.reader(f)
+        header = next(reader)
+        idx = [header.index(f"mfcc_{i}") for i in range(1, 105)]
+        batch, m = [], 0
+        for rec in reader:
+            batch.append([rec[i] for i in idx])
+            if len(batch) == 64:
+                m += len(parse_cells(batch)[0])
+                batch = []
+        m += len(parse_cells(batch)[0]) if batch else 0
+    slow = m / (time.perf_counter() - t0)
+    return {"a2i": round(fast), "csv module": round(slow)}
 
 
 if __name__ == "__main__":

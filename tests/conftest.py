@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import csv
 import os
+import socket
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -126,8 +128,6 @@ def prepared(tiny_data, in_tmp) -> Path:
 
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -137,7 +137,6 @@ def free_port() -> int:
 def s3_server(tmp_path_factory):
     """An S3-compatible server (moto) on 127.0.0.1 and a bucket `a2i`; yields the environment to use it."""
     import subprocess
-    import sys
     import time
     import urllib.request
 
@@ -172,92 +171,14 @@ def s3_server(tmp_path_factory):
     log.close()
 
 
-RAY_START = ("import sys; import ray._private.ray_constants as rc; import ray._private.services as sv; "
-             "rc.ENABLE_RAY_CLUSTER = True; sv.resolve_ip_for_localhost = lambda host: host; "
-             "from ray.scripts.scripts import main; sys.argv = ['ray', *sys.argv[1:]]; main()")
+def start_cluster(job: Path):
+    """A TwoNodeCluster (benchmarks/two_node_cluster.py) over `job`, or a skip saying why not."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from two_node_cluster import TwoNodeCluster, available
 
-
-class TwoNodeCluster:
-    """A real two-node Ray cluster on this machine; node 2 runs in its own mount namespace with an empty
-    tmpfs over `job`, so it sees the code and Python but none of the job's files."""
-
-    def __init__(self, job: Path):
-        import shlex
-        import subprocess
-        import tempfile
-
-        self.job = job
-        self.temp = Path(tempfile.mkdtemp(prefix="a2i-ray-"))  # short: Ray's socket paths must stay short
-        self.port = free_port()
-        self.address = f"127.0.0.1:{self.port}"
-        python = __import__("sys").executable
-        env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-        # Ray's local-only mode keeps every address and listening socket on 127.0.0.1; a worker node is
-        # refused in that mode, and `ray start` would swap 127.0.0.1 for the machine's outward address:
-        # RAY_START lifts both, for this test cluster only.
-        env.update(RAY_USAGE_STATS_ENABLED="0", RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0")
-        self.env = env
-        common = ["--node-ip-address=127.0.0.1", "--num-cpus=1", "--disable-usage-stats"]
-        subprocess.run([python, "-c", RAY_START, "start", "--head", f"--port={self.port}", "--include-dashboard=false",
-                        f"--temp-dir={self.temp}", *common], env=env, check=True, capture_output=True, timeout=120)
-        inner = (f"mount -t tmpfs tmpfs {shlex.quote(str(job))} && exec {python} -c {shlex.quote(RAY_START)} start "
-                 f"--address={self.address} " + " ".join(common))
-        subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", inner], env=env, check=True,
-                       capture_output=True, timeout=120)
-
-    def pids(self) -> list[int]:
-        """Every process of this cluster: those naming its temp folder, and all their descendants."""
-        parents: dict[int, list[int]] = {}
-        roots = []
-        for entry in os.scandir("/proc"):
-            if not entry.name.isdigit():
-                continue
-            pid = int(entry.name)
-            try:
-                cmd = Path(entry.path, "cmdline").read_bytes()
-                ppid = int(Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            parents.setdefault(ppid, []).append(pid)
-            if str(self.temp).encode() in cmd:
-                roots.append(pid)
-        found, todo = set(), list(roots)
-        while todo:
-            pid = todo.pop()
-            if pid not in found:
-                found.add(pid)
-                todo += parents.get(pid, [])
-        return sorted(found)
-
-    def node2_raylet(self) -> int:
-        """The raylet of the node in the other mount namespace."""
-        mine = os.readlink("/proc/self/ns/mnt")
-        for pid in self.pids():
-            try:
-                if b"raylet/raylet" in Path(f"/proc/{pid}/cmdline").read_bytes() and os.readlink(f"/proc/{pid}/ns/mnt") != mine:
-                    return pid
-            except OSError:
-                continue
-        raise RuntimeError("node 2's raylet not found")
-
-    def stop(self) -> None:
-        import shutil
-        import signal
-
-        for pid in self.pids():
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        shutil.rmtree(self.temp, ignore_errors=True)
-
-
-def start_cluster(job: Path) -> TwoNodeCluster:
-    import shutil
-
-    pytest.importorskip("ray")
-    if os.geteuid() != 0 or shutil.which("unshare") is None:
-        pytest.skip("a two-node cluster on one machine needs root and unshare (mount namespaces)")
+    why = available()
+    if why:
+        pytest.skip(f"a two-node cluster on one machine {why}")
     return TwoNodeCluster(job)
 
 

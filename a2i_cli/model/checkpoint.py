@@ -63,6 +63,8 @@ def load_checkpoint(path: Path) -> Loaded:
         model = build_model(cfg)
         model.load_state_dict(blob["state_dict"])
         norm = Normalizer.from_dict(blob["norm"])
+        if not all(torch.isfinite(v).all() for v in model.state_dict().values() if v.is_floating_point()):
+            raise UserError("its weights hold NaN or infinite values (did the training diverge?)")
     except UserError as e:
         raise UserError(f"checkpoint {path}: {e}")
     except (TypeError, KeyError, ValueError, RuntimeError) as e:  # fields or weights that do not fit the model
