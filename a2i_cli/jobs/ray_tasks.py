@@ -42,7 +42,7 @@ def run_on_ray(spec: WorkerSpec, tasks: Iterable, workers: int | None, in_flight
     with ray_session(ray_address, num_cpus=workers) as ray:
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
         n = workers or cpus
-        limit = max(in_flight or 2 * n, n)
+        limit = max(in_flight or 4 * n, n)  # a slow node must not leave the others idle behind the oldest task
         spec_ref = ray.put(spec)  # once per run: the model travels through the object store
         remote = ray.remote(num_cpus=1, max_retries=max_retries)(run_task)
         pending: collections.deque = collections.deque()
