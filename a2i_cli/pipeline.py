@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .core.atomic import atomic_path
-from .core.config import DemoConfig, DemoDataConfig, ModelConfig, PrepareConfig, SplitConfig, TrainConfig
+from .core.config import Arch, DemoConfig, DemoDataConfig, ModelConfig, PrepareConfig, SplitConfig, TrainConfig
 from .core.images import read_rgb, save_png
 from .core.progress import NO_PROGRESS, Progress
 from .core.runs import new_run_dir
@@ -88,7 +88,7 @@ def run_demo(cfg: DemoConfig, log: Callable[[str], None] = print, progress: Prog
 
     log("3/5 train")
     tcfg = TrainConfig(prepared=prepared_dir, epochs=cfg.epochs, batch_size=cfg.batch_size, seed=cfg.seed,
-                       model=ModelConfig(image_size=cfg.image_size), name=cfg.name, exist_ok=cfg.exist_ok,
+                       model=ModelConfig(arch=Arch.auto, image_size=cfg.image_size), name=cfg.name, exist_ok=cfg.exist_ok,
                        runs_root=cfg.runs_root, loss=cfg.loss)
     trainer = Trainer(tcfg, log=log)
     trainer.fit(progress)

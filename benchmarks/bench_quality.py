@@ -1,17 +1,22 @@
-"""Does the picture follow the sound? `seed` vs `a2i` with the same training-time budget.
+"""Does the picture follow the sound? The default model (plain `a2i train`) beside `--arch seed`, a fixed number of epochs.
 
-For each dataset the table shows, on the test split, SSIM, histogram similarity, MSE, PSNR
-and class accuracy (a scene classifier trained on the training images reads the generated
-image; chance is 1/classes) for both models, beside the baselines on the same rows: the
-mean training image and the class-mean oracle (which knows the label), and the
-classifier's accuracy on the real test images (its ceiling).
+Every model is scored through its best.pt, which the run chose on validation rows carved
+from the training side (never the test split), on a leakage-free test split, beside the
+baselines on the same rows: the mean training image and the class-mean oracle (which knows
+the label). "class acc" is how often a reader recognises the class of the audio in the
+generated image: for the demo data the scene classifier a2i trains on the training images;
+for spoken digits an independent MNIST reader (benchmarks/digit_reader.py) trained on MNIST
+digits that are not targets of the dataset. Sharpness is the mean gradient magnitude of the
+generated images over that of the real test images (1.00 = as sharp).
 
-Datasets:
-  demo    built-in demo data, all nine classes, split by source folder
-  digits  spoken digits (FSDD) -> handwritten digits (MNIST) from ../shared/data, one
-          folder per speaker, whole speakers held out (test speakers never heard in training)
+Tables:
+  demo    the built-in demo data, nine classes, split by source folder
+  digits  spoken digits (FSDD) -> handwritten digits (MNIST) from ../shared/data, through
+          `a2i extract audio` (windows over the sound): the speaker lucas held out (seed vs
+          default), then leave-one-speaker-out over the four speakers with the defaults
+          (every test voice unheard in training): mean and worst speaker
 
-    python benchmarks/bench_quality.py --budget 120 --json quality.json
+    python benchmarks/bench_quality.py --epochs 40 --json quality.json
 """
 from __future__ import annotations
 
@@ -25,23 +30,26 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 from a2i_cli.core.config import DemoDataConfig, ModelConfig, PrepareConfig, SplitConfig, TrainConfig  # noqa: E402
 from a2i_cli.data.demo_data import make_demo_dataset  # noqa: E402
 from a2i_cli.data.prepare import prepare  # noqa: E402
 from a2i_cli.model.trainer import Trainer  # noqa: E402
+from digit_reader import DigitReader, used_indices  # noqa: E402
 
-MODELS = {
-    "seed": dict(model=dict(arch="seed"), loss="mse"),
-    "a2i": dict(model=dict(arch="a2i"), loss="mse", class_weight=1.0, aug_noise=0.2, aug_shift=1),
-}
-METRICS = ("ssim", "hist", "mse", "psnr", "class_acc")
+MODELS = {"seed": dict(model=ModelConfig(arch="seed")), "default": {}}  # default: plain `a2i train`, nothing given
+METRICS = ("ssim", "hist", "mse", "psnr", "sharpness", "class_acc")
+SPEAKERS = ("george", "jackson", "lucas", "yweweler")
+FMT = {"ssim": "{:.3f}", "hist": "{:.3f}", "mse": "{:.0f}", "psnr": "{:.2f}", "sharpness": "{:.2f}", "class_acc": "{:.1%}"}
 
 
 def audio_probe(prepared: Path, seed: int, epochs: int = 150) -> float:
     """Test accuracy of an MLP that reads CLASS2 straight from the 104 features (same split):
-    how much class information the audio carries, the most an image model can pass on."""
-    import torch
+    how much class information the audio carries for these test rows."""
     import torch.nn.functional as F
 
     from a2i_cli.data.prepared import Prepared
@@ -77,78 +85,151 @@ def make_digits(out: Path, data: Path, size: int) -> Path:
     return out
 
 
-def run_dataset(name: str, data_dir: Path, work: Path, size: int, budget: float, seed: int) -> dict:
-    prepared, meta = prepare(PrepareConfig(data=data_dir, classes=["all"], image_size=size, name=name,
-                                           split=SplitConfig(seed=seed), runs_root=work / "runs"))
-    result = {"dataset": name, "image_size": size, "train_rows": meta["counts"]["train"],
-              "test_rows": meta["counts"]["test"], "test_folders": meta["folders"]["test"],
-              "classes": len(meta["classes"]), "budget_s": budget, "models": {},
-              "audio_probe_class_acc": audio_probe(prepared, seed)}
-    for model_name, spec in MODELS.items():
-        spec = dict(spec)
-        mcfg = ModelConfig(image_size=size, **spec.pop("model"))
-        cfg = TrainConfig(prepared=prepared, epochs=10_000, batch_size=32, seed=seed, model=mcfg, name=model_name,
-                          runs_root=work / "runs", time_budget=budget, **spec)
-        trainer = Trainer(cfg, log=lambda m: None)
-        t0 = time.perf_counter()
-        trainer.fit()
-        last = trainer.history[-1]  # the last epoch: no model selection on the test split
-        result["models"][model_name] = {"epochs": last["epoch"], "seconds": round(time.perf_counter() - t0, 1),
-                                        **{m: last[f"test_{m}"] for m in METRICS}}
-        result["baseline_mean_image"] = {m: last[f"baseline_{m}"] for m in METRICS}
-        result["oracle_class_mean"] = {m: last[f"oracle_{m}"] for m in METRICS}
-        result["classifier_on_real_test_images"] = last["real_class_acc"]
-        print(f"  {name}/{model_name}: {last['epoch']} epochs, SSIM {last['test_ssim']:.3f}, "
-              f"class acc {last['test_class_acc']:.3f}", flush=True)
+def train_model(prepared: Path, work: Path, name: str, spec: dict, epochs: int, seed: int, classifier: bool,
+                reader: DigitReader | None = None) -> tuple[dict, Trainer]:
+    """Train to `epochs`; the scores of best.pt (chosen on validation rows) on the test split."""
+    cfg = TrainConfig(prepared=prepared, epochs=epochs, seed=seed, name=name, runs_root=work / "runs", exist_ok=True,
+                      classifier=classifier, **spec)
+    trainer = Trainer(cfg, log=lambda m: None)
+    t0 = time.perf_counter()
+    trainer.fit()
+    best = torch.load(trainer.run_dir / "weights" / "best.pt", map_location="cpu", weights_only=True)
+    trainer.model.load_state_dict(best["state_dict"])
+    _, scores, gen = trainer.evaluate()  # best.pt on the test split
+    if reader is not None:
+        scores["class_acc"] = reader.accuracy(gen, trainer.data.test_labels)
+    out = {"arch": str(trainer.cfg.model.arch), "epochs": epochs, "best_epoch": int(best["epoch"]),
+           "seconds": round(time.perf_counter() - t0, 1), **{m: float(scores[m]) for m in METRICS}}
+    return out, trainer
+
+
+def baselines(trainer: Trainer, reader: DigitReader | None) -> dict:
+    b = trainer.baselines
+    res = {"baseline_mean_image": dict(b.baseline), "oracle_class_mean": dict(b.oracle), "real_class_acc": b.real_class_acc}
+    if reader is not None:
+        data = trainer.data
+        res["real_class_acc"] = reader.accuracy(data.y_test, data.test_labels)
+        res["baseline_mean_image"]["class_acc"] = reader.accuracy(
+            np.broadcast_to(b.mean_image, data.y_test.shape).copy(), data.test_labels)
+        from a2i_cli.model.baselines import mean_image
+
+        train = data.y_train.numpy()
+        means = {c: mean_image(train[data.train_labels == c]) for c in np.unique(data.train_labels)}
+        res["oracle_class_mean"]["class_acc"] = reader.accuracy(np.stack([means[c] for c in data.test_labels]),
+                                                                data.test_labels)
+    return res
+
+
+def run_split(name: str, data_dir: Path, work: Path, size: int, epochs: int, seed: int, models: dict,
+              test_folders: tuple[str, ...] = (), reader: DigitReader | None = None) -> dict:
+    prepared, meta = prepare(PrepareConfig(data=data_dir, classes=["all"], image_size=size, name=name, exist_ok=True,
+                                           split=SplitConfig(seed=seed, test_folders=test_folders), runs_root=work / "runs"))
+    result = {"dataset": name, "image_size": size, "counts": meta["counts"], "test_folders": meta["folders"]["test"],
+              "classes": len(meta["classes"]), "models": {}, "audio_probe_class_acc": audio_probe(prepared, seed)}
+    for model_name, spec in models.items():
+        scores, trainer = train_model(prepared, work, f"{name}-{model_name}", spec, epochs, seed, reader is None, reader)
+        result["models"][model_name] = scores
+        result |= baselines(trainer, reader)
+        print(f"  {name}/{model_name} ({scores['arch']}): best epoch {scores['best_epoch']}/{epochs}, SSIM {scores['ssim']:.3f}, "
+              f"sharpness {scores['sharpness']:.2f}, class acc {scores['class_acc']:.3f} [{scores['seconds']:.0f}s]", flush=True)
     return result
 
 
-def table(res: dict) -> str:
-    fmt = {"ssim": "{:.3f}", "hist": "{:.3f}", "mse": "{:.0f}", "psnr": "{:.2f}", "class_acc": "{:.1%}"}
-    lines = [f"**{res['dataset']}** ({res['classes']} classes, {res['image_size']}px, {res['train_rows']} train / "
-             f"{res['test_rows']} test rows, test folders: {', '.join(f.split('/')[-1] for f in res['test_folders'])}; "
-             f"{res['budget_s']:.0f} s of training each)", "",
-             "| | SSIM | hist | MSE | PSNR | class acc | epochs |", "|---|---:|---:|---:|---:|---:|---:|"]
+def split_table(res: dict, reader_name: str) -> str:
+    c = res["counts"]
+    lines = [f"**{res['dataset']}**: {res['classes']} classes, {res['image_size']} px, {c['train']} train / {c['val']} "
+             f"validation / {c['test']} test rows, test folders: {', '.join(f.split('/')[-1] for f in res['test_folders'])}",
+             "", "| | SSIM | hist | MSE | PSNR | sharpness | class acc | best epoch |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in res["models"].items():
-        lines.append(f"| `{name}` | " + " | ".join(fmt[m].format(r[m]) for m in METRICS) + f" | {r['epochs']} |")
+        label = f"`{name}` ({r['arch']})" if name == "default" else f"`--arch {name}`"
+        lines.append(f"| {label} | " + " | ".join(FMT[m].format(r[m]) for m in METRICS) + f" | {r['best_epoch']}/{r['epochs']} |")
     for label, key in (("mean training image", "baseline_mean_image"), ("class-mean oracle", "oracle_class_mean")):
-        lines.append(f"| {label} | " + " | ".join(fmt[m].format(res[key][m]) for m in METRICS) + " | |")
-    lines.append(f"| real test images | | | | | {res['classifier_on_real_test_images']:.1%} | |")
-    lines.append(f"| audio-only classifier (MLP on the 104 features) | | | | | {res['audio_probe_class_acc']:.1%} | |")
+        cells = [FMT[m].format(res[key][m]) if res[key][m] == res[key][m] else "" for m in METRICS]
+        lines.append(f"| {label} | " + " | ".join(cells) + " | |")
+    lines.append(f"| real test images ({reader_name}) | | | | | 1.00 | {res['real_class_acc']:.1%} | |")
+    lines.append(f"| audio-only classifier (MLP on the 104 features) | | | | | | {res['audio_probe_class_acc']:.1%} | |")
     return "\n".join(lines)
+
+
+def loso_table(folds: dict) -> str:
+    lines = ["**Leave one speaker out** (default model; each speaker's 500 recordings are the test split of a model "
+             "trained on the other three)", "",
+             "| held-out speaker | digit read as spoken | SSIM | class-mean oracle SSIM | MSE | class-mean oracle MSE | "
+             "sharpness | audio-only MLP |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for spk, f in folds.items():
+        d, o = f["models"]["default"], f["oracle_class_mean"]
+        lines.append(f"| {spk} | {d['class_acc']:.1%} | {d['ssim']:.3f} | {o['ssim']:.3f} | {d['mse']:.0f} | {o['mse']:.0f} | "
+                     f"{d['sharpness']:.2f} | {f['audio_probe_class_acc']:.1%} |")
+    acc = [f["models"]["default"]["class_acc"] for f in folds.values()]
+    mean = {m: np.mean([f["models"]["default"][m] for f in folds.values()]) for m in ("ssim", "mse", "sharpness")}
+    lines.append(f"| **mean** | **{np.mean(acc):.1%}** | {mean['ssim']:.3f} | "
+                 f"{np.mean([f['oracle_class_mean']['ssim'] for f in folds.values()]):.3f} | {mean['mse']:.0f} | "
+                 f"{np.mean([f['oracle_class_mean']['mse'] for f in folds.values()]):.0f} | {mean['sharpness']:.2f} | "
+                 f"{np.mean([f['audio_probe_class_acc'] for f in folds.values()]):.1%} |")
+    worst = min(folds, key=lambda s: folds[s]["models"]["default"]["class_acc"])
+    lines.append(f"| worst ({worst}) | {min(acc):.1%} | | | | | | |")
+    return "\n".join(lines)
+
+
+def report(results: dict, args) -> None:
+    """Print every table finished so far and write the JSON (after each model: a long run keeps what it measured)."""
+    tables = []
+    if results.get("digits_loso"):
+        folds = results["digits_loso"]
+        if args.seed_fold in folds and "seed" in folds[args.seed_fold]["models"]:
+            tables.append(split_table(folds[args.seed_fold], "digit reader"))
+        tables.append(loso_table(folds))
+    if "demo" in results:
+        tables.append(split_table(results["demo"], "scene classifier"))
+    print("\n" + "\n\n".join(tables) + "\n", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--budget", type=float, default=120.0, help="training seconds per model")
-    ap.add_argument("--datasets", default="demo,digits", help="comma list of demo, digits")
+    ap.add_argument("--epochs", type=int, default=40, help="training epochs of every model")
+    ap.add_argument("--datasets", default="digits,demo", help="comma list of digits, demo")
+    ap.add_argument("--folds", default=",".join(SPEAKERS), help="digits: the speakers held out in turn")
+    ap.add_argument("--seed-fold", default="lucas", help="digits: the held-out speaker on which --arch seed is compared")
     ap.add_argument("--shared-data", type=Path, default=REPO / ".." / "shared" / "data", help="folder with fsdd/ and mnist/")
-    ap.add_argument("--demo-size", type=int, default=64, help="image size for the demo dataset")
-    ap.add_argument("--digits-size", type=int, default=64, help="image size for the digits dataset")
+    ap.add_argument("--image-size", type=int, default=64, help="image size for both datasets")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path, help="write the results here")
     args = ap.parse_args()
-    results = []
+    results: dict = {"epochs": args.epochs, "torch_threads": torch.get_num_threads()}
+    datasets = args.datasets.split(",")
+    if not (args.shared_data / "fsdd").is_dir() and "digits" in datasets:
+        print(f"digits skipped: {args.shared_data}/fsdd not found")
+        datasets.remove("digits")
     with tempfile.TemporaryDirectory(prefix="a2i-quality-") as tmp:
         work = Path(tmp)
-        for ds in args.datasets.split(","):
-            print(f"{ds}:", flush=True)
+        jobs = []  # (dataset, held-out speaker or None, model): the defaults first, the seed comparisons last
+        if "demo" in datasets:
+            make_demo_dataset(DemoDataConfig(out=work / "demo", rows=2000, seed=args.seed))
+            jobs.append(("demo", None, "default"))
+        if "digits" in datasets:
+            digits = make_digits(work / "digits", args.shared_data, args.image_size)
+            reader = DigitReader.train(args.shared_data / "mnist" / "mnist_digits_a.npz", used_indices(digits))
+            results["digit_reader"] = {"trained_on": reader.trained_on, "accuracy_on_dataset_targets": reader.held_out_accuracy}
+            print(f"digit reader: {reader.trained_on} MNIST digits that are not targets; "
+                  f"{reader.held_out_accuracy:.1%} on the targets", flush=True)
+            results["digits_loso"] = {}
+            jobs += [("digits", spk, "default") for spk in args.folds.split(",")]
+            if args.seed_fold in args.folds.split(","):
+                jobs.append(("digits", args.seed_fold, "seed"))
+        if "demo" in datasets:
+            jobs.append(("demo", None, "seed"))
+        for ds, spk, model in jobs:
             if ds == "demo":
-                make_demo_dataset(DemoDataConfig(out=work / "demo", rows=2000, seed=args.seed))
-                results.append(run_dataset("demo", work / "demo", work, args.demo_size, args.budget, args.seed))
-            elif ds == "digits":
-                if not (args.shared_data / "fsdd").is_dir():
-                    print(f"  skipped: {args.shared_data}/fsdd not found")
-                    continue
-                make_digits(work / "digits", args.shared_data, args.digits_size)
-                results.append(run_dataset("digits", work / "digits", work, args.digits_size, args.budget, args.seed))
+                res = run_split("demo", work / "demo", work, args.image_size, args.epochs, args.seed, {model: MODELS[model]})
+                old = results.setdefault("demo", res)
             else:
-                raise SystemExit(f"unknown dataset {ds!r}")
-    print()
-    for r in results:
-        print(table(r) + "\n")
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+                res = run_split(f"digits-{spk}", digits, work, args.image_size, args.epochs, args.seed, {model: MODELS[model]},
+                                test_folders=(spk,), reader=reader)
+                old = results["digits_loso"].setdefault(spk, res)
+            old["models"] = {**res["models"], **old["models"]} if model == "seed" else old["models"] | res["models"]
+            report(results, args)
 
 
 if __name__ == "__main__":

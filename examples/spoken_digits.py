@@ -71,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("out", type=Path, help="dataset folder to write (dataset.csv, dataset.json, images/, pairs.csv, sources/)")
     ap.add_argument("--data", type=Path, default=REPO / ".." / "shared" / "data", help="the shared data folder (default ../shared/data)")
     ap.add_argument("--image-size", type=int, default=256, help="side of the square images (MNIST's 28 px are upscaled)")
+    ap.add_argument("--window", default="sound", choices=["sound", "second"],
+                    help="where the 8 MFCC windows sit (a2i extract audio --window): over the sound, or its first second")
     ap.add_argument("--takes", type=int, default=None, help="only the first N takes of each digit by each speaker (a quick subset)")
     args = ap.parse_args(argv)
 
@@ -82,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     pairs, n = write_pairs(args.data.resolve(), args.out, args.takes)
     try:
-        report = extract_pairs(pairs, ExtractConfig(out=args.out, image_size=args.image_size))
+        report = extract_pairs(pairs, ExtractConfig(out=args.out, image_size=args.image_size, window=args.window))
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -17,7 +17,15 @@ from typer.testing import CliRunner
 av = pytest.importorskip("av", reason="PyAV (pip install av) is needed for the media commands")
 
 from a2i_cli.cli import app  # noqa: E402
-from a2i_cli.data.features import RECIPE, audio_features, clips_to_features, resample, to_mono  # noqa: E402
+from a2i_cli.data.features import (  # noqa: E402
+    RECIPE,
+    SOUND_RECIPE,
+    audio_features,
+    clips_to_features,
+    features_of,
+    resample,
+    to_mono,
+)
 from a2i_cli.data.schema import REQUIRED  # noqa: E402
 
 runner = CliRunner()
@@ -139,6 +147,23 @@ def test_film_clip_rows_match_direct_features(tmp_path):
     with Image.open(out / df["IMAGE"][3]) as im:
         assert im.size == (64, 64) and im.mode == "RGB"
     assert json.loads((out / "dataset.json").read_text())["feature_recipe"] == json.loads(json.dumps(RECIPE.to_dict()))
+    assert json.loads((out / "dataset.json").read_text())["videos"]["big_buck_bunny_0_30"]["hop"] == 1.0
+
+
+@needs_film
+def test_film_clip_hop_gives_more_rows(tmp_path):
+    out = tmp_path / "film"
+    r = extract("videos", str(FILM), "--out", str(out), "--class", "beach", "--image-size", "32", "--hop", "0.5")
+    assert r.exit_code == 0, r.output
+    df = read_rows(out)
+    assert len(df) == 59  # a row every 0.5 s whose whole second fits in 30 s: t = 0, 0.5, ..., 29
+    samples, sr = decode_all_audio(FILM)
+    x = resample(to_mono(samples), sr)
+    feats = df.filter(like="mfcc_").to_numpy(np.float32)
+    for k in (0, 7, 58):  # row k: the audio of [k/2, k/2 + 1)
+        np.testing.assert_allclose(feats[k], clips_to_features(x[k * 8000 : k * 8000 + 16000])[0], rtol=1e-5, atol=1e-3)
+    r = extract("videos", str(FILM), "--out", str(out), "--class", "beach", "--image-size", "32")
+    assert r.exit_code == 1 and "--hop 0.5" in r.output and len(read_rows(out)) == 59  # another hop: refused
 
 
 def test_frame_at_t_plus_half_by_pts_on_variable_frame_rate(tmp_path):
@@ -193,8 +218,17 @@ def test_refuses_to_mix_feature_recipes(tmp_path):
     (out / "dataset.json").write_text(json.dumps(meta))
     before = (out / "dataset.csv").read_bytes()
     r = extract("videos", str(tmp_path / "a.mkv"), "--out", str(out), "--class", "x")
-    assert r.exit_code == 2 and "different feature recipe" in r.output and "n_mels" in r.output
+    assert r.exit_code == 2 and "another feature recipe" in r.output and "n_mels" in r.output
     assert (out / "dataset.csv").read_bytes() == before
+    # recordings with the windows over their sound do not join rows made over a fixed second
+    meta["feature_recipe"]["n_mels"] = 26
+    (out / "dataset.json").write_text(json.dumps(meta))
+    pairs = make_pairs(tmp_path / "in")
+    r = extract("audio", str(pairs), "--out", str(out), "--image-size", "32")
+    assert r.exit_code == 2 and "placement: 'second' there, 'sound' now" in r.output and "--window second" in r.output
+    assert (out / "dataset.csv").read_bytes() == before and "Traceback" not in r.output
+    r = extract("audio", str(pairs), "--out", str(out), "--image-size", "32", "--window", "second")
+    assert r.exit_code == 0, r.output
 
 
 # ----------------------------------------------------------------------------- extract audio
@@ -233,8 +267,14 @@ def test_extract_audio_pairs_any_format(tmp_path):
         with Image.open(out / p) as im:
             assert im.size == (32, 32) and im.mode == "RGB"
     samples, sr = decode_all_audio(tmp_path / "in/a.wav")
-    np.testing.assert_allclose(df.filter(like="mfcc_").to_numpy(np.float32)[0], audio_features(samples, sr), rtol=1e-5, atol=1e-4)
-    assert np.isfinite(df.filter(like="mfcc_").to_numpy()).all()
+    feats = df.filter(like="mfcc_").to_numpy(np.float32)
+    np.testing.assert_allclose(feats[0], features_of(samples, sr, SOUND_RECIPE), rtol=1e-5, atol=1e-4)
+    assert np.isfinite(feats).all()
+    assert json.loads((out / "dataset.json").read_text())["feature_recipe"]["placement"] == "sound"
+    r = extract("audio", str(pairs), "--out", str(tmp_path / "ds2"), "--image-size", "32", "--window", "second")
+    assert r.exit_code == 0, r.output  # the Kaggle recipe: the first second, zero-padded
+    np.testing.assert_allclose(read_rows(tmp_path / "ds2").filter(like="mfcc_").to_numpy(np.float32)[0],
+                               audio_features(samples, sr), rtol=1e-5, atol=1e-4)
 
 
 def test_extract_audio_bad_rows_and_rerun(tmp_path):

@@ -29,7 +29,7 @@ def test_prepare_writes_complete_folder(tiny_data, in_tmp):
     assert p.features.shape == (24, 104)
     assert set(p.rows["CLASS2"]) == {"BEACH"}
     meta = json.loads((p.path / "meta.json").read_text())
-    assert meta["counts"]["train"] + meta["counts"]["test"] == 24
+    assert meta["counts"]["train"] + meta["counts"]["val"] + meta["counts"]["test"] == 24 and meta["counts"]["val"] == 2
     assert meta["image_size"] == 32 and meta["seed"] == 0
 
 
@@ -105,10 +105,10 @@ def test_source_split_never_shares_a_folder(tiny_data, in_tmp):
     for seed in range(5):
         assert prep(str(tiny_data), "--class", "all", "--seed", str(seed), "--name", f"s{seed}").exit_code == 0
         rows = Prepared.load(in_tmp / f"runs/prepare/s{seed}").rows
-        multi = rows[rows["CLASS2"] == "BEACH"]
-        sides = multi.groupby("folder")["split"].nunique()
-        assert (sides == 1).all()  # each BEACH folder on one side only
-        assert set(multi["split"]) == {"train", "test"}
+        multi = rows[rows["CLASS2"] == "BEACH"].assign(side=lambda d: d["split"].replace({"val": "train"}))
+        sides = multi.groupby("folder")["side"].nunique()
+        assert (sides == 1).all()  # each BEACH folder on one side only (validation rows are training side)
+        assert set(multi["split"]) == {"train", "val", "test"}
         single = rows[rows["CLASS2"] == "FOREST"].sort_values("row")
         test_rows = single.loc[single["split"] == "test", "row"].to_numpy()
         assert 0 < len(test_rows) < len(single)
@@ -122,8 +122,11 @@ def test_random_split_sizes_and_seed():
     a = split_rows(frame, SplitConfig(method="random", train_size=360, test_size=120, seed=1))
     b = split_rows(frame, SplitConfig(method="random", train_size=360, test_size=120, seed=1))
     c = split_rows(frame, SplitConfig(method="random", train_size=360, test_size=120, seed=2))
-    assert (a == "train").sum() == 360 and (a == "test").sum() == 120 and (a == "").sum() == 20
+    assert (a == "train").sum() == 360 and (a == "test").sum() == 120 and (a == "val").sum() == 20
     assert (a == b).all() and not (a == c).all()
+    # validation rows come from the rows the split left unused: train and test are those of no validation
+    none = split_rows(frame, SplitConfig(method="random", train_size=360, test_size=120, seed=1, val_fraction=0))
+    assert (none == "").sum() == 20 and ((a == "train") == (none == "train")).all() and ((a == "test") == (none == "test")).all()
 
 
 def test_random_split_cli_and_bad_sizes(tiny_data, in_tmp):

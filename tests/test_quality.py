@@ -148,3 +148,10 @@ def test_resume_restores_auxiliary_heads(prepared, in_tmp):
         torch.testing.assert_close(a["state_dict"][k], b["state_dict"][k])
     for k in a["class_head"]:
         torch.testing.assert_close(a["class_head"][k], b["class_head"][k])
+
+
+def test_augment_offset_is_shared_by_the_frames():
+    x = torch.zeros(64, 104)
+    y = augment_features(x, noise=0.0, shift=0, gen=torch.Generator().manual_seed(0), offset=1.0).view(64, 8, 13)
+    assert torch.equal(y, y[:, :1].expand_as(y))  # one offset per coefficient, the same in all 8 frames
+    assert 0.8 < float(y[:, 0].std()) < 1.2 and float(y[:, 0, 0].std()) > 0.5  # varies per sample and coefficient

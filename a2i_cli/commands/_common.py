@@ -134,11 +134,16 @@ def print_summary(summary: dict, baseline: dict | None = None) -> None:
         table.add_column(col, justify="left" if col == "metric" else "right")
     if baseline:
         table.add_column("mean-image baseline", justify="right")
-    fmt = {"ssim": "{:.4f}", "hist": "{:.4f}", "mse": "{:.1f}", "psnr": "{:.2f}"}
-    label = {"ssim": "SSIM", "hist": "histogram similarity", "mse": "MSE (0-255)", "psnr": "PSNR (dB)"}
+    fmt = {"ssim": "{:.4f}", "hist": "{:.4f}", "mse": "{:.1f}", "psnr": "{:.2f}", "sharpness": "{:.2f}",
+           "target_sharpness": "{:.2f}"}
+    label = {"ssim": "SSIM", "hist": "histogram similarity", "mse": "MSE (0-255)", "psnr": "PSNR (dB)",
+             "sharpness": "sharpness (gradient)", "target_sharpness": "targets' sharpness"}
     for m, st in summary["metrics"].items():
         cells = [fmt[m].format(st[k]) for k in ("mean", "median", "min", "max")]
         if baseline:
-            cells.append(fmt[m].format(baseline[m]))
+            cells.append(fmt[m].format(baseline[m]) if m in ("ssim", "hist", "mse", "psnr") else "")
         table.add_row(label[m], *cells)
     console.print(table)
+    if summary.get("sharpness_vs_targets") == summary.get("sharpness_vs_targets"):
+        console.print(f"sharpness of the generated images relative to their targets: {summary['sharpness_vs_targets']:.2f} "
+                      "(1.00 = as sharp as the real images)")

@@ -1,4 +1,4 @@
-"""`a2i generate`: one image from 104 MFCC values or one CSV row, or one image per second of a recording."""
+"""`a2i generate`: one image from 104 MFCC values or one CSV row, or images of a recording (by the model's feature recipe)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
     @app.command("generate")
     @cli_errors
     def generate_cmd(
-        input: Annotated[Optional[Path], typer.Argument(help="A CSV with mfcc_1..mfcc_104 (the image of --row), or a recording (WAV, FLAC, MP3, a video...): one image per second, as `a2i extract` makes rows.", show_default=False)] = None,
+        input: Annotated[Optional[Path], typer.Argument(help="A CSV with mfcc_1..mfcc_104 (the image of --row), or a recording (WAV, FLAC, MP3, a video...): features by the model's recipe, one image per second (recipe `second`) or one for the whole recording (recipe `sound`), as `a2i extract` made its rows.", show_default=False)] = None,
         mfcc: Annotated[Optional[str], typer.Option(help="Instead of INPUT: 104 comma-separated MFCC values (mfcc_1..mfcc_104).")] = None,
         row: Annotated[int, typer.Option(help="With a CSV: the 1-based data row to draw.")] = D["row"],
         out: Annotated[Optional[Path], typer.Option(help="PNG file to write (default generated.png); with a recording, a folder (default generated/).")] = D["out"],
@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
         audio: Annotated[Optional[Path], typer.Option(hidden=True, help="Old spelling: pass the recording as INPUT.")] = None,
         backend: Annotated[Optional[Engine], typer.Option(hidden=True, help="Old spelling of --engine.")] = None,
     ) -> None:
-        """Generate images from sound: from a CSV row, 104 --mfcc values, or one per second of a recording."""
+        """Generate images from sound: from a CSV row, 104 --mfcc values, or a recording (with the model's feature recipe)."""
         from ..core.errors import UserError
         from ..core.images import save_png
         from ..core.runs import newest_best

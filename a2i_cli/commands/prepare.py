@@ -24,6 +24,7 @@ def register(app: typer.Typer) -> None:
         test_size: Annotated[Optional[int], typer.Option(help="--split random only: test rows (e.g. 120).")] = S["test_size"],
         seed: Annotated[int, typer.Option(help="Seed of the split.")] = S["seed"],
         test_folders: Annotated[list[str], typer.Option("--test-folder", help="--split source: put exactly these source folders (e.g. a speaker) on the test side; repeatable.")] = list(S["test_folders"]),
+        val_fraction: Annotated[float, typer.Option(help="Share of the training side kept as validation rows, which choose best.pt (a contiguous block of each training folder; --split random: rows the split left unused). 0 = none.")] = S["val_fraction"],
         image_size: Annotated[int, typer.Option(help="Resize images once, here: 32, 64, 128 or 256.")] = D["image_size"],
         skip_bad: Annotated[bool, typer.Option(help="Skip rows with bad features or images (listed) instead of stopping.")] = D["skip_bad"],
         allow_outside_paths: Annotated[bool, typer.Option(help="Read IMAGE paths that lead outside DATA (absolute, '..', symlinks); off: such rows are refused.")] = D["allow_outside_paths"],
@@ -39,7 +40,7 @@ def register(app: typer.Typer) -> None:
             data=data, classes=list(classes), image_size=image_size, skip_bad=skip_bad, name=name, exist_ok=exist_ok,
             allow_outside_paths=allow_outside_paths,
             split=SplitConfig(method=split, test_fraction=test_fraction, train_size=train_size, test_size=test_size,
-                              seed=seed, test_folders=tuple(test_folders)),
+                              seed=seed, test_folders=tuple(test_folders), val_fraction=val_fraction),
         )
         with progress_bar("decoding images") as bar:
             out, meta = prepare(cfg, progress=bar)
@@ -48,6 +49,7 @@ def register(app: typer.Typer) -> None:
             rows = ", ".join(str(b["row"]) for b in skipped[:20]) + (" ..." if len(skipped) > 20 else "")
             console.print(f"skipped {len(skipped)} bad rows: {rows} (reasons in {out / 'meta.json'})")
         console.print("classes: " + ", ".join(f"{k} {v}" for k, v in meta["classes"].items()))
-        console.print(f"split {cfg.split.method}: {meta['counts']['train']} train / {meta['counts']['test']} test rows; "
+        console.print(f"split {cfg.split.method}: {meta['counts']['train']} train / {meta['counts']['val']} validation / "
+                      f"{meta['counts']['test']} test rows; "
                       f"test folders: {', '.join(meta['folders']['test'])}")
         console.print(f"prepared -> {out}")

@@ -6,10 +6,16 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..core.config import Arch, Device, Loss, ModelConfig, TrainConfig, defaults
+from ..core.config import RECIPES, Arch, Device, Loss, ModelConfig, Schedule, TrainConfig, defaults
 from ._common import cli_errors, console, progress_bar
 
 D, M = defaults(TrainConfig), defaults(ModelConfig)
+ARCH = D["model"].arch
+
+
+def by_arch(field: str) -> str:
+    """'default: a2i 1, seed 0' for a recipe option (RECIPES in core/config.py)."""
+    return "default: " + ", ".join(f"{a} {v}" for a, v in ((a, RECIPES[a][field]) for a in RECIPES))
 
 
 def register(app: typer.Typer) -> None:
@@ -20,24 +26,27 @@ def register(app: typer.Typer) -> None:
         epochs: Annotated[Optional[int], typer.Option(help=f"Total epochs (default {D['epochs']}; with --resume: the run's own, or more).", show_default=False)] = None,
         batch_size: Annotated[int, typer.Option(help="Batch size.")] = D["batch_size"],
         lr: Annotated[float, typer.Option(help="Adam learning rate.")] = D["lr"],
+        lr_schedule: Annotated[Optional[Schedule], typer.Option(help=f"The learning rate over the epochs: constant, or cosine from --lr to 0 at the last epoch ({by_arch('lr_schedule')}).", show_default=False)] = D["lr_schedule"],
         seed: Annotated[int, typer.Option(help="Seed for weights and batch order.")] = D["seed"],
         latent: Annotated[int, typer.Option(help="Latent size between encoder and decoder.")] = M["latent"],
-        arch: Annotated[Arch, typer.Option(help="seed: the student project's model exactly; a2i: temporal encoder over the 8 x 13 frames, same decoder.")] = M["arch"],
+        arch: Annotated[Arch, typer.Option(help="auto: a2i on data with 2+ classes, seed on one class; seed: the student project's model and recipe exactly; a2i: temporal encoder over the 8 x 13 frames, same decoder.")] = ARCH,
         vae: Annotated[bool, typer.Option("--vae", help="Variational encoder (KL term weighted by --kl-weight).")] = M["vae"],
-        loss: Annotated[Loss, typer.Option(help="Reconstruction loss.")] = D["loss"],
-        class_weight: Annotated[float, typer.Option(help="Weight of an auxiliary loss: the latent also predicts CLASS2 (0 = off).")] = D["class_weight"],
-        adv_weight: Annotated[float, typer.Option(help="Weight of an adversarial term with a patch discriminator (0 = off).")] = D["adv_weight"],
+        loss: Annotated[Optional[Loss], typer.Option(help=f"Reconstruction loss ({by_arch('loss')}).", show_default=False)] = D["loss"],
+        class_weight: Annotated[Optional[float], typer.Option(help=f"Weight of an auxiliary loss: the latent also predicts CLASS2, 0 = off ({by_arch('class_weight')}).", show_default=False)] = D["class_weight"],
+        adv_weight: Annotated[Optional[float], typer.Option(help=f"Weight of an adversarial term with a patch discriminator, 0 = off ({by_arch('adv_weight')}).", show_default=False)] = D["adv_weight"],
         kl_weight: Annotated[float, typer.Option(help="--vae only: weight of the KL term.")] = D["kl_weight"],
-        aug_noise: Annotated[float, typer.Option(help="Augmentation: Gaussian feature noise (std, normalised units).")] = D["aug_noise"],
-        aug_shift: Annotated[int, typer.Option(help="Augmentation: shift the 8 frames by up to N frames (0-4).")] = D["aug_shift"],
+        aug_noise: Annotated[Optional[float], typer.Option(help=f"Augmentation: Gaussian feature noise, std in normalised units ({by_arch('aug_noise')}).", show_default=False)] = D["aug_noise"],
+        aug_shift: Annotated[Optional[int], typer.Option(help=f"Augmentation: shift the 8 frames by up to N frames, 0-4 ({by_arch('aug_shift')}).", show_default=False)] = D["aug_shift"],
+        aug_offset: Annotated[Optional[float], typer.Option(help=f"Augmentation: a random offset per coefficient, the same in all 8 frames (another voice or microphone), std in normalised units ({by_arch('aug_offset')}).", show_default=False)] = D["aug_offset"],
         classifier: Annotated[bool, typer.Option(help="Score class accuracy with a scene classifier (2+ classes).")] = D["classifier"],
         time_budget: Annotated[Optional[float], typer.Option(help="Stop after the epoch that reaches this many seconds of training.")] = D["time_budget"],
+        tensorboard: Annotated[bool, typer.Option("--tensorboard", help="Also log the scalars and sample grids to <run>/tensorboard (needs the optional extra: pip install 'a2i\\[tensorboard]').")] = D["tensorboard"],
         device: Annotated[Device, typer.Option(help="auto: CUDA when present.")] = D["device"],
         name: Annotated[str, typer.Option(help="Run name under runs/train/.")] = D["name"],
         exist_ok: Annotated[bool, typer.Option(help="Reuse runs/train/<name> instead of making <name>2.")] = D["exist_ok"],
         resume: Annotated[Optional[Path], typer.Option(help="Continue a run: its folder or its weights/last.pt (with --epochs to go further).")] = None,
     ) -> None:
-        """Train (Adam; MSE or MSE+SSIM); each epoch prints test scores beside the mean-image and class-mean baselines."""
+        """Train (Adam); each epoch prints test scores beside the mean-image and class-mean baselines and redraws results.png."""
         from ..core.errors import UserError
         from ..model.trainer import Trainer
 
@@ -59,9 +68,9 @@ def register(app: typer.Typer) -> None:
         else:
             mcfg = ModelConfig(arch=arch, latent=latent, vae=vae)
             cfg = TrainConfig(prepared=prepared, epochs=D["epochs"] if epochs is None else epochs, batch_size=batch_size,
-                              lr=lr, seed=seed, device=device, model=mcfg, name=name, exist_ok=exist_ok, loss=loss,
+                              lr=lr, lr_schedule=lr_schedule, seed=seed, device=device, model=mcfg, name=name, exist_ok=exist_ok, loss=loss,
                               adv_weight=adv_weight, class_weight=class_weight, kl_weight=kl_weight, aug_noise=aug_noise,
-                              aug_shift=aug_shift, classifier=classifier, time_budget=time_budget)
+                              aug_shift=aug_shift, aug_offset=aug_offset, classifier=classifier, time_budget=time_budget, tensorboard=tensorboard)
             trainer = Trainer(cfg, log=console.print)
         with progress_bar("epoch") as bar:
             trainer.fit(progress=bar)

@@ -10,11 +10,11 @@ Only the standard library is imported here: the CLI imports this module at start
 from __future__ import annotations
 
 import math
-import re
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
 
+from .checks import MAX_SEED, at_least, between, check_name, check_seed, choice, defaults, finite  # noqa: F401
 from .errors import UserError
 
 N_FRAMES = 8  # windows per row
@@ -24,7 +24,6 @@ IMAGE_SIZES = (32, 64, 128, 256)  # sizes a model can draw (decoder of log2(size
 RUNS = Path("runs")
 MAX_WORKERS = 256  # more processes than this only exhaust memory
 DEMO_CLASSES = ("BEACH", "CITY", "CLASSROOM", "FOOTBALL-MATCH", "FOREST", "GROCERY-STORE", "JUNGLE", "RESTAURANT", "RIVER")
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 class Engine(StrEnum):
@@ -49,9 +48,19 @@ class SplitMethod(StrEnum):
     random = "random"  # the student project's random protocol (leaks)
 
 
+class Window(StrEnum):  # where a row's 8 feature windows sit in its audio (data/features.py)
+    second = "second"  # spread over one fixed second (the Kaggle recipe; videos, demo data)
+    sound = "sound"  # spread over the recording's sound, leading and trailing silence trimmed
+
+
 class Arch(StrEnum):
+    auto = "auto"  # training: a2i with its recipe on data with 2+ classes, seed on one class
     seed = "seed"  # the student project's MLP encoder
     a2i = "a2i"  # temporal encoder over the 8 x 13 frames
+
+
+class Schedule(StrEnum):  # the learning rate over the epochs: constant, or half a cosine from --lr to 0
+    constant, cosine = "constant", "cosine"
 
 
 class Loss(StrEnum):
@@ -60,72 +69,17 @@ class Loss(StrEnum):
 
 
 class Device(StrEnum):
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
+    auto, cpu, cuda = "auto", "cpu", "cuda"
 
 
 class ImageFormat(StrEnum):
-    png = "png"
-    jpg = "jpg"
-    webp = "webp"
-
-
-def choice(enum: type[StrEnum], value, option: str) -> StrEnum:
-    """`value` as a member of `enum`, or a UserError naming the option and the choices."""
-    try:
-        return enum(value)
-    except ValueError:
-        raise UserError(f"unknown {option} {value!r}; choose one of {', '.join(e.value for e in enum)}")
+    png, jpg, webp = "png", "jpg", "webp"
 
 
 def check_image_size(size: int, option: str = "--image-size") -> int:
     if size not in IMAGE_SIZES:
         raise UserError(f"{option} must be a power of two from 32 to 256 (one of {list(IMAGE_SIZES)}), got {size}")
     return size
-
-
-MAX_SEED = 2**32 - 1  # numpy's seeds stop here
-
-
-def finite(value, option: str) -> None:
-    if value is not None and not math.isfinite(value):
-        raise UserError(f"{option} must be a finite number, got {value}")
-
-
-def at_least(value, low, option: str) -> None:
-    finite(value, option)
-    if value is not None and value < low:
-        raise UserError(f"{option} must be at least {low}, got {value}")
-
-
-def check_seed(seed: int, option: str = "--seed") -> None:
-    between(seed, 0, MAX_SEED, option)
-
-
-def between(value, low, high, option: str) -> None:
-    finite(value, option)
-    if value is not None and not low <= value <= high:
-        raise UserError(f"{option} must be between {low} and {high}, got {value}")
-
-
-def check_name(name: str | None, option: str = "--name") -> str:
-    """A run name is one plain folder name: letters, digits, '.', '_' or '-', not starting with '.' or '-'."""
-    if not NAME.fullmatch(name or "") or len(name) > 100:
-        raise UserError(f"{option} {name!r} must be letters, digits, '.', '_' or '-', start with a letter or digit, "
-                        "and be at most 100 characters")
-    return name
-
-
-def defaults(cls) -> dict:
-    """{field: default} of a config dataclass (factories called), for CLI signatures."""
-    out = {}
-    for f in fields(cls):
-        if f.default_factory is not MISSING:
-            out[f.name] = f.default_factory()
-        elif f.default is not MISSING:
-            out[f.name] = f.default
-    return out
 
 
 # --------------------------------------------------------------------------- data
@@ -140,11 +94,14 @@ class SplitConfig:
     seed: int = 0
     blocks: int = 8  # contiguous blocks a single-folder class is cut into
     test_folders: tuple[str, ...] = ()  # source split: these folders (and only these) are test
+    val_fraction: float = 0.1  # validation rows that choose best.pt, carved from the non-test rows (0 = none)
 
     def __post_init__(self) -> None:
         self.method = choice(SplitMethod, self.method, "--split")
         if not 0.0 < self.test_fraction < 1.0:
             raise UserError(f"--test-fraction must be between 0 and 1 (exclusive), got {self.test_fraction}")
+        if not 0.0 <= self.val_fraction < 0.5:
+            raise UserError(f"--val-fraction must be from 0 to 0.5 (exclusive), got {self.val_fraction}")
         self.test_folders = tuple(self.test_folders)
         if self.test_folders and self.method != SplitMethod.source:
             raise UserError("--test-folder needs --split source")
@@ -209,7 +166,7 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         self.encoder_widths = tuple(self.encoder_widths)
-        self.arch = choice(Arch, self.arch, "--arch")
+        self.arch = choice(Arch, self.arch, "--arch")  # `auto` is resolved by TrainConfig.resolved
         check_image_size(self.image_size)
         between(self.latent, 1, MAX_WIDTH, "--latent")
         between(self.temporal_channels, 1, MAX_WIDTH, "temporal_channels")
@@ -232,6 +189,16 @@ class ModelConfig:
         return {**asdict(self), "arch": str(self.arch)}
 
 
+# Each architecture's training recipe: what --loss, --class-weight, --adv-weight, --aug-noise and
+# --aug-shift mean when not given. `seed`: the student project exactly; `a2i`: what wins
+# benchmarks/bench_quality.py (README). `--arch auto` (the default) trains a2i on 2+ classes.
+RECIPES: dict[str, dict] = {
+    "seed": dict(loss="mse", class_weight=0.0, adv_weight=0.0, aug_noise=0.0, aug_shift=0, aug_offset=0.0, lr_schedule="constant"),
+    "a2i": dict(loss="mse+ssim", class_weight=1.0, adv_weight=0.0, aug_noise=0.2, aug_shift=1, aug_offset=1.0, lr_schedule="cosine"),
+}
+RECIPE_FIELDS = tuple(RECIPES["seed"])
+
+
 @dataclass
 class TrainConfig:
     prepared: Path | None = None  # default: the newest runs/prepare/*
@@ -240,26 +207,32 @@ class TrainConfig:
     lr: float = 1e-3
     seed: int = 0
     device: Device = Device.auto
-    model: ModelConfig = field(default_factory=ModelConfig)
+    model: ModelConfig = field(default_factory=lambda: ModelConfig(arch=Arch.auto))
     name: str = "exp"
     exist_ok: bool = False
     runs_root: Path = RUNS
     n_samples: int = 8  # test rows drawn in samples.png
-    loss: Loss = Loss.mse
-    adv_weight: float = 0.0  # > 0 adds a patch-discriminator (adversarial) term
-    class_weight: float = 0.0  # > 0: the latent also predicts CLASS2 (cross-entropy, training only)
+    # None = the architecture's recipe (RECIPES above)
+    loss: Loss | None = None
+    adv_weight: float | None = None  # > 0 adds a patch-discriminator (adversarial) term
+    class_weight: float | None = None  # > 0: the latent also predicts CLASS2 (cross-entropy, training only)
     kl_weight: float = 1e-3  # VAE only
-    aug_noise: float = 0.0  # feature noise, in normalised units
-    aug_shift: int = 0  # random shift of the 8 frames by up to this many frames
+    aug_noise: float | None = None  # feature noise, in normalised units
+    aug_shift: int | None = None  # random shift of the 8 frames by up to this many frames
+    aug_offset: float | None = None  # std of a per-coefficient offset shared by the 8 frames (normalised units)
+    lr_schedule: Schedule | None = None  # constant or cosine
     classifier: bool = True  # score class accuracy with a scene classifier (2+ classes)
     time_budget: float | None = None  # seconds: stop after the epoch that reaches it
+    tensorboard: bool = False  # also log to <run>/tensorboard (needs the tensorboard extra)
 
     def __post_init__(self) -> None:
-        self.loss = choice(Loss, self.loss, "--loss")
+        self.loss = None if self.loss is None else choice(Loss, self.loss, "--loss")
+        self.lr_schedule = None if self.lr_schedule is None else choice(Schedule, self.lr_schedule, "--lr-schedule")
         self.device = choice(Device, self.device, "--device")
         for option, value in (("--class-weight", self.class_weight), ("--adv-weight", self.adv_weight),
-                              ("--kl-weight", self.kl_weight), ("--aug-noise", self.aug_noise)):
-            at_least(value, 0, option)
+                              ("--kl-weight", self.kl_weight), ("--aug-noise", self.aug_noise),
+                              ("--aug-offset", self.aug_offset)):
+            at_least(value, 0, option)  # None (the recipe's value) passes
         between(self.aug_shift, 0, 4, "--aug-shift")
         between(self.epochs, 1, 1_000_000, "--epochs")
         between(self.batch_size, 1, 65_536, "--batch-size")
@@ -269,6 +242,16 @@ class TrainConfig:
             raise UserError(f"--lr must be above 0 and at most 10, got {self.lr}")
         at_least(self.time_budget, 0, "--time-budget")
         check_name(self.name)
+
+    def resolved(self, n_classes: int) -> "TrainConfig":
+        """A copy with `--arch auto` and every unset recipe option decided (for data with n_classes classes)."""
+        arch = self.model.arch
+        if arch == Arch.auto:
+            arch = Arch.a2i if n_classes >= 2 else Arch.seed
+        recipe = RECIPES[arch.value]
+        values = {k: recipe[k] if getattr(self, k) is None else getattr(self, k) for k in RECIPE_FIELDS}
+        model = ModelConfig(**{**asdict(self.model), "arch": arch})
+        return TrainConfig(**{**{f.name: getattr(self, f.name) for f in fields(self)}, **values, "model": model})
 
 
 # --------------------------------------------------------------------------- inference and jobs
@@ -357,10 +340,14 @@ class ExtractConfig:
     image_size: int = 256  # pictures are centre-cropped to a square and resized to this
     class2: str | None = None  # extract videos: CLASS2 of every row
     class1: str | None = None  # default: INDOORS for indoor classes, else OUTDOORS
+    window: Window = Window.sound  # extract audio: where the 8 windows sit (videos always use `second`)
+    hop: float = 1.0  # extract videos: seconds between rows (each row: the frame at the middle of its 1-s window)
 
     def __post_init__(self) -> None:
         self.out = Path(self.out)
+        self.window = choice(Window, self.window, "--window")
         between(self.image_size, 8, 2048, "--image-size")
+        between(self.hop, 0.05, 60.0, "--hop")
 
 
 @dataclass

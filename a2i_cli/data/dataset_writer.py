@@ -4,8 +4,9 @@
     writer.append([(IMAGE, features (104,), CLASS1, CLASS2), ...])   # new keys only
     writer.save_meta()
 
-dataset.json records the feature recipe; a writer refuses a folder made with another
-recipe, so rows that are not comparable never mix. The CSV is rewritten by copy + append +
+dataset.json records the feature recipe (features.py); a writer refuses a folder made with
+another recipe (e.g. `extract audio --window sound` rows beside `extract videos` rows, which
+spread their windows over a fixed second), so rows that are not comparable never mix. The CSV is rewritten by copy + append +
 rename, so an interrupted run leaves the previous complete file.
 """
 from __future__ import annotations
@@ -21,24 +22,20 @@ import pandas as pd
 from ..core.atomic import atomic_path, write_json
 from ..core.config import between
 from ..core.errors import UserError
-from .features import RECIPE
+from .features import RECIPE, FeatureRecipe, recipe_dict, recipe_difference, recipe_from_dict
 from .schema import FEATURE_COLUMNS, REQUIRED
-
-
-def recipe_dict(recipe=RECIPE) -> dict:
-    """The recipe as it reads back from JSON (tuples become lists)."""
-    return json.loads(json.dumps(recipe.to_dict()))
 
 
 class DatasetWriter:
     """DIR/dataset.csv + DIR/dataset.json, appended to atomically and keyed by IMAGE."""
 
-    def __init__(self, out: Path, image_size: int = 256, meta: dict | None = None, recipe=RECIPE):
+    def __init__(self, out: Path, image_size: int = 256, meta: dict | None = None, recipe: FeatureRecipe = RECIPE):
         between(image_size, 8, 2048, "--image-size")
         self.out = Path(out)
         self.csv = self.out / "dataset.csv"
         self.json = self.out / "dataset.json"
         self.image_size = image_size
+        self.feature_recipe = recipe
         self.recipe = recipe_dict(recipe)
         if self.out.exists() and not self.out.is_dir():
             raise UserError(f"--out {self.out} is a file; give a dataset folder")
@@ -82,16 +79,18 @@ class DatasetWriter:
         if not isinstance(meta, dict):
             raise UserError(f"{self.json} is not a dataset description (a JSON object); fix or remove it")
         old = meta.get("feature_recipe")
-        if old != self.recipe:
-            if isinstance(old, dict):
-                diff = ", ".join(f"{k}: {old.get(k)!r} there, {self.recipe.get(k)!r} now"
-                                 for k in sorted(set(old) | set(self.recipe)) if old.get(k) != self.recipe.get(k))
-            else:
-                diff = f"recorded recipe is {old!r}"
+        if not isinstance(old, dict):
+            raise UserError(f"{self.json} records no feature recipe ({old!r}), so new rows might not be comparable "
+                            "with its rows; extract into a new --out folder")
+        diff = recipe_difference(recipe_from_dict(old, str(self.json)), self.feature_recipe)
+        if diff:
+            placement = old.get("placement", "second")
             raise UserError(
-                f"{self.out} was made with a different feature recipe ({diff}); its rows would not be comparable "
-                "with new ones; extract into a new --out folder"
+                f"{self.out} was made with another feature recipe ({diff}); its rows would not be comparable "
+                f"with new ones: extract into a new --out folder"
+                + (f", or match it with --window {placement}" if placement != self.feature_recipe.placement else "")
             )
+        meta["feature_recipe"] = self.recipe  # an older record of the same recipe, completed
         return meta
 
     def _read_keys(self) -> set[str]:

@@ -3,7 +3,7 @@
 runs/prepare/<name>/
     images.npy     (N, S, S, 3) uint8, resized once here
     features.npy   (N, 104) float32, raw (normalise with meta.json's statistics)
-    rows.csv       row (1-based in dataset.csv), IMAGE, CLASS1, CLASS2, folder, split
+    rows.csv       row (1-based in dataset.csv), IMAGE, CLASS1, CLASS2, folder, split (train, val or test)
     meta.json      source, classes, counts, normalisation (train rows only), split, seed, recipe
 """
 from __future__ import annotations
@@ -26,12 +26,12 @@ from ..core.locks import output_lock
 from ..core.paths import PathOutside, inside, normalise
 from ..core.progress import NO_PROGRESS, Progress
 from ..core.runs import new_run_dir, safe_name
+from .features import KAGGLE_RECIPE
 from .normalize import Normalizer
 from .prepared import CACHES, DATA_FILES, MARKER
 from .scene_csv import BadRow, read_scene_csv, select_classes
 from .splits import split_rows
 
-KAGGLE_RECIPE = "Kaggle scene dataset: 16 kHz, 8 windows of 0.25 s, 13 MFCC, frame-major (authors' code not public)"
 
 
 def load_images(root: Path, paths: list[str], size: int, progress: Progress = NO_PROGRESS,
@@ -87,7 +87,7 @@ def prepare(cfg: PrepareConfig, progress: Progress = NO_PROGRESS) -> tuple[Path,
     use = split != ""
     frame, feats, images = frame[use].reset_index(drop=True), feats[use], images[use]
     train = (frame["split"] == "train").to_numpy()
-    if not train.any() or train.all():
+    if not train.any() or not (frame["split"] == "test").any():
         raise UserError("the split left no training or no test rows; use more rows, more folders or --split random")
     norm = Normalizer.fit(feats[train])
 
@@ -116,12 +116,12 @@ def write_prepared(out: Path, cfg: PrepareConfig, table, frame, feats, images, n
         "source": str(Path(cfg.data).resolve()),
         "csv": str(table.csv.resolve()),
         "classes": {c: int((frame["CLASS2"] == c).sum()) for c in classes},
-        "counts": {"train": int(train.sum()), "test": int((~train).sum())},
+        "counts": {s: int((frame["split"] == s).sum()) for s in ("train", "val", "test")},
         "split": asdict(cfg.split),
         "seed": cfg.split.seed,
         "image_size": cfg.image_size,
         "normalisation": {"fit_on": "train rows", **norm.to_dict()},
-        "folders": {s: sorted(frame.loc[frame["split"] == s, "folder"].unique().tolist()) for s in ("train", "test")},
+        "folders": {s: sorted(frame.loc[frame["split"] == s, "folder"].unique().tolist()) for s in ("train", "val", "test")},
         "skipped_rows": [asdict(b) for b in bad],
         "feature_recipe": recipe_of(table.root),
         "fingerprint": files_digest([out / f for f in DATA_FILES]),

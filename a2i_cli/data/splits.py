@@ -8,6 +8,14 @@ folders are chosen across all classes at once, so a test speaker is never heard 
 training. `test_folders` names the test folders explicitly.
 `random`: the student project's protocol (e.g. 360 train / 120 test drawn at random),
 offered for reproducing its numbers; it leaks neighbouring frames across the split.
+
+Validation rows (`val`, `val_fraction` of the training side) choose best.pt and are never
+test rows. Source split: in every (class, training folder) group, one contiguous block of
+rows at a seeded position (a run of takes or seconds of one folder, as leakage-free as the
+single-folder test blocks). Random split: drawn from the rows the split left unused when
+there are enough (so `--split random --train-size 360 --test-size 120` trains on exactly
+the same 360 rows as before; at most val_fraction x the training rows), else from the
+training rows.
 """
 from __future__ import annotations
 
@@ -19,9 +27,42 @@ from ..core.errors import UserError
 
 
 def split_rows(frame: pd.DataFrame, cfg: SplitConfig) -> np.ndarray:
-    """Return an array of 'train' / 'test' / '' (unused) per row of frame (needs CLASS2, folder)."""
+    """Return an array of 'train' / 'val' / 'test' / '' (unused) per row of frame (needs CLASS2, folder)."""
     if len(frame) < 2:
         raise UserError(f"need at least 2 rows to split into train and test, got {len(frame)}")
+    return carve_validation(frame, _train_test(frame, cfg), cfg)
+
+
+def carve_validation(frame: pd.DataFrame, split: np.ndarray, cfg: SplitConfig) -> np.ndarray:
+    """Mark `val` rows on the training side of `split` (see the module docstring); test rows never change."""
+    out = split.copy()
+    if cfg.val_fraction <= 0:
+        return out
+    rng = np.random.default_rng([cfg.seed, 1])  # its own stream: train/test stay what they were
+    train = np.flatnonzero(out == "train")
+    if cfg.method == "random":
+        n_val = max(1, int(round(cfg.val_fraction * len(train))))
+        unused = np.flatnonzero(out == "")
+        if len(unused):  # the training rows stay exactly those of the split
+            out[rng.choice(unused, min(n_val, len(unused)), replace=False)] = "val"
+        elif len(train) > n_val:
+            out[rng.choice(train, n_val, replace=False)] = "val"
+        return out
+    keys = frame["CLASS2"].astype(str).to_numpy()[train], frame["folder"].astype(str).to_numpy()[train]
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, c, f in zip(train, *keys):
+        groups.setdefault((c, f), []).append(i)  # positions in file order
+    for key in sorted(groups):
+        idx = groups[key]
+        n_val = int(round(cfg.val_fraction * len(idx)))
+        if 1 <= n_val < len(idx):
+            start = int(rng.integers(0, len(idx) - n_val + 1))
+            out[idx[start : start + n_val]] = "val"
+    return out
+
+
+def _train_test(frame: pd.DataFrame, cfg: SplitConfig) -> np.ndarray:
+    """'train' / 'test' / '' per row, before the validation rows are carved."""
     rng = np.random.default_rng(cfg.seed)
     if cfg.method == "random":
         return _random_split(len(frame), cfg, rng)

@@ -1,4 +1,4 @@
-"""Image similarity scores, batched: SSIM, histogram similarity, MSE, PSNR.
+"""Image scores, batched: SSIM, histogram similarity, MSE, PSNR, and sharpness (mean gradient magnitude).
 
 All functions take uint8 RGB batches (B, H, W, 3) (numpy or torch) and return (B,) float64.
 
@@ -207,6 +207,28 @@ def _psnr_from_mse(m: np.ndarray) -> np.ndarray:
 def psnr(a, b) -> np.ndarray:
     """Peak signal-to-noise ratio in dB, data range 255, capped at 100 dB for identical images; (B,)."""
     return _psnr_from_mse(mse(a, b))
+
+
+def sharpness(a) -> np.ndarray:
+    """Mean gradient magnitude of each image's grey levels (mean of RGB, 0..255 scale); (B,).
+
+    Central differences inside the image, sqrt(gx^2 + gy^2) averaged over the pixels:
+    a blurry average of many pictures has weak edges and scores low. Reported relative to
+    the real targets (`sharpness_ratio`): 1.0 means as sharp as the real images."""
+    t = _as_bhwc(a)
+    out = np.empty(len(t), np.float64)
+    for k in range(len(t)):
+        g = t[k].astype(np.float32).mean(-1)  # (H, W)
+        gx = (g[1:-1, 2:] - g[1:-1, :-2]) * 0.5
+        gy = (g[2:, 1:-1] - g[:-2, 1:-1]) * 0.5
+        out[k] = float(np.sqrt(gx * gx + gy * gy).mean(dtype=np.float64))
+    return out
+
+
+def sharpness_ratio(generated, targets) -> float:
+    """Mean sharpness of the generated images over that of their targets (1.0 = as sharp)."""
+    real = float(sharpness(targets).mean())
+    return float(sharpness(generated).mean()) / real if real > 0 else float("nan")
 
 
 METRICS = {"ssim": ssim, "hist": hist_similarity, "mse": mse, "psnr": psnr}

@@ -1,4 +1,4 @@
-"""Pictures for people, drawn with Pillow only: targets beside generated images, a histogram of SSIM."""
+"""Pictures for people, drawn with Pillow only: targets beside generated images, a histogram of SSIM, line charts of a run."""
 from __future__ import annotations
 
 import numpy as np
@@ -54,3 +54,58 @@ def ssim_histogram(values: np.ndarray, bins: int = 40, width: int = 520, height:
     d.text((left, 4), f"SSIM of {len(values)} pairs (median {np.median(values) if len(values) else float('nan'):.3f})",
            fill=(0, 0, 0))
     return img
+
+
+PALETTE = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14), (127, 127, 127)]
+
+
+def line_panel(title: str, epochs: list[float], series: dict[str, list[float]], width: int = 420,
+               height: int = 260) -> Image.Image:
+    """One chart: each series a coloured line over the epochs (NaN points skipped), legend on top."""
+    img = Image.new("RGB", (width, height), (255, 255, 255))
+    d = ImageDraw.Draw(img)
+    left, right, top, bottom = 52, width - 10, 20 + 12 * ((len(series) + 1) // 2), height - 24
+    values = [v for vs in series.values() for v in vs if v == v and abs(v) != float("inf")]
+    lo, hi = (min(values), max(values)) if values else (0.0, 1.0)
+    if hi - lo < 1e-12:
+        lo, hi = lo - 0.5, hi + 0.5
+    pad = 0.05 * (hi - lo)
+    lo, hi = lo - pad, hi + pad
+    x0, x1 = (min(epochs), max(epochs)) if epochs else (0, 1)
+    x1 = x1 if x1 > x0 else x0 + 1
+
+    def xy(x: float, y: float) -> tuple[float, float]:
+        return left + (x - x0) / (x1 - x0) * (right - left), bottom - (y - lo) / (hi - lo) * (bottom - top)
+
+    d.text((4, 2), title, fill=(0, 0, 0))
+    d.rectangle([left, top, right, bottom], outline=(0, 0, 0))
+    for k in range(5):
+        y = lo + (hi - lo) * k / 4
+        py = xy(x0, y)[1]
+        d.line([(left - 4, py), (left, py)], fill=(0, 0, 0))
+        d.text((2, py - 6), f"{y:.4g}"[:7], fill=(0, 0, 0))
+    for x in sorted({int(round(x0 + (x1 - x0) * k / 4)) for k in range(5)}):
+        px = xy(x, lo)[0]
+        d.line([(px, bottom), (px, bottom + 4)], fill=(0, 0, 0))
+        d.text((px - 6, bottom + 6), str(x), fill=(0, 0, 0))
+    for i, (name, vs) in enumerate(series.items()):
+        colour = PALETTE[i % len(PALETTE)]
+        lx, ly = 8 + (i % 2) * (width // 2), 16 + 12 * (i // 2)
+        d.line([(lx, ly + 5), (lx + 14, ly + 5)], fill=colour, width=2)
+        d.text((lx + 18, ly), name, fill=(0, 0, 0))
+        points = [xy(x, v) for x, v in zip(epochs, vs) if v == v and abs(v) != float("inf")]
+        if len(points) > 1:
+            d.line(points, fill=colour, width=2)
+        for px, py in points[-1:] if len(points) > 1 else points:
+            d.ellipse([px - 2, py - 2, px + 2, py + 2], fill=colour)
+    return img
+
+
+def panels_grid(panels: list[Image.Image], cols: int = 3) -> Image.Image:
+    """Charts of one size side by side, `cols` per row."""
+    w, h = panels[0].size
+    rows = (len(panels) + cols - 1) // cols
+    canvas = Image.new("RGB", (cols * w, rows * h), (255, 255, 255))
+    for i, p in enumerate(panels):
+        canvas.paste(p, ((i % cols) * w, (i // cols) * h))
+    return canvas

@@ -17,9 +17,9 @@ import pandas as pd
 from ..core.atomic import atomic_path, write_json
 from ..core.images import read_rgb
 from ..core.storage import Location
-from .metrics import SSIM_REPORT, score_batch
+from .metrics import SSIM_REPORT, score_batch, sharpness
 
-METRIC_NAMES = ("ssim", "hist", "mse", "psnr")
+METRIC_NAMES = ("ssim", "hist", "mse", "psnr", "sharpness", "target_sharpness")
 
 
 def image_source(text: str, data: bytes | None = None):
@@ -70,7 +70,8 @@ class ScoreWorker:
                 by_shape.setdefault(g.shape, []).append(i)
         for idx in by_shape.values():
             try:
-                batch = score_batch(np.stack([loaded[i][0] for i in idx]), np.stack([loaded[i][1] for i in idx]))
+                gen, tgt = np.stack([loaded[i][0] for i in idx]), np.stack([loaded[i][1] for i in idx])
+                batch = score_batch(gen, tgt) | {"sharpness": sharpness(gen), "target_sharpness": sharpness(tgt)}
             except ValueError as e:  # e.g. images smaller than the SSIM window
                 problems += [(i, f"cannot be scored: {e}") for i in idx]
                 continue
@@ -89,11 +90,16 @@ def summarise(frame: pd.DataFrame, problems: list[dict], unmatched: list[str]) -
                 "min": float(frame[m].min()), "max": float(frame[m].max())}
             for m in METRIC_NAMES
         } if len(frame) else {},
+        "sharpness_vs_targets": float(frame["sharpness"].mean() / frame["target_sharpness"].mean())
+        if len(frame) and frame["target_sharpness"].mean() > 0 else float("nan"),
         "definitions": {
             "ssim": SSIM_REPORT,
             "hist": "Pearson correlation of 256-bin histograms per RGB channel, averaged (seed project / OpenCV HISTCMP_CORREL)",
             "mse": "mean squared error on the 0..255 scale",
             "psnr": "10*log10(255^2/mse) dB, capped at 100 dB for identical images",
+            "sharpness": "mean gradient magnitude of the grey levels (central differences, 0-255 scale) of the "
+                         "generated image; target_sharpness: the same of its target; sharpness_vs_targets: the ratio "
+                         "of their means (1 = as sharp as the real images)",
             "resizing": "targets of another size are resized to the generated size (box filter when shrinking)",
         },
         "problems": problems[:1000],

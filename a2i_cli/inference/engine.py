@@ -14,7 +14,8 @@ Engines:
     auto    fused when the C++ ops are built, else eager
 
 Raw features are normalised with the statistics stored in the checkpoint, so callers
-never normalise themselves.
+never normalise themselves. `engine.recipe` is the feature recipe the model was trained on:
+whoever turns audio into features for it (generate AUDIO, animate) uses that recipe.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from torch import nn
 from ..core.config import Engine as EngineName
 from ..core.config import ModelConfig, choice
 from ..core.errors import UserError
+from ..data.features import FeatureRecipe, recipe_from_dict
 from ..data.normalize import Normalizer
 from ..model.checkpoint import Loaded, load_checkpoint
 from ..model.network import LEAKY_SLOPE, Decoder, to_uint8
@@ -38,9 +40,10 @@ from .export import export_program, load_program
 class Engine:
     name = "base"
 
-    def __init__(self, cfg: ModelConfig, norm: Normalizer, source: Path | None):
+    def __init__(self, cfg: ModelConfig, norm: Normalizer, source: Path | None, recipe: FeatureRecipe):
         self.cfg = cfg
         self.norm = norm
+        self.recipe = recipe  # how audio becomes this model's 104 features
         self.image_size = cfg.image_size
         self.source = source  # the file the model came from, for messages and records
 
@@ -65,7 +68,7 @@ class EagerEngine(Engine):
     name = "eager"
 
     def __init__(self, loaded: Loaded):
-        super().__init__(loaded.cfg, loaded.norm, loaded.path)
+        super().__init__(loaded.cfg, loaded.norm, loaded.path, loaded.recipe)
         self.model = loaded.model
 
     def _forward_uint8(self, feats: torch.Tensor) -> torch.Tensor:
@@ -104,7 +107,7 @@ class FusedEngine(Engine):
     name = "fused"
 
     def __init__(self, loaded: Loaded, option: str = "--engine"):
-        super().__init__(loaded.cfg, loaded.norm, loaded.path)
+        super().__init__(loaded.cfg, loaded.norm, loaded.path, loaded.recipe)
         if not ops.has_ops():
             raise UserError(f"{option} fused needs the C++ ops, which did not load ({ops.ops_reason()}); {ops.BUILD_HINT}")
         weights, self.biases = fold_decoder(loaded.model)
@@ -123,7 +126,8 @@ class ExportEngine(Engine):
 
     def __init__(self, program: torch.nn.Module, cfg: ModelConfig, meta: dict, path: Path | None = None):
         # the normalisation is in the graph: the engine's own is the identity
-        super().__init__(cfg, Normalizer.identity(cfg.n_features), path or Path(meta.get("source", "?")))
+        super().__init__(cfg, Normalizer.identity(cfg.n_features), path or Path(meta.get("source", "?")),
+                         recipe_from_dict(meta.get("feature_recipe"), str(path or "exported program")))
         self.meta = meta
         self.program = program
 
@@ -156,7 +160,8 @@ def load_engine(ckpt: Path, engine: str = "auto", option: str = "--engine") -> E
     loaded = load_checkpoint(ckpt)
     if engine == EngineName.export:
         ep = export_program(loaded)
-        return ExportEngine(ep.module(), loaded.cfg, {"source": str(ckpt)}, Path(ckpt))
+        meta = {"source": str(ckpt), "feature_recipe": loaded.recipe.to_dict()}
+        return ExportEngine(ep.module(), loaded.cfg, meta, Path(ckpt))
     if engine == EngineName.fused or (engine == EngineName.auto and ops.has_ops()):
         return FusedEngine(loaded, option)
     return EagerEngine(loaded)

@@ -2,7 +2,7 @@
 
 The exported graph takes raw MFCC features (B, 104) float32 and returns (B, S, S, 3)
 uint8: the normalisation and the uint8 conversion are part of the graph, so only torch is
-needed to run it. The model config, normalisation and version travel in the extra file
+needed to run it. The model config, normalisation, feature recipe and version travel in the extra file
 `a2i.json` (read back by `load_program`).
 """
 from __future__ import annotations
@@ -59,6 +59,7 @@ def export_checkpoint(ckpt: Path, out: Path) -> Path:
         "version": __version__,
         "model_config": loaded.cfg.to_dict(),
         "norm": loaded.norm.to_dict(),
+        "feature_recipe": loaded.recipe.to_dict(),
         "source": str(ckpt),
         "torch": torch.__version__,
     }

@@ -5,7 +5,9 @@
 The video slides a 1-second window with a hop of 1/fps, centred on each frame's time
 (frame k at k/fps shows [k/fps - 0.5, k/fps + 0.5), as a dataset frame at t + 0.5 s goes
 with [t, t+1); the half seconds beyond the ends are silence), so the picture follows the
-sound in sync. The output lasts as long as the input.
+sound in sync. The output lasts as long as the input. Features follow the model's own
+recipe (`engine.recipe`): with the `sound` recipe each window's 8 MFCC windows are spread
+over the sound inside it.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from ..core.config import AnimateConfig
 from ..core.errors import UserError
 from ..core.images import resize
 from ..core.progress import NO_PROGRESS, Progress
-from ..data.features import RECIPE, resample, sliding_features
+from ..data.features import FeatureRecipe, resample, sliding_features
 from .decode import Audio, MediaError, av_module, read_audio
 
 AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000)
@@ -53,20 +55,20 @@ class AnimateReport:
     seconds: float
 
 
-def centred_features(x16: np.ndarray, fps: int, first: int, count: int) -> np.ndarray:
+def centred_features(x16: np.ndarray, fps: int, first: int, count: int, recipe: FeatureRecipe) -> np.ndarray:
     """(count, 104) features of frames first..first+count-1: the 1-s windows centred on k/fps.
 
     x16: the soundtrack as 16 kHz mono with half a second of silence in front (so the
     window of frame k starts at sample k * 16000 / fps); beyond its end counts as silence.
     """
-    sr = RECIPE.sample_rate
+    sr = recipe.sample_rate
     x = x16
     s0 = int(round(first * sr / fps))
-    span = int(round((count - 1) * sr / fps)) + RECIPE.clip_samples + 1
+    span = int(round((count - 1) * sr / fps)) + recipe.clip_samples + 1
     segment = x[s0 : s0 + span]
     if len(segment) < span:
         segment = np.pad(segment, (0, span - len(segment)))
-    _, feats = sliding_features(segment, sr, 1.0 / fps)  # resampling is a no-op at 16 kHz
+    _, feats = sliding_features(segment, sr, 1.0 / fps, recipe)  # resampling is a no-op at 16 kHz
     return feats[:count]
 
 
@@ -144,8 +146,9 @@ def animate(audio_path: Path, engine, cfg: AnimateConfig, progress: Progress = N
     if out.exists() and out.resolve() == Path(audio_path).resolve():
         raise UserError(f"--out {out} is the input itself; write the video somewhere else")
     audio = read_soundtrack(audio_path, mono=False)
-    half = RECIPE.clip_samples // 2
-    x16 = np.concatenate([np.zeros(half, np.float32), resample(audio.mono, audio.sample_rate, RECIPE.sample_rate)])
+    recipe = engine.recipe
+    half = recipe.clip_samples // 2
+    x16 = np.concatenate([np.zeros(half, np.float32), resample(audio.mono, audio.sample_rate, recipe.sample_rate)])
     n_frames = max(1, int(round(audio.duration * fps)))
     size = cfg.image_size or engine.image_size
     size += size % 2  # yuv420p needs even sides
@@ -155,7 +158,7 @@ def animate(audio_path: Path, engine, cfg: AnimateConfig, progress: Progress = N
             vstream, codec = _video_stream(container, fps, size)
             track = _AudioTrack(container, audio)
             for a, b in batches(n_frames, cfg.batch_size):
-                images = engine.generate(centred_features(x16, fps, a, b - a))  # (B, S, S, 3) uint8
+                images = engine.generate(centred_features(x16, fps, a, b - a, recipe))  # (B, S, S, 3) uint8
                 if images.shape[1] != size:
                     images = np.stack([np.asarray(resize(Image.fromarray(im), (size, size))) for im in images])
                 for k, image in enumerate(images, start=a):

@@ -4,8 +4,10 @@
 
 A pairs file has the columns audio,image,CLASS1,CLASS2 (and optionally IMAGE, the path
 inside the dataset); paths are absolute or relative to the pairs file. Each row becomes
-the features of the first second of its recording (zero-padded) and its picture,
-centre-cropped and resized. Rows are appended in atomic batches keyed by IMAGE, so a rerun
+the features of its recording by the chosen recipe (`--window sound`, the default: the 8
+windows spread over the recording's sound, silence trimmed; `--window second`: its first
+second, zero-padded, as the Kaggle rows) and its picture, centre-cropped and resized. The
+recipe goes to dataset.json; appending with another recipe is refused. Rows are appended in atomic batches keyed by IMAGE, so a rerun
 adds no duplicates; a bad row is reported with its reason and the others go on.
 """
 from __future__ import annotations
@@ -24,7 +26,7 @@ from ..core.locks import output_lock
 from ..core.paths import PathOutside, inside
 from ..core.progress import NO_PROGRESS, Progress
 from ..data.dataset_writer import DatasetWriter
-from ..data.features import audio_features
+from ..data.features import FeatureRecipe, features_of, recipe_for
 from ..data.mfcc_csv import check_delimiter, check_file, check_unique, open_text, read_header
 from ..data.schema import suggest
 from .decode import MediaError, read_audio
@@ -56,7 +58,7 @@ def _target_key(row: dict, audio: Path) -> str:
     return str(p)
 
 
-def _pair_features(audio_path: Path) -> np.ndarray:
+def _pair_features(audio_path: Path, recipe: FeatureRecipe) -> np.ndarray:
     if audio_path.is_dir():
         raise MediaError(f"audio file {audio_path} is a directory, not a recording")
     if not audio_path.is_file():
@@ -65,7 +67,7 @@ def _pair_features(audio_path: Path) -> np.ndarray:
         audio = read_audio(audio_path, mono=True)
     except MediaError as e:
         raise MediaError(f"audio file {audio_path} {e}")
-    return audio_features(audio.samples[0], audio.sample_rate)  # (104,): first second, zero-padded
+    return features_of(audio.samples[0], audio.sample_rate, recipe)  # (104,)
 
 
 def _pair_image(image_path: Path, writer: DatasetWriter, key: str) -> None:
@@ -131,7 +133,7 @@ def extract_pairs(pairs: Path, cfg: ExtractConfig, progress: Progress = NO_PROGR
 
 def _extract(pairs: Path, table: list, bad: list[Bad], cfg: ExtractConfig, progress: Progress) -> ExtractReport:
     t0 = time.perf_counter()
-    writer = DatasetWriter(cfg.out, cfg.image_size)
+    writer = DatasetWriter(cfg.out, cfg.image_size, recipe=recipe_for(cfg.window))
     report = ExtractReport(out=writer.out, bad=list(bad))
     base = pairs.resolve().parent
     progress.start(len(table) + len(bad), "extracting")
@@ -174,7 +176,7 @@ def _extract(pairs: Path, table: list, bad: list[Bad], cfg: ExtractConfig, progr
     def run(job):
         where, audio_path, image_path, key, class1, class2 = job
         try:
-            feats = _pair_features(audio_path)  # before the image: a bad recording leaves no stray PNG
+            feats = _pair_features(audio_path, writer.feature_recipe)  # before the image: a bad recording leaves no stray PNG
             _pair_image(image_path, writer, key)
             return key, feats, class1, class2
         except MediaError as e:

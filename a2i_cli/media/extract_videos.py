@@ -1,11 +1,13 @@
-"""`a2i extract videos`: one scene-schema row per whole second of each video.
+"""`a2i extract videos`: one scene-schema row every `--hop` seconds of each video (default 1 s).
 
-    extract_videos([Path("clips/")], ExtractConfig(out=Path("data"), class2="beach"))
+    extract_videos([Path("clips/")], ExtractConfig(out=Path("data"), class2="beach", hop=0.25))
 
-For every whole second t, the frame displayed at t + 0.5 s becomes
-`images/<stem>/<stem><t>.png` and the audio of [t, t+1) one row of 104 features (the
-recipe of data/features.py, through `sliding_features` with a 1 s hop), as the scene
-dataset was made. Rows are appended to DIR/dataset.csv keyed by IMAGE, so a rerun adds no
+Row k covers the audio of [t, t+1) with t = k * hop: the frame displayed at t + 0.5 s (the
+middle of its window) becomes `images/<stem>/<stem><k>.png` and the audio one row of 104
+features (the Kaggle `second` recipe of data/features.py, through `sliding_features`). With
+the default hop of 1 s that is exactly how the scene dataset was made (a 30-second clip
+gives 30 rows); `--hop 0.25` gives 4 times as many rows from the same media. The hop is
+recorded per video in dataset.json; re-extracting a video with another hop is refused. Rows are appended to DIR/dataset.csv keyed by IMAGE, so a rerun adds no
 duplicates; a bad file is reported with its reason and the others go on.
 """
 from __future__ import annotations
@@ -53,8 +55,8 @@ def collect_files(paths: list[Path]) -> tuple[list[Path], list[Bad]]:
     return files, bad
 
 
-def extract_video(path: Path, writer: DatasetWriter, class1: str, class2: str) -> tuple[int, int]:
-    """One video into the dataset. Returns (rows added, rows already there); MediaError when bad."""
+def extract_video(path: Path, writer: DatasetWriter, class1: str, class2: str, hop: float = 1.0) -> tuple[int, int]:
+    """One video into the dataset, a row every `hop` seconds. Returns (rows added, rows already there); MediaError when bad."""
     stem = path.stem
     videos = writer.meta.setdefault("videos", {})
     source = str(path.resolve())
@@ -65,8 +67,12 @@ def extract_video(path: Path, writer: DatasetWriter, class1: str, class2: str) -
             f"(images/{stem}/ holds one video)"
         )
 
-    def key(t: int) -> str:
-        return f"images/{stem}/{stem}{t}.png"
+    if known and float(known.get("hop", 1.0)) != hop:
+        raise MediaError(f"was extracted into {writer.out} with --hop {known.get('hop', 1.0):g}; use that --hop, "
+                         "or a new --out folder")
+
+    def key(k: int) -> str:
+        return f"images/{stem}/{stem}{k}.png"
 
     try:
         inside(writer.out, key(0), what="frame path")  # a symlinked images/<stem> must not lead writes elsewhere
@@ -91,12 +97,12 @@ def extract_video(path: Path, writer: DatasetWriter, class1: str, class2: str) -
         x = np.concatenate([np.zeros(lead, np.float32), x])
     if len(x) < audio.sample_rate:
         raise MediaError(f"audio is {len(x) / audio.sample_rate:.2f} s long, shorter than one whole second")
-    _, feats = sliding_features(x, audio.sample_rate, 1.0)  # (T, 104): [t, t+1) for every whole second
+    starts, feats = sliding_features(x, audio.sample_rate, hop, writer.feature_recipe)  # (T,), (T, 104): [t, t+1)
     rows, already, seconds, pending = [], 0, 0, []
     try:
         with ThreadPoolExecutor(workers()) as pool:  # PNG encoding releases the GIL
-            for t, image in frames_at(path, [origin + t + 0.5 for t in range(len(feats))]):
-                seconds = t + 1
+            for t, image in frames_at(path, [origin + s + 0.5 for s in starts]):
+                seconds = t + 1  # rows so far (t is the index of the requested time)
                 if key(t) in writer.keys:
                     already += 1
                     continue
@@ -113,8 +119,8 @@ def extract_video(path: Path, writer: DatasetWriter, class1: str, class2: str) -
     if seconds == 0:
         raise MediaError("video has no frame at 0.5 s")
     writer.append(rows)
-    videos[stem] = {"path": source, "rows": seconds, "CLASS1": class1, "CLASS2": class2, "image_size": writer.image_size,
-                    "bytes": stat.st_size, "mtime": int(stat.st_mtime)}
+    videos[stem] = {"path": source, "rows": seconds, "hop": hop, "CLASS1": class1, "CLASS2": class2,
+                    "image_size": writer.image_size, "bytes": stat.st_size, "mtime": int(stat.st_mtime)}
     writer.save_meta()
     return len(rows), already
 
@@ -131,7 +137,7 @@ def extract_videos(paths: list[Path], cfg: ExtractConfig, progress: Progress = N
         progress.start(len(files), "extracting")
         for f in files:
             try:
-                added, already = extract_video(f, writer, class1, class2)
+                added, already = extract_video(f, writer, class1, class2, cfg.hop)
                 report.added += added
                 report.already += already
                 report.done += 1

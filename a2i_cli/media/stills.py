@@ -1,9 +1,12 @@
-"""`a2i generate AUDIO`: one image per second of a recording, as the training rows were made.
+"""`a2i generate AUDIO`: images from a recording, with the feature recipe the model was trained on.
 
     stills_from_audio(Path("walk.wav"), Path("out/"), engine)   # out/walk_0000.png, ... + manifest.json
 
-Stills use exactly the training features of `extract`: `sliding_features` with a 1 s hop,
-image t from the audio of [t, t+1).
+As the training rows were made (`engine.recipe`): a model of the `second` recipe (videos,
+Kaggle rows) draws one image per second, image t from the audio of [t, t+1)
+(`sliding_features`, 1 s hop); a model of the `sound` recipe (`extract audio`, one
+recording per row) draws one image from the whole recording, its windows spread over the
+recording's sound.
 """
 from __future__ import annotations
 
@@ -11,12 +14,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ..core.atomic import write_json
 from ..core.errors import UserError
 from ..core.images import save_png
 from ..core.locks import output_lock
 from ..core.progress import NO_PROGRESS, Progress
-from ..data.features import RECIPE, sliding_features
+from ..data.features import features_of, sliding_features
 from .animate import batches, read_soundtrack
 
 
@@ -42,7 +47,13 @@ def stills_from_audio(audio_path: Path, out: Path, engine, batch_size: int = 64,
 
 
 def _stills(audio_path: Path, audio, out: Path, engine, batch_size: int, progress: Progress, t0: float) -> StillsReport:
-    starts, feats = sliding_features(audio.samples[0], audio.sample_rate, 1.0)  # (T,), (T, 104)
+    recipe = engine.recipe
+    if recipe.over_sound:  # one row per recording, as `extract audio` made them
+        starts, ends = np.zeros(1), np.array([audio.duration])
+        feats = features_of(audio.samples[0], audio.sample_rate, recipe)[None]  # (1, 104)
+    else:
+        starts, feats = sliding_features(audio.samples[0], audio.sample_rate, 1.0, recipe)  # (T,), (T, 104)
+        ends = starts + recipe.clip_seconds
     stem = Path(audio_path).stem
     progress.start(len(feats), "generating")
     files, entries = [], []
@@ -51,16 +62,15 @@ def _stills(audio_path: Path, audio, out: Path, engine, batch_size: int, progres
         for j, image in enumerate(images, start=a):
             path = save_png(image, out / f"{stem}_{j:04d}.png")
             files.append(path)
-            entries.append({"file": path.name, "start_s": float(starts[j]),
-                            "end_s": float(starts[j]) + RECIPE.clip_seconds, "row": j + 1})
+            entries.append({"file": path.name, "start_s": float(starts[j]), "end_s": float(ends[j]), "row": j + 1})
         progress.advance(b - a)
     manifest = write_json(out / "manifest.json", {
         "audio": str(Path(audio_path).resolve()),
         "audio_seconds": round(audio.duration, 6),
         "model": str(engine.source),
         "engine": engine.name,
-        "hop_seconds": 1.0,
-        "feature_recipe": RECIPE.to_dict(),
+        "hop_seconds": None if recipe.over_sound else 1.0,
+        "feature_recipe": recipe.to_dict(),
         "images": entries,
     })
     return StillsReport(out=out, files=files, manifest=manifest, engine=engine.name, seconds=time.perf_counter() - t0)

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..eval.metrics import score_batch
+from ..eval.metrics import score_batch, sharpness
 from .classifier import Classifier
 from .train_data import TrainData
 
-SCORES = ("ssim", "hist", "mse", "psnr", "class_acc")
+SCORES = ("ssim", "hist", "mse", "psnr", "sharpness", "class_acc")
 
 
 def mean_image(images: np.ndarray, chunk: int = 256) -> np.ndarray:
@@ -32,8 +32,12 @@ def image_scores(gen: np.ndarray, tgt: np.ndarray, chunk: int = 64) -> dict[str,
 
 
 def test_scores(gen: np.ndarray, data: TrainData, classifier: Classifier | None) -> dict[str, float]:
-    """Scores of images drawn for the test rows, with class accuracy when a classifier is given."""
+    """Scores of images drawn for the test rows, with class accuracy when a classifier is given.
+
+    `sharpness` is the mean gradient magnitude of the images over that of the real test
+    images (eval/metrics.py; 1.0 = as sharp as the targets)."""
     out = image_scores(gen, data.y_test)
+    out["sharpness"] = float(sharpness(gen).mean()) / max(data.target_sharpness, 1e-12)
     out["class_acc"] = classifier.accuracy(gen, data.test_labels) if classifier else float("nan")
     return out
 

@@ -2,7 +2,7 @@
 
 A checkpoint is a dict saved with torch.save:
     version, model_config (ModelConfig as dict), state_dict, norm {"mean": [104], "std": [104]},
-    train_config, prepared (the prepared data's record), epoch, metrics,
+    train_config, prepared (the prepared data's record, with its feature_recipe), epoch, metrics,
     and for resumable ones optimizer + rng state.
 """
 from __future__ import annotations
@@ -16,6 +16,7 @@ from .. import __version__
 from ..core.atomic import atomic_path
 from ..core.config import ModelConfig
 from ..core.errors import UserError, short
+from ..data.features import FeatureRecipe, recipe_from_dict
 from ..data.normalize import Normalizer
 from .network import AudioToImage, build_model
 from .safe_load import load_plain
@@ -28,6 +29,16 @@ class Loaded:
     norm: Normalizer
     meta: dict  # the rest of the checkpoint (train_config, prepared, epoch, metrics, version)
     path: Path
+
+    @property
+    def recipe(self) -> FeatureRecipe:
+        return checkpoint_recipe(self.meta, self.path)
+
+
+def checkpoint_recipe(meta: dict, path: Path | str = "checkpoint") -> FeatureRecipe:
+    """The feature recipe the model was trained on (the prepared data's record; Kaggle data and
+    checkpoints older than recipes: the `second` recipe). Audio is turned into features with it."""
+    return recipe_from_dict((meta.get("prepared") or {}).get("feature_recipe"), str(path))
 
 
 def save_checkpoint(path: Path, model: AudioToImage, norm: Normalizer, **extra) -> None:

@@ -66,9 +66,12 @@ def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)).mean()
 
 
-def augment_features(x: torch.Tensor, noise: float, shift: int, gen: torch.Generator | None = None) -> torch.Tensor:
-    """Feature noise (std in normalised units) and a random shift of the 8 frames by up to
-    `shift` frames (edge frames repeated), per sample. (B, 104) -> (B, 104)."""
+def augment_features(x: torch.Tensor, noise: float, shift: int, gen: torch.Generator | None = None,
+                     offset: float = 0.0) -> torch.Tensor:
+    """Feature noise (std in normalised units), a random shift of the 8 frames by up to `shift`
+    frames (edge frames repeated), and a random offset per coefficient shared by the 8 frames
+    (std `offset`: another voice or microphone moves a coefficient in every frame alike), per
+    sample. (B, 104) -> (B, 104)."""
     if shift > 0:
         frames = x.view(len(x), N_FRAMES, N_COEFFS)
         s = torch.randint(-shift, shift + 1, (len(x),), generator=gen)
@@ -76,4 +79,7 @@ def augment_features(x: torch.Tensor, noise: float, shift: int, gen: torch.Gener
         x = torch.gather(frames, 1, pos[:, :, None].expand(-1, -1, N_COEFFS)).reshape(len(x), N_FRAMES * N_COEFFS)
     if noise > 0:
         x = x + noise * torch.randn(x.shape, generator=gen)
+    if offset > 0:
+        shared = offset * torch.randn((len(x), 1, N_COEFFS), generator=gen)  # (B, 1, 13): the same in every frame
+        x = (x.reshape(len(x), N_FRAMES, N_COEFFS) + shared).reshape(len(x), N_FRAMES * N_COEFFS)
     return x

@@ -33,6 +33,12 @@ class Networks:
             opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
         return cls(model, opt, class_head, disc, opt_d)
 
+    def set_lr(self, lr: float) -> None:
+        """The learning rate of every optimiser (the schedule of trainer.epoch_lr)."""
+        for opt in (self.opt, self.opt_d):
+            for group in (opt.param_groups if opt is not None else []):
+                group["lr"] = lr
+
     def state(self) -> dict:
         """Everything but the model's weights that --resume needs."""
         return {

@@ -17,13 +17,15 @@ class TrainData:
     y_train: torch.Tensor  # (N, S, S, 3) uint8
     x_test: np.ndarray  # (M, 104) float32, normalised
     y_test: np.ndarray  # (M, S, S, 3) uint8
+    x_val: np.ndarray  # (V, 104) float32, normalised: the rows that choose best.pt (V may be 0)
+    y_val: np.ndarray  # (V, S, S, 3) uint8
     train_labels: np.ndarray  # (N,) CLASS2 of the training rows
     test_rows: pd.DataFrame  # rows.csv lines of the test split
     classes: list[str]  # sorted CLASS2 labels of the training rows
 
     @classmethod
     def from_prepared(cls, data: Prepared) -> "TrainData":
-        tr, te = data.indices("train"), data.indices("test")
+        tr, te, va = data.indices("train"), data.indices("test"), data.indices("val")
         norm = data.norm
         train_labels = data.rows["CLASS2"].iloc[tr].to_numpy()
         return cls(
@@ -32,10 +34,21 @@ class TrainData:
             y_train=torch.from_numpy(np.ascontiguousarray(data.images[tr])),
             x_test=norm(data.features[te]),
             y_test=np.ascontiguousarray(data.images[te]),
+            x_val=norm(data.features[va]),
+            y_val=np.ascontiguousarray(data.images[va]),
             train_labels=train_labels,
             test_rows=data.rows.iloc[te],
             classes=sorted(pd.unique(train_labels)),
         )
+
+    @property
+    def target_sharpness(self) -> float:
+        """Mean sharpness (gradient magnitude) of the real test images, computed once."""
+        if not hasattr(self, "_target_sharpness"):
+            from ..eval.metrics import sharpness
+
+            self._target_sharpness = float(sharpness(self.y_test).mean())
+        return self._target_sharpness
 
     @property
     def test_labels(self) -> list[str]:

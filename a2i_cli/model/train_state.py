@@ -20,9 +20,9 @@ from .checkpoint import read_checkpoint, save_checkpoint
 from .networks import Networks
 
 RESULT_FIELDS = [
-    "epoch", "train_loss", "train_loss_x_bs", "test_loss", "test_loss_x_bs",
+    "epoch", "train_loss", "train_loss_x_bs", "val_loss", "test_loss", "test_loss_x_bs",
     *(f"{who}_{m}" for who in ("test", "baseline", "oracle") for m in SCORES),
-    "real_class_acc", "lr", "seconds",
+    "real_class_acc", "best", "lr", "seconds",
 ]
 PREPARED_KEYS = ("source", "classes", "counts", "split", "image_size", "feature_recipe", "fingerprint")
 
@@ -65,6 +65,8 @@ def read_resume(run: Path, epochs: int | None) -> tuple[TrainConfig, Path, dict]
         tc = dict(blob["train_config"])
         tc["model"] = ModelConfig(**blob["model_config"])
         tc["prepared"], tc["runs_root"] = Path(tc["prepared"]), Path(tc["runs_root"])
+        tc.setdefault("aug_offset", 0.0)  # runs from before these options trained without them
+        tc.setdefault("lr_schedule", "constant")
         if epochs is not None:
             tc["epochs"] = epochs
         return TrainConfig(**tc), run_dir, blob
@@ -92,8 +94,9 @@ def restore_rng(blob: dict) -> None:
     random.setstate((python[0], tuple(python[1]), python[2]))
 
 
-def write_args(run_dir: Path, cfg: TrainConfig, device: torch.device) -> None:
-    args = jsonable(asdict(cfg)) | {"device_used": str(device), "a2i_version": __version__}
+def write_args(run_dir: Path, cfg: TrainConfig, device: torch.device, selection: str = "") -> None:
+    """args.yaml: the resolved config, the device, and which rows choose best.pt."""
+    args = jsonable(asdict(cfg)) | {"device_used": str(device), "a2i_version": __version__, "best_pt_chosen_on": selection}
     lines = [f"{k}: {json.dumps(v)}" for k, v in args.items()]  # JSON values are valid YAML
     write_text(run_dir / "args.yaml", "\n".join(lines) + "\n")
 

@@ -1,18 +1,24 @@
 """Training: `Trainer(cfg).fit()` runs the epochs; `Trainer.resume(run).fit()` continues a run.
 
 runs/train/<name>/
-    args.yaml            the TrainConfig and model config
-    weights/best.pt      lowest test loss so far (config, normalisation, version inside)
+    args.yaml            the resolved TrainConfig (`--arch auto` and the recipe decided) and
+                         which rows chose best.pt
+    weights/best.pt      lowest validation loss so far (config, normalisation, feature recipe inside);
+                         the validation rows are carved from the training side by `prepare`,
+                         never the test split; without validation rows, the last epoch
     weights/last.pt      every epoch, with optimizer and RNG state for --resume
-    results.csv          one line per epoch: losses, test scores, both baselines
+    results.csv          one line per epoch: losses, test scores, both baselines, best
+    results.png          the same as curves, refreshed every epoch (run_log.py)
     samples.png          targets (top) beside generated (below) for the first test rows
     samples/epoch_NNN.png
+    tensorboard/         with --tensorboard
 
 The pieces: TrainData (the tensors), Baselines (what to beat), Networks (model and
-optimisers), train_epoch (one pass), train_state (the run's files and checkpoints).
+optimisers), train_epoch (one pass), train_state (the run's files and checkpoints), RunLog.
 """
 from __future__ import annotations
 
+import math
 import random
 import shutil
 import time
@@ -34,10 +40,12 @@ from ..eval.plots import pair_grid
 from .baselines import Baselines, test_scores
 from .classifier import load_or_train_classifier
 from .epoch import train_epoch
+from .losses import reconstruction_loss
 from .network import from_uint8, to_uint8
 from .networks import Networks
+from .run_log import RunLog
 from .train_data import TrainData
-from .train_state import read_resume, restore_rng, save_weights, write_args, write_results
+from .train_state import read_resume, restore_rng, save_weights, write_args
 
 
 def pick_device(name: str) -> torch.device:
@@ -46,6 +54,13 @@ def pick_device(name: str) -> torch.device:
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     return torch.device(name)
+
+
+def epoch_lr(cfg: TrainConfig, epoch: int) -> float:
+    """The learning rate of `epoch` (1-based): --lr throughout, or half a cosine from --lr to 0 over --epochs."""
+    if cfg.lr_schedule == "cosine":
+        return cfg.lr * 0.5 * (1.0 + math.cos(math.pi * (epoch - 1) / cfg.epochs))
+    return cfg.lr
 
 
 def seed_everything(seed: int) -> None:
@@ -57,9 +72,11 @@ def seed_everything(seed: int) -> None:
 def format_epoch(r: dict) -> str:
     """The line printed after each epoch."""
     acc = f"  class acc {r['test_class_acc']:.2f}" if r["test_class_acc"] == r["test_class_acc"] else ""
-    return (f"epoch {r['epoch']:>3}  loss {r['train_loss']:.4f} (x bs {r['train_loss_x_bs']:.3f})  "
+    val = f"val {r['val_loss']:.4f}  " if r["val_loss"] == r["val_loss"] else ""
+    return (f"epoch {r['epoch']:>3}  loss {r['train_loss']:.4f} (x bs {r['train_loss_x_bs']:.3f})  {val}"
             f"test loss {r['test_loss']:.4f} (x bs {r['test_loss_x_bs']:.3f})  SSIM {r['test_ssim']:.3f}  "
-            f"hist {r['test_hist']:.3f}  MSE {r['test_mse']:.1f}{acc}  [{r['seconds']:.1f}s]")
+            f"hist {r['test_hist']:.3f}  MSE {r['test_mse']:.1f}  sharp {r['test_sharpness']:.2f}{acc}"
+            f"{'  *' if r['best'] else ''}  [{r['seconds']:.1f}s]")
 
 
 class Trainer:
@@ -68,6 +85,7 @@ class Trainer:
         if cfg.prepared is None:
             cfg.prepared = newest_run("prepare", "meta.json", cfg.runs_root)
         prepared = Prepared.load(cfg.prepared)
+        cfg = self.cfg = cfg.resolved(prepared.rows["CLASS2"].nunique())  # --arch auto and the recipe, decided
         cfg.model.image_size = check_image_size(prepared.image_size, f"the image size of {cfg.prepared}")
         self.device = pick_device(cfg.device)
         self.classifier = load_or_train_classifier(prepared, log=log) if cfg.classifier else None
@@ -75,6 +93,7 @@ class Trainer:
         self.data = TrainData.from_prepared(prepared)
         self.nets = Networks.build(cfg, len(self.data.classes), self.device)
         self.run_dir = run_dir or new_run_dir("train", cfg.name, cfg.exist_ok, cfg.runs_root)
+        self.run_log = RunLog(self.run_dir, cfg.tensorboard)
         self.baselines = Baselines.compute(self.data, self.classifier)
         self.start_epoch, self.best_loss, self.history = 0, float("inf"), []
 
@@ -103,23 +122,53 @@ class Trainer:
         return self
 
     @torch.inference_mode()
-    def evaluate(self, batch: int = 64) -> tuple[float, dict[str, float], np.ndarray]:
-        """One pass over the test split: (per-pixel MSE on [-1, 1], scores, (N, S, S, 3) uint8)."""
+    def generate(self, x: np.ndarray, y: np.ndarray, batch: int = 64) -> tuple[float, np.ndarray]:
+        """(per-pixel MSE on [-1, 1] against y, (N, S, S, 3) uint8) for normalised features x."""
         self.model.eval()
-        x_test, y_test = self.data.x_test, self.data.y_test
         gen, sq = [], 0.0
-        for i in range(0, len(x_test), batch):
-            out = self.model(torch.from_numpy(x_test[i : i + batch]).to(self.device)).cpu()  # (B, 3, S, S)
-            sq += F.mse_loss(out, from_uint8(torch.from_numpy(y_test[i : i + batch])), reduction="sum").item()
+        for i in range(0, len(x), batch):
+            out = self.model(torch.from_numpy(x[i : i + batch]).to(self.device)).cpu()  # (B, 3, S, S)
+            sq += F.mse_loss(out, from_uint8(torch.from_numpy(y[i : i + batch])), reduction="sum").item()
             gen.append(to_uint8(out).numpy())
-        gen = np.concatenate(gen)
-        return sq / y_test.size, test_scores(gen, self.data, self.classifier), gen
+        size = y.shape[1:]
+        return sq / max(y.size, 1), np.concatenate(gen) if gen else np.zeros((0, *size), np.uint8)
+
+    def evaluate(self) -> tuple[float, dict[str, float], np.ndarray]:
+        """One pass over the test split: (per-pixel MSE on [-1, 1], scores, (N, S, S, 3) uint8)."""
+        loss, gen = self.generate(self.data.x_test, self.data.y_test)
+        return loss, test_scores(gen, self.data, self.classifier), gen
+
+    @torch.inference_mode()
+    def validation_loss(self, batch: int = 64) -> float:
+        """The training reconstruction loss (--loss) on the validation rows (NaN without any): what chooses best.pt."""
+        x, y = self.data.x_val, self.data.y_val
+        if not len(x):
+            return float("nan")
+        self.model.eval()
+        total = 0.0
+        for i in range(0, len(x), batch):
+            out = self.model(torch.from_numpy(x[i : i + batch]).to(self.device)).cpu()  # (B, 3, S, S)
+            target = from_uint8(torch.from_numpy(y[i : i + batch]))
+            total += reconstruction_loss(self.cfg.loss, out, target).item() * len(out)
+        return total / len(x)
+
+    def selection(self) -> str:
+        """Which rows choose best.pt, in words (args.yaml, the log)."""
+        n = len(self.data.x_val)
+        if not n:
+            return "last epoch (the prepared data has no validation rows; prepare it again with --val-fraction > 0)"
+        folders = sorted(self.data.prepared.rows.loc[self.data.prepared.rows["split"] == "val", "folder"].unique())
+        return (f"lowest validation loss ({self.cfg.loss}): {n} rows of rows.csv with split == val ({self.data.prepared.meta['split']['method']}"
+                f" split; from {len(folders)} training folders), never the test rows")
 
     def describe(self) -> list[str]:
         """What is about to run, and the baselines to beat (printed before the first epoch)."""
         cfg, b = self.cfg, self.baselines
         lines = [f"training {cfg.model.arch} (latent {cfg.model.latent}, {cfg.model.image_size}px) on "
-                 f"{len(self.data.x_train)} rows, testing on {len(self.data.x_test)}; device {self.device}; seed {cfg.seed}"]
+                 f"{len(self.data.x_train)} rows, testing on {len(self.data.x_test)}; device {self.device}; seed {cfg.seed}",
+                 f"recipe: loss {cfg.loss}, class weight {cfg.class_weight:g}, adversarial weight {cfg.adv_weight:g}, "
+                 f"feature noise {cfg.aug_noise:g}, frame shift {cfg.aug_shift}, lr {cfg.lr:g} {cfg.lr_schedule}; "
+                 f"best.pt: {self.selection()}"]
         for label, s in (("mean training image", b.baseline), ("class-mean oracle", b.oracle)):
             acc = f"  class acc {s['class_acc']:.2f}" if s["class_acc"] == s["class_acc"] else ""
             lines.append(f"baseline ({label}) on test: SSIM {s['ssim']:.3f}  hist {s['hist']:.3f}  MSE {s['mse']:.1f}{acc}")
@@ -127,16 +176,18 @@ class Trainer:
             lines.append(f"scene classifier accuracy on the real test images: {b.real_class_acc:.2f}")
         return lines
 
-    def _record(self, epoch: int, train_loss: float, test_loss: float, scores: dict, seconds: float) -> dict:
+    def _record(self, epoch: int, train_loss: float, val_loss: float, test_loss: float, scores: dict,
+                seconds: float) -> dict:
         bs = self.cfg.batch_size
+        chosen = val_loss if val_loss == val_loss else -float(epoch)  # no validation rows: the last epoch
         return {
-            "epoch": epoch, "train_loss": train_loss, "train_loss_x_bs": train_loss * bs,
-            "test_loss": test_loss, "test_loss_x_bs": test_loss * bs,
+            "epoch": epoch, "train_loss": train_loss, "train_loss_x_bs": train_loss * bs, "val_loss": val_loss,
+            "test_loss": test_loss, "test_loss_x_bs": test_loss * bs, "best": int(chosen < self.best_loss),
             **{f"test_{k}": v for k, v in scores.items()},
             **{f"baseline_{k}": v for k, v in self.baselines.baseline.items()},
             **{f"oracle_{k}": v for k, v in self.baselines.oracle.items()},
             "real_class_acc": self.baselines.real_class_acc,
-            "lr": self.cfg.lr, "seconds": round(seconds, 2),
+            "lr": self.nets.opt.param_groups[0]["lr"], "seconds": round(seconds, 2),
         }
 
     def _save(self, epoch: int, record: dict, gen: np.ndarray) -> None:
@@ -145,11 +196,11 @@ class Trainer:
         save_png(grid, self.run_dir / "samples" / f"epoch_{epoch:03d}.png")
         save_png(grid, self.run_dir / "samples.png")
         args = (self.nets, self.data.prepared.norm, self.cfg, self.data.prepared.meta, epoch, record)
-        if record["test_loss"] < self.best_loss:
-            self.best_loss = record["test_loss"]
+        if record["best"]:
+            self.best_loss = record["val_loss"] if record["val_loss"] == record["val_loss"] else -float(epoch)
             save_weights(self.run_dir / "weights" / "best.pt", *args, self.best_loss)
         save_weights(self.run_dir / "weights" / "last.pt", *args, self.best_loss, history=self.history)
-        write_results(self.run_dir, self.history)
+        self.run_log.epoch(self.history, np.asarray(grid))
 
     def fit(self, progress: Progress = NO_PROGRESS, on_epoch_end: Callable[[dict], None] | None = None) -> Path:
         """Train to cfg.epochs (or the time budget), logging a line per epoch; returns the run folder."""
@@ -167,17 +218,19 @@ class Trainer:
     def _fit(self, progress: Progress, on_epoch_end: Callable[[dict], None] | None) -> Path:
         for line in self.describe():
             self.log(line)
-        write_args(self.run_dir, self.cfg, self.device)
+        write_args(self.run_dir, self.cfg, self.device, self.selection())
         started = time.perf_counter()
         for epoch in range(self.start_epoch + 1, self.cfg.epochs + 1):
             t0 = time.perf_counter()
             progress.start(len(self.data.x_train), f"epoch {epoch}/{self.cfg.epochs}")
+            self.nets.set_lr(epoch_lr(self.cfg, epoch))
             train_loss = train_epoch(self.nets, self.data, self.cfg, self.device, progress)
+            val_loss = self.validation_loss()
             test_loss, scores, gen = self.evaluate()
             if not (np.isfinite(train_loss) and np.isfinite(test_loss)):
                 raise UserError(f"training diverged in epoch {epoch} (loss {train_loss:.3g}, test loss {test_loss:.3g}); "
                                 f"lower --lr (it is {self.cfg.lr:g}) or the loss weights and train again", code=3)
-            record = self._record(epoch, train_loss, test_loss, scores, time.perf_counter() - t0)
+            record = self._record(epoch, train_loss, val_loss, test_loss, scores, time.perf_counter() - t0)
             self.history.append(record)
             self._save(epoch, record, gen)
             self.log(format_epoch(record))
@@ -186,8 +239,9 @@ class Trainer:
             if self.cfg.time_budget is not None and time.perf_counter() - started >= self.cfg.time_budget:
                 self.log(f"time budget of {self.cfg.time_budget:.0f}s reached after epoch {epoch}")
                 break
-        self.log(f"weights -> {self.run_dir / 'weights' / 'best.pt'}; scores -> {self.run_dir / 'results.csv'}; "
-                 f"samples -> {self.run_dir / 'samples.png'}")
+        self.run_log.close()
+        self.log(f"weights -> {self.run_dir / 'weights' / 'best.pt'}; scores -> {self.run_dir / 'results.csv'} "
+                 f"(curves: {self.run_dir / 'results.png'}); samples -> {self.run_dir / 'samples.png'}")
         return self.run_dir
 
 

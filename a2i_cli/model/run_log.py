@@ -1,0 +1,89 @@
+"""What a training run shows while it runs: results.csv, the results.png curves and, on request, TensorBoard.
+
+Refreshed after every epoch from the run's history (one dict per epoch, train_state.RESULT_FIELDS):
+
+    results.png      losses (train, validation, test), and per test score the model beside the
+                     mean training image and the class-mean oracle (SSIM, MSE, histogram
+                     similarity, sharpness, class accuracy with the classifier's ceiling)
+    tensorboard/     (--tensorboard) the same scalars and the samples grid, per epoch
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..core.errors import UserError
+from ..core.images import save_png
+from ..eval.plots import line_panel, panels_grid
+from .train_state import write_results
+
+WHO = {"model": "test", "mean image": "baseline", "class-mean oracle": "oracle"}
+PANELS = {  # score -> title
+    "ssim": "SSIM on the test split (higher is better)",
+    "mse": "MSE on the test split, 0-255 (lower is better)",
+    "hist": "histogram similarity (higher is better)",
+    "sharpness": "sharpness / real targets' (1 = as sharp)",
+    "class_acc": "class accuracy of the scene classifier",
+}
+LOSSES = {"train": "train_loss", "validation": "val_loss", "test": "test_loss"}
+
+
+def curves(history: list[dict]):
+    """The results.png picture: a chart of the losses, then one per score."""
+    epochs = [r["epoch"] for r in history]
+    panels = [line_panel("per-pixel MSE loss on [-1, 1]", epochs,
+                         {k: [float(r.get(f, float("nan"))) for r in history] for k, f in LOSSES.items()})]
+    for score, title in PANELS.items():
+        series = {who: [float(r.get(f"{key}_{score}", float("nan"))) for r in history] for who, key in WHO.items()}
+        if score == "class_acc":
+            if all(v != v for v in series["model"]):
+                continue  # no classifier (one class, or --no-classifier)
+            series["real test images"] = [float(r.get("real_class_acc", float("nan"))) for r in history]
+        panels.append(line_panel(title, epochs, series))
+    return panels_grid(panels, cols=3)
+
+
+class TensorBoardLog:
+    """The run's scalars and sample grids in <run>/tensorboard (torch.utils.tensorboard; optional extra)."""
+
+    def __init__(self, folder: Path):
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            raise UserError("--tensorboard needs the tensorboard package: pip install 'a2i[tensorboard]' "
+                            "(or pip install tensorboard), or train without --tensorboard")
+        self.writer = SummaryWriter(log_dir=str(folder))
+
+    def epoch(self, record: dict, grid: np.ndarray) -> None:
+        e = int(record["epoch"])
+        for name, field in LOSSES.items():
+            if field in record and record[field] == record[field]:
+                self.writer.add_scalar(f"loss/{name}", record[field], e)
+        for score in PANELS:
+            for who, key in WHO.items():
+                v = record.get(f"{key}_{score}")
+                if v is not None and v == v:
+                    self.writer.add_scalar(f"{score}/{who}", v, e)
+        self.writer.add_image("samples (targets above, generated below)", grid, e, dataformats="HWC")
+        self.writer.flush()
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class RunLog:
+    def __init__(self, run_dir: Path, tensorboard: bool):
+        self.run_dir = Path(run_dir)
+        self.tb = TensorBoardLog(self.run_dir / "tensorboard") if tensorboard else None
+
+    def epoch(self, history: list[dict], grid: np.ndarray) -> None:
+        """After each epoch: results.csv and results.png from the whole history, TensorBoard for this epoch."""
+        write_results(self.run_dir, history)
+        save_png(curves(history), self.run_dir / "results.png")
+        if self.tb:
+            self.tb.epoch(history[-1], grid)
+
+    def close(self) -> None:
+        if self.tb:
+            self.tb.close()

@@ -1,0 +1,128 @@
+"""A training run: --arch auto and each arch's recipe, best.pt chosen on validation rows, results.png, TensorBoard, sharpness."""
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from a2i_cli.cli import app
+from a2i_cli.core.config import RECIPES, ModelConfig, TrainConfig
+from a2i_cli.eval.metrics import sharpness, sharpness_ratio
+
+runner = CliRunner()
+
+
+def train(prepared, *args):
+    r = runner.invoke(app, ["train", str(prepared), "--batch-size", "8", "--latent", "16", "--no-classifier", *args])
+    assert r.exit_code == 0, r.output
+    return r
+
+
+def args_of(run) -> dict:
+    return {k: json.loads(v) for k, v in (line.split(": ", 1) for line in (run / "args.yaml").read_text().splitlines())}
+
+
+def test_auto_arch_takes_each_archs_recipe(prepared, in_tmp):
+    train(prepared, "--epochs", "1", "--name", "auto")  # two classes: a2i and its recipe
+    a = args_of(in_tmp / "runs/train/auto")
+    assert a["model"]["arch"] == "a2i" and {k: a[k] for k in RECIPES["a2i"]} == RECIPES["a2i"]
+    train(prepared, "--epochs", "1", "--name", "seed", "--arch", "seed")  # the student project exactly
+    s = args_of(in_tmp / "runs/train/seed")
+    assert s["model"]["arch"] == "seed" and {k: s[k] for k in RECIPES["seed"]} == RECIPES["seed"]
+    train(prepared, "--epochs", "1", "--name", "mix", "--arch", "seed", "--aug-noise", "0.3", "--loss", "mse+ssim")
+    m = args_of(in_tmp / "runs/train/mix")  # given options win over the recipe
+    assert m["aug_noise"] == 0.3 and m["loss"] == "mse+ssim" and m["class_weight"] == 0.0
+    one_class = TrainConfig().resolved(1)
+    assert one_class.model.arch == "seed" and one_class.class_weight == 0.0
+    assert TrainConfig(model=ModelConfig(arch="a2i"), class_weight=0.5).resolved(1).class_weight == 0.5
+
+
+def test_best_pt_is_chosen_on_validation_rows(prepared, in_tmp):
+    rows = list(csv.DictReader(open(prepared / "rows.csv")))
+    assert {r["split"] for r in rows} == {"train", "val", "test"}
+    train(prepared, "--epochs", "4", "--name", "v", "--lr", "0.01")
+    run = in_tmp / "runs/train/v"
+    assert "lowest validation loss" in args_of(run)["best_pt_chosen_on"]
+    history = list(csv.DictReader(open(run / "results.csv")))
+    val = [float(h["val_loss"]) for h in history]
+    best_epoch = int(np.argmin(val)) + 1
+    assert [int(h["best"]) for h in history][best_epoch - 1] == 1
+    blob = torch.load(run / "weights/best.pt", weights_only=False)
+    assert blob["epoch"] == best_epoch and blob["metrics"]["val_loss"] == pytest.approx(min(val))
+
+
+def test_without_validation_rows_best_is_the_last_epoch(tiny_data, in_tmp):
+    r = runner.invoke(app, ["prepare", str(tiny_data), "--class", "all", "--image-size", "32", "--name", "nv",
+                            "--val-fraction", "0"])
+    assert r.exit_code == 0 and "0 validation" in r.output, r.output
+    train(in_tmp / "runs/prepare/nv", "--epochs", "2", "--name", "nv")
+    run = in_tmp / "runs/train/nv"
+    assert "last epoch" in args_of(run)["best_pt_chosen_on"]
+    assert torch.load(run / "weights/best.pt", weights_only=False)["epoch"] == 2
+
+
+def test_results_png_is_redrawn_every_epoch(prepared, in_tmp):
+    seen = []
+    from a2i_cli.model.trainer import Trainer
+
+    t = Trainer(TrainConfig(prepared=prepared, epochs=2, batch_size=8, model=ModelConfig(latent=16), name="png"),
+                log=lambda m: None)
+    t.fit(on_epoch_end=lambda r: seen.append(Image.open(t.run_dir / "results.png").copy()))
+    assert len(seen) == 2 and seen[0].size == seen[1].size and seen[0].size[0] >= 1000
+    assert np.abs(np.asarray(seen[0], int) - np.asarray(seen[1], int)).sum() > 0  # the curves grew
+
+
+def test_tensorboard_logs_scalars_and_samples(prepared, in_tmp):
+    pytest.importorskip("tensorboard", reason="the tensorboard extra (install.sh installs it)")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    train(prepared, "--epochs", "2", "--name", "tb", "--tensorboard")
+    acc = EventAccumulator(str(in_tmp / "runs/train/tb/tensorboard"))
+    acc.Reload()
+    tags = acc.Tags()
+    for tag in ("loss/train", "loss/validation", "ssim/model", "ssim/mean image", "ssim/class-mean oracle", "sharpness/model"):
+        assert tag in tags["scalars"], tags["scalars"]
+        assert [e.step for e in acc.Scalars(tag)] == [1, 2]
+    assert len(tags["images"]) == 1
+
+
+def test_tensorboard_missing_says_how_to_install(prepared, in_tmp, monkeypatch):
+    import builtins
+
+    real = builtins.__import__
+
+    def no_tensorboard(name, *a, **k):
+        if name.startswith("torch.utils.tensorboard"):
+            raise ImportError("No module named 'tensorboard'")
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", no_tensorboard)
+    r = runner.invoke(app, ["train", str(prepared), "--epochs", "1", "--tensorboard", "--no-classifier"])
+    assert r.exit_code == 2 and "a2i[tensorboard]" in r.output and "Traceback" not in r.output
+
+
+def test_sharpness_ranks_blur_below_detail():
+    rng = np.random.default_rng(0)
+    sharp = (rng.random((2, 32, 32, 3)) > 0.5).astype(np.uint8) * 255
+    blurred = sharp.astype(float)
+    for _ in range(3):  # box blur
+        blurred = (blurred + np.roll(blurred, 1, 1) + np.roll(blurred, -1, 1) + np.roll(blurred, 1, 2) + np.roll(blurred, -1, 2)) / 5
+    blurred = blurred.round().astype(np.uint8)
+    assert (sharpness(blurred) < 0.5 * sharpness(sharp)).all()
+    assert sharpness(np.full((1, 16, 16, 3), 77, np.uint8))[0] == 0.0
+    assert sharpness_ratio(sharp, sharp) == pytest.approx(1.0)
+    ramp = np.tile(np.arange(32, dtype=np.uint8)[None, :, None] * 4, (32, 1, 3))[None]  # +4 per pixel to the right
+    assert sharpness(ramp)[0] == pytest.approx(4.0)
+
+
+def test_cosine_schedule_goes_from_lr_to_zero(prepared, in_tmp):
+    train(prepared, "--epochs", "3", "--name", "cos", "--lr-schedule", "cosine", "--lr", "0.002")
+    lrs = [float(h["lr"]) for h in csv.DictReader(open(in_tmp / "runs/train/cos/results.csv"))]
+    assert lrs == pytest.approx([0.002, 0.0015, 0.0005])  # 0.002 * (1 + cos(pi * (epoch - 1) / 3)) / 2
+    train(prepared, "--epochs", "2", "--name", "const", "--arch", "seed")
+    assert [float(h["lr"]) for h in csv.DictReader(open(in_tmp / "runs/train/const/results.csv"))] == [0.001, 0.001]
