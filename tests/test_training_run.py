@@ -11,7 +11,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from a2i_cli.cli import app
-from a2i_cli.core.config import RECIPES, ModelConfig, TrainConfig
+from a2i_cli.core.config import RECIPES, SOUND_RECIPES, ModelConfig, TrainConfig
 from a2i_cli.eval.metrics import sharpness, sharpness_ratio
 
 runner = CliRunner()
@@ -40,6 +40,9 @@ def test_auto_arch_takes_each_archs_recipe(prepared, in_tmp):
     one_class = TrainConfig().resolved(1)
     assert one_class.model.arch == "seed" and one_class.class_weight == 0.0
     assert TrainConfig(model=ModelConfig(arch="a2i"), class_weight=0.5).resolved(1).class_weight == 0.5
+    # rows of the `sound` recipe (one recording each) also train with the per-coefficient offset
+    assert TrainConfig().resolved(10, over_sound=True).aug_offset == SOUND_RECIPES["a2i"]["aug_offset"] > 0
+    assert TrainConfig().resolved(10).aug_offset == 0.0 and TrainConfig().resolved(1, over_sound=True).aug_offset == 0.0
 
 
 def test_best_pt_is_chosen_on_validation_rows(prepared, in_tmp):

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..core.config import RECIPES, Arch, Device, Loss, ModelConfig, Schedule, TrainConfig, defaults
+from ..core.config import RECIPES, SOUND_RECIPES, Arch, Device, Loss, ModelConfig, Schedule, TrainConfig, defaults
 from ._common import cli_errors, console, progress_bar
 
 D, M = defaults(TrainConfig), defaults(ModelConfig)
@@ -15,7 +15,9 @@ ARCH = D["model"].arch
 
 def by_arch(field: str) -> str:
     """'default: a2i 1, seed 0' for a recipe option (RECIPES in core/config.py)."""
-    return "default: " + ", ".join(f"{a} {v}" for a, v in ((a, RECIPES[a][field]) for a in RECIPES))
+    text = "default: " + ", ".join(f"{a} {v}" for a, v in ((a, RECIPES[a][field]) for a in RECIPES))
+    sound = [f"{a} {r[field]}" for a, r in SOUND_RECIPES.items() if field in r]
+    return text + (f"; on `sound`-recipe data {', '.join(sound)}" if sound else "")
 
 
 def register(app: typer.Typer) -> None:

@@ -189,13 +189,14 @@ class ModelConfig:
         return {**asdict(self), "arch": str(self.arch)}
 
 
-# Each architecture's training recipe: what --loss, --class-weight, --adv-weight, --aug-noise and
-# --aug-shift mean when not given. `seed`: the student project exactly; `a2i`: what wins
-# benchmarks/bench_quality.py (README). `--arch auto` (the default) trains a2i on 2+ classes.
+# Each architecture's training recipe (what the options mean when not given): `seed` the student project
+# exactly; `a2i` what wins benchmarks/bench_quality.py (README); SOUND_RECIPES: on rows of the `sound`
+# feature recipe (one recording each: many voices and microphones). `--arch auto` trains a2i on 2+ classes.
 RECIPES: dict[str, dict] = {
     "seed": dict(loss="mse", class_weight=0.0, adv_weight=0.0, aug_noise=0.0, aug_shift=0, aug_offset=0.0, lr_schedule="constant"),
-    "a2i": dict(loss="mse+ssim", class_weight=1.0, adv_weight=0.0, aug_noise=0.2, aug_shift=1, aug_offset=1.0, lr_schedule="cosine"),
+    "a2i": dict(loss="mse+ssim", class_weight=1.0, adv_weight=0.0, aug_noise=0.2, aug_shift=1, aug_offset=0.0, lr_schedule="cosine"),
 }
+SOUND_RECIPES: dict[str, dict] = {"seed": {}, "a2i": dict(aug_offset=1.0)}
 RECIPE_FIELDS = tuple(RECIPES["seed"])
 
 
@@ -243,12 +244,12 @@ class TrainConfig:
         at_least(self.time_budget, 0, "--time-budget")
         check_name(self.name)
 
-    def resolved(self, n_classes: int) -> "TrainConfig":
-        """A copy with `--arch auto` and every unset recipe option decided (for data with n_classes classes)."""
+    def resolved(self, n_classes: int, over_sound: bool = False) -> "TrainConfig":
+        """A copy with `--arch auto` and every unset option decided (data of n_classes classes; `sound` features?)."""
         arch = self.model.arch
         if arch == Arch.auto:
             arch = Arch.a2i if n_classes >= 2 else Arch.seed
-        recipe = RECIPES[arch.value]
+        recipe = RECIPES[arch.value] | (SOUND_RECIPES[arch.value] if over_sound else {})
         values = {k: recipe[k] if getattr(self, k) is None else getattr(self, k) for k in RECIPE_FIELDS}
         model = ModelConfig(**{**asdict(self.model), "arch": arch})
         return TrainConfig(**{**{f.name: getattr(self, f.name) for f in fields(self)}, **values, "model": model})

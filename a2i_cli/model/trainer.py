@@ -35,6 +35,7 @@ from ..core.images import save_png
 from ..core.locks import output_lock
 from ..core.progress import NO_PROGRESS, Progress
 from ..core.runs import new_run_dir, newest_run
+from ..data.features import recipe_from_dict
 from ..data.prepared import Prepared
 from ..eval.plots import pair_grid
 from .baselines import Baselines, test_scores
@@ -85,7 +86,8 @@ class Trainer:
         if cfg.prepared is None:
             cfg.prepared = newest_run("prepare", "meta.json", cfg.runs_root)
         prepared = Prepared.load(cfg.prepared)
-        cfg = self.cfg = cfg.resolved(prepared.rows["CLASS2"].nunique())  # --arch auto and the recipe, decided
+        over_sound = recipe_from_dict(prepared.meta.get("feature_recipe"), str(cfg.prepared)).over_sound
+        cfg = self.cfg = cfg.resolved(prepared.rows["CLASS2"].nunique(), over_sound)  # --arch auto and the recipe
         cfg.model.image_size = check_image_size(prepared.image_size, f"the image size of {cfg.prepared}")
         self.device = pick_device(cfg.device)
         self.classifier = load_or_train_classifier(prepared, log=log) if cfg.classifier else None
