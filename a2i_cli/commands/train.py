@@ -56,10 +56,12 @@ def register(app: typer.Typer) -> None:
             if prepared is not None:
                 raise UserError("--resume continues a run on the data it was trained on; do not pass PREPARED with it")
             given = {"--batch-size": batch_size != D["batch_size"], "--lr": lr != D["lr"], "--seed": seed != D["seed"],
-                     "--latent": latent != M["latent"], "--arch": arch != M["arch"], "--vae": vae != M["vae"],
+                     "--latent": latent != M["latent"], "--arch": arch != ARCH, "--vae": vae != M["vae"],
                      "--loss": loss != D["loss"], "--class-weight": class_weight != D["class_weight"],
                      "--adv-weight": adv_weight != D["adv_weight"], "--kl-weight": kl_weight != D["kl_weight"],
                      "--aug-noise": aug_noise != D["aug_noise"], "--aug-shift": aug_shift != D["aug_shift"],
+                     "--aug-offset": aug_offset != D["aug_offset"], "--lr-schedule": lr_schedule != D["lr_schedule"],
+                     "--tensorboard": tensorboard != D["tensorboard"],
                      "--no-classifier": classifier != D["classifier"], "--time-budget": time_budget != D["time_budget"],
                      "--device": device != D["device"], "--name": name != D["name"], "--exist-ok": exist_ok}
             changed = [option for option, differs in given.items() if differs]
