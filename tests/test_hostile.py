@@ -88,17 +88,22 @@ def test_evil_exported_program_never_runs(in_tmp, prepared):
     marker = in_tmp / "PWNED"
     evil_inputs = io.BytesIO()
     torch.save(Evil(marker), evil_inputs)
+    payload = f"__import__('os').system('touch {marker}') + "
     with zipfile.ZipFile(in_tmp / "good.pt2") as src, zipfile.ZipFile(in_tmp / "evil.pt2", "w") as dst:
         for item in src.infolist():
             data = src.read(item)
-            if item.filename.endswith("sample_inputs/model.pt"):  # torch falls back to a full unpickle here
+            if item.filename.endswith("sample_inputs/model.pt"):  # torch.export.load unpickles this on fallback
                 data = evil_inputs.getvalue()
+            if item.filename.endswith("models/model.json"):  # and sympify()s (evaluates) these
+                data = data.replace(b'"expr_str": "', b'"expr_str": "' + payload.encode(), 1)
+                assert payload.encode() in data
             dst.writestr(item, data)
-    line = one_line_error(runner.invoke(app, ["generate", "--mfcc", ZEROS, "--model", "evil.pt2", "--out", "x.png"]))
-    assert "evil.pt2" in line and "refuses to load it" in line
-    assert not marker.exists() and not (in_tmp / "x.png").exists()
-    r = runner.invoke(app, ["generate", "--mfcc", ZEROS, "--model", "good.pt2", "--out", "ok.png"])
-    assert r.exit_code == 0, r.output  # a2i's own export still loads
+    r = runner.invoke(app, ["generate", "--mfcc", ZEROS, "--model", "evil.pt2", "--out", "x.png"])
+    assert not marker.exists()  # a2i never hands the archive to torch.export.load
+    assert r.exit_code == 0, r.output  # its weights and config are what a2i reads, and they are intact
+    (in_tmp / "bad.pt2").write_bytes((in_tmp / "good.pt2").read_bytes().replace(b'"as_int": 104', b'"as_int": 105', 1))
+    line = one_line_error(runner.invoke(app, ["generate", "--mfcc", ZEROS, "--model", "bad.pt2", "--out", "y.png"]))
+    assert "bad.pt2" in line and not (in_tmp / "y.png").exists()
 
 
 def test_corrupt_program_is_one_line_without_torch_log(tmp_path):
@@ -174,7 +179,13 @@ def test_batch_output_folder_symlinked_out_is_refused(in_tmp, ckpt, make_csv):
     (in_tmp / "o/images/000000").symlink_to(elsewhere)
     r = runner.invoke(app, ["batch-generate", "in.csv", "--model", str(ckpt), "--out", "o", "--backend", "local",
                             "--workers", "1"])
-    assert r.exit_code != 0 and "leads outside" in r.output
+    assert r.exit_code == 2 and "o/images/000000 is a link" in r.output
+    assert not list(elsewhere.iterdir())
+    (in_tmp / "o/images/000000").unlink()
+    (in_tmp / "o/images").rmdir()
+    (in_tmp / "o/images").symlink_to(elsewhere)  # the images folder itself
+    r = runner.invoke(app, ["batch-generate", "in.csv", "--model", str(ckpt), "--out", "o"])
+    assert r.exit_code == 2 and "o/images is a link" in r.output
     assert not list(elsewhere.iterdir())
 
 
@@ -292,3 +303,86 @@ def test_killing_the_parent_leaves_no_worker_running(in_tmp, ckpt, make_csv):
     left = [c for c in children if Path(f"/proc/{c}").exists()
             and Path(f"/proc/{c}/stat").read_text().split()[2] != "Z"]
     assert not left, f"workers still running after their parent died: {left}"
+
+
+# ----------------------------------------------------------------------------- found by a second hostile review
+
+
+def test_a_planted_lock_link_is_never_written_through(in_tmp, ckpt, make_csv):
+    make_csv(in_tmp / "in.csv", 5)
+    (in_tmp / "victim.txt").write_text("IMPORTANT")
+    (in_tmp / "o").mkdir()
+    (in_tmp / "o/.a2i.lock").symlink_to(in_tmp / "victim.txt")
+    line = one_line_error(runner.invoke(app, ["batch-generate", "in.csv", "--model", str(ckpt), "--out", "o"]))
+    assert ".a2i.lock" in line
+    assert (in_tmp / "victim.txt").read_text() == "IMPORTANT"
+
+
+def test_score_takes_its_lock_before_the_work_and_waits_for_a_writer(in_tmp, tiny_data, ckpt):
+    assert runner.invoke(app, ["batch-generate", str(tiny_data / "dataset.csv"), "--model", str(ckpt), "--out", "g"]).exit_code == 0
+    (in_tmp / "s").mkdir()
+    holder = hold_lock(in_tmp / "s")
+    try:
+        line = one_line_error(runner.invoke(app, ["score", "g", str(tiny_data), "--out", "s"]))
+        assert "in use by a2i" in line and not (in_tmp / "s/scores.csv").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    holder = hold_lock(in_tmp / "g")  # GENERATED still being written
+    try:
+        line = one_line_error(runner.invoke(app, ["score", "g", str(tiny_data), "--out", "s2"]))
+        assert "being written" in line
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_input_columns_named_like_the_manifest_are_refused(in_tmp, ckpt, make_csv):
+    make_csv(in_tmp / "in.csv", 3)
+    frame = pd.read_csv(in_tmp / "in.csv")
+    frame = pd.concat([frame, pd.DataFrame({"path": ["images/000000/000000002.png"] * len(frame)})], axis=1)
+    frame.to_csv(in_tmp / "p.csv", index=False)
+    line = one_line_error(runner.invoke(app, ["batch-generate", "p.csv", "--model", str(ckpt), "--out", "o"]))
+    assert "'path'" in line and "rename it" in line and not (in_tmp / "o").exists()
+
+
+def test_an_empty_image_file_is_made_again(in_tmp, ckpt, make_csv):
+    make_csv(in_tmp / "in.csv", 20)
+    args = ["batch-generate", "in.csv", "--model", str(ckpt), "--out", "o"]
+    assert runner.invoke(app, args).exit_code == 0
+    victim = in_tmp / "o/images/000000/000000007.png"
+    victim.write_bytes(b"")
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0 and "1 images written" in r.output and victim.stat().st_size > 0
+
+
+def test_a_fifo_among_the_images_is_a_bad_row_not_a_hang(tiny_data, in_tmp):
+    image = tiny_data / "images/beach/beach0.png"
+    image.unlink()
+    os.mkfifo(image)
+    r = runner.invoke(app, ["prepare", str(tiny_data), "--class", "all", "--image-size", "32", "--skip-bad"])
+    assert r.exit_code == 0 and "skipped 1 bad rows" in r.output
+
+
+def test_sixteen_bit_pgm_is_scaled_not_copied(tmp_path):
+    from a2i_cli.core.images import read_rgb
+
+    for value, expect in ((200, 1), (256, 1), (65535, 255)):
+        header = b"P5 4 4 65535\n"
+        (tmp_path / "x.pgm").write_bytes(header + np.full(16, value, ">u2").tobytes())
+        assert (read_rgb(tmp_path / "x.pgm") == expect).all(), value
+
+
+def test_score_by_name_refuses_links_out_of_its_folders(in_tmp, tiny_data):
+    from PIL import Image
+
+    (in_tmp / "g").mkdir()
+    (in_tmp / "t").mkdir()
+    Image.new("RGB", (16, 16), (1, 2, 3)).save(in_tmp / "g/a.png")
+    Image.new("RGB", (16, 16), (1, 2, 3)).save(in_tmp / "g/b.png")
+    Image.new("RGB", (16, 16), (1, 2, 4)).save(in_tmp / "t/a.png")
+    Image.new("RGB", (16, 16), (9, 9, 9)).save(in_tmp / "outside.png")
+    (in_tmp / "t/b.png").symlink_to(in_tmp / "outside.png")
+    r = runner.invoke(app, ["score", "g", "t", "--out", "s"])
+    assert r.exit_code == 1 and "leads outside" in r.output
+    assert pd.read_csv(in_tmp / "s/scores.csv")["name"].tolist() == ["a"]

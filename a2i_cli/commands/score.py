@@ -29,13 +29,8 @@ def register(app: typer.Typer) -> None:
         data: Annotated[Optional[str], typer.Option(hidden=True, help="Old spelling: pass TARGETS.")] = None,
     ) -> None:
         """Score generated images against their targets: scores.csv, summary.json, report.md and a table."""
-        from ..core.locks import output_lock
-        from ..core.runs import new_run_dir
-        from ..eval.pairing import pair_images
-        from ..eval.report import write_report
-        from ..eval.score import summarise, write_outputs
         from ..jobs.batch_output import last_output
-        from ..jobs.score_job import score_pairs
+        from ..jobs.score_job import score_folder
 
         targets = pick(targets, data, "--data", "TARGETS") or D["targets"]
         cfg = ScoreConfig(targets=targets, out=out, name=name, exist_ok=exist_ok, backend=backend,
@@ -44,21 +39,16 @@ def register(app: typer.Typer) -> None:
         if generated is None:
             generated = last_output()
             console.print(f"scoring the newest batch-generate output {generated} against {cfg.targets}")
-        pairs = pair_images(generated, cfg.targets, cfg.allow_outside_paths)
-        out = cfg.out or new_run_dir("score", cfg.name, cfg.exist_ok)
         with progress_bar("scoring") as bar:
-            frame, problems = score_pairs(pairs, cfg.chunk, progress=bar, backend=cfg.backend, workers=cfg.workers,
-                                          ray_address=cfg.ray_address)
-        summary = summarise(frame, problems, pairs.unmatched)
-        with output_lock(out, "score"):
-            csv_path, json_path = write_outputs(out, frame, summary)
-            report = write_report(out, frame, summary, n_examples=cfg.examples)
+            result = score_folder(generated, cfg, progress=bar)
+        summary, problems, json_path = result.summary, result.problems, result.json_path
+        csv_path, report, pairs_unmatched = result.csv_path, result.report, result.unmatched
         print_summary(summary)
         console.print(f"per-image scores -> {csv_path}; summary -> {json_path}; report -> {report}")
-        if problems or pairs.unmatched:
+        if problems or pairs_unmatched:
             for p in problems[:3]:
                 err_console.print(f"not scored: {p['name']}: {p['reason']}")
-            say("warning:", "yellow", f"{len(problems)} pairs could not be scored, {len(pairs.unmatched)} generated "
+            say("warning:", "yellow", f"{len(problems)} pairs could not be scored, {len(pairs_unmatched)} generated "
                 f"images had no target (listed in {json_path})", console)
         if problems:  # every output is written; the exit code tells a script that some pairs failed
             raise typer.Exit(1)

@@ -13,6 +13,7 @@ so a phone photo is upright. Shrinking uses area averaging (box), enlarging bicu
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,8 @@ from PIL import Image, ImageOps
 from .atomic import atomic_path
 
 BACKGROUND = (255, 255, 255)  # what transparent pixels become
+MAX_PIXELS = 64_000_000  # a bigger image is refused (a 140 KB PNG can unpack to gigabytes)
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow warns above it (made an error below) and refuses twice it
 ENCODERS = {"png": "PNG", "jpg": "JPEG", "webp": "WEBP"}
 
 
@@ -32,9 +35,9 @@ def _scaled_to_8bit(im: Image.Image) -> Image.Image:
     elif im.mode == "F":
         a = np.nan_to_num(a.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
         a8 = a * 255.0 if a.max(initial=0.0) <= 1.0 else a
-    else:  # "I": 32-bit integers; 16-bit files often decode to it
+    else:  # "I": 32-bit integers, what 16-bit files (PGM, some TIFF) decode to; 8-bit files never do
         peak = float(a.max(initial=0))
-        a8 = a.astype(np.float64) if peak <= 255 else a.astype(np.float64) * (255.0 / (65535.0 if peak <= 65535 else peak))
+        a8 = a.astype(np.float64) * (255.0 / (65535.0 if peak <= 65535 else peak))
     return Image.fromarray(np.clip(np.round(a8), 0, 255).astype(np.uint8), "L")
 
 
@@ -80,7 +83,15 @@ def as_rgb_array(im: Image.Image, size: int | tuple[int, int] | None = None, cro
 
 def read_rgb(path: Path, size: int | tuple[int, int] | None = None, crop: bool = False) -> np.ndarray:
     """Decode an image file to (H, W, 3) uint8 RGB (first frame of an animation; EXIF orientation applied)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)  # -> an error the caller reports per image
+        return _read_rgb(path, size, crop)
+
+
+def _read_rgb(path, size, crop) -> np.ndarray:
     with Image.open(path) as im:
+        if im.width * im.height > MAX_PIXELS:
+            raise ValueError(f"{im.width}x{im.height} pixels is more than a2i reads ({MAX_PIXELS // 1_000_000} megapixels)")
         im.load()
         if im.getexif().get(0x0112, 1) != 1:  # orientation tag present and not "normal"
             im = ImageOps.exif_transpose(im)

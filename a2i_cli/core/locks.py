@@ -20,6 +20,7 @@ import fcntl
 import json
 import os
 import socket
+import stat
 import threading
 import time
 import uuid
@@ -48,7 +49,13 @@ def _holder(path: Path) -> str:
 def _acquire(path: Path, folder: Path) -> int:
     """An fd holding the flock on the file now at `path` (retried if the file was replaced meanwhile)."""
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:  # O_NOFOLLOW: a symlink planted as the lock must not make us write through it
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        except OSError as e:
+            raise UserError(f"{path} is not a lock file a2i can use ({e.strerror}); remove it") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise UserError(f"{path} is not a regular file; remove it")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -63,6 +70,26 @@ def _acquire(path: Path, folder: Path) -> int:
         os.close(fd)  # the holder removed the file as we opened it: lock the new one
 
 
+def holder_of(folder) -> str | None:
+    """Who is writing FOLDER now ("pid N, command since T"), or None when no run holds its lock."""
+    loc = Location.of(folder)
+    if not loc.is_local:
+        return None
+    path = Path(loc.local) / LOCK_NAME
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    except BlockingIOError:
+        return _holder(path)
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def output_lock(folder: Path, command: str = "") -> Iterator[Path]:
     """Hold FOLDER/.a2i.lock while the block runs; UserError at once if another run holds it."""
@@ -74,13 +101,36 @@ def output_lock(folder: Path, command: str = "") -> Iterator[Path]:
         info = {"pid": os.getpid(), "host": socket.gethostname(), "command": command, "since": time.time()}
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(info).encode(), 0)
-        yield path
+        yield Held(path)
     finally:
         try:
             os.unlink(path)  # still ours: nobody else can hold it while we do
         except FileNotFoundError:
             pass
         os.close(fd)
+
+
+class Held:
+    """A held output lock; `check()` raises once another run has taken it over (remote locks only)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.lost: str | None = None
+
+    def check(self) -> None:
+        if self.lost:
+            raise UserError(f"the lock on {self.path} was taken over by another run ({self.lost}) while this one "
+                            "was stalled; this run stops: what it wrote is kept", code=3)
+
+
+def _alive(pid) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ProcessLookupError, TypeError, ValueError):
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _describe(info: dict) -> str:
@@ -101,9 +151,10 @@ def remote_lock(folder: Location, command: str = "") -> Iterator[Location]:
 
     if lock.exists():
         info = read()
-        if info and time.time() - float(info.get("beat", 0)) < STALE_S:
-            raise UserError(f"{folder} is in use by a2i ({_describe(info)}); wait for that run to finish, "
-                            "or write somewhere else")
+        dead_here = info.get("host") == socket.gethostname() and not _alive(info.get("pid"))
+        if info and not dead_here and time.time() - float(info.get("beat", 0)) < STALE_S:
+            raise UserError(f"{folder} is in use by a2i ({_describe(info)}); wait for that run to finish (a run "
+                            f"that died is taken over {STALE_S} s after its last heartbeat), or write somewhere else")
     me = {"pid": os.getpid(), "host": socket.gethostname(), "command": command, "since": time.time(),
           "token": uuid.uuid4().hex}
     lock.write_bytes(json.dumps({**me, "beat": time.time()}).encode())
@@ -112,15 +163,20 @@ def remote_lock(folder: Location, command: str = "") -> Iterator[Location]:
         raise UserError(f"{folder} is in use by a2i ({_describe(read())}); wait for that run to finish, "
                         "or write somewhere else")
     stop = threading.Event()
+    held = Held(lock)
 
     def beat() -> None:
         while not stop.wait(BEAT_S):
+            now = read()
+            if now.get("token") != me["token"]:  # another run took it over (we were stopped too long)
+                held.lost = _describe(now) if now else "a lock that is gone"
+                return
             lock.write_bytes(json.dumps({**me, "beat": time.time()}).encode())
 
     thread = threading.Thread(target=beat, name="a2i-lock-heartbeat", daemon=True)
     thread.start()
     try:
-        yield lock
+        yield held
     finally:
         stop.set()
         thread.join()

@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from .atomic import write_bytes as atomic_write_bytes
-from .errors import UserError
+from .errors import UserError, short
 
 URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
@@ -28,15 +28,20 @@ def is_uri(text) -> bool:
     return bool(URI.match(str(text)))
 
 
+RETRY_QUERY = {"gs": "?retry_limit_seconds=15", "gcs": "?retry_limit_seconds=15"}  # not minutes of silence
+
+
 @functools.lru_cache(maxsize=16)
 def _filesystem(root: str):
-    """(pyarrow filesystem, path prefix) for a URI's scheme://host part, made once."""
+    """The pyarrow filesystem for a URI's scheme://host part, made once."""
+    import pyarrow as pa
     import pyarrow.fs as pafs
 
+    scheme = root.split("://", 1)[0]
     try:
-        fs, path = pafs.FileSystem.from_uri(root)
-    except (pafs.ArrowInvalid, OSError, ValueError) as e:
-        raise UserError(f"cannot open {root}: {str(e).splitlines()[0]}")
+        fs, _ = pafs.FileSystem.from_uri(root + RETRY_QUERY.get(scheme, ""))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, ValueError) as e:
+        raise UserError(f"cannot open {root}: {short(e)} (a2i reads s3://, gs://, hdfs:// and file:// through pyarrow)")
     return fs
 
 
@@ -51,7 +56,10 @@ class Location:
         if isinstance(where, Location):
             return where
         text = str(where)
-        return cls(text if is_uri(text) else str(Path(text)))
+        if is_uri(text):
+            scheme, rest = text.split("://", 1)
+            return cls(f"{scheme.lower()}://{rest}")  # S3://bucket is s3://bucket
+        return cls(str(Path(text)))
 
     def __str__(self) -> str:
         return self.text
@@ -143,21 +151,22 @@ class Location:
             raise UserError(f"cannot list {self.text}: {str(e).splitlines()[0]}")
         return [i.path[len(path) + 1:] for i in infos if i.type == pafs.FileType.File]
 
-    def list_names(self) -> list[str]:
-        """Names of the files directly in this folder; [] when it does not exist."""
+    def list_sizes(self) -> dict[str, int]:
+        """{name: size in bytes} of the files directly in this folder; {} when it does not exist."""
         if self.is_local:
             try:
-                return [e.name for e in os.scandir(self.local) if e.is_file()]
+                return {e.name: e.stat(follow_symlinks=False).st_size for e in os.scandir(self.local)
+                        if e.is_file(follow_symlinks=False)}
             except (FileNotFoundError, NotADirectoryError):
-                return []
+                return {}
         import pyarrow.fs as pafs
 
         fs, path = self._remote()
         try:
             infos = fs.get_file_info(pafs.FileSelector(path, recursive=False, allow_not_found=True))
         except OSError as e:
-            raise UserError(f"cannot list {self.text}: {str(e).splitlines()[0]}")
-        return [i.base_name for i in infos if i.type == pafs.FileType.File]
+            raise UserError(f"cannot list {self.text}: {short(e)}")
+        return {i.base_name: i.size for i in infos if i.type == pafs.FileType.File}
 
     # ------------------------------------------------------------------ reading and writing
 

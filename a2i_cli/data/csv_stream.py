@@ -37,7 +37,20 @@ from .mfcc_csv import (
 )
 from .schema import FEATURE_COLUMNS, MFCC_SCHEMA, check_columns
 
-FIELD_LIMIT = 1 << 20  # a field longer than this (1 MB) makes its row bad, not the file
+FIELD_LIMIT = 1 << 20  # a field or line longer than this (1 MB) makes its row bad, not the file
+TOO_LONG = "\x00a2i: line too long\x00"  # what bounded_lines gives in place of an over-long line
+
+
+def bounded_lines(f, limit: int = FIELD_LIMIT):
+    """The lines of a text file, each at most `limit` characters kept: a longer line is skipped as it is
+    read (never held whole) and given as TOO_LONG, so a 2 GB line costs no memory."""
+    while line := f.readline(limit):
+        if len(line) == limit and not line.endswith("\n"):
+            while (more := f.readline(limit)) and not more.endswith("\n"):
+                pass
+            yield TOO_LONG + "\n"
+        else:
+            yield line
 BLOCK = 4 << 20  # bytes pyarrow parses at a time
 
 
@@ -196,7 +209,7 @@ class CsvStream:
         csv.field_size_limit(FIELD_LIMIT)
         try:
             with open_text(self.source, errors="replace") as f:  # a stray non-UTF-8 byte spoils its row only
-                reader = csv.reader(f)
+                reader = csv.reader(bounded_lines(f))
                 next(reader)
                 row = 0
                 while True:
@@ -211,6 +224,9 @@ class CsvStream:
                     if not rec:  # blank line: not a data row (as pandas)
                         continue
                     row += 1
+                    if rec == [TOO_LONG]:
+                        yield row, None, f"a line longer than {FIELD_LIMIT >> 20} MB"
+                        continue
                     yield row, rec, ""
         finally:
             csv.field_size_limit(limit)

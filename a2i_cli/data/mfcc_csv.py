@@ -112,6 +112,8 @@ def check_file(source, what: str = "input CSV") -> Location:
     loc = Location.of(source)
     if loc.is_dir():
         raise UserError(f"{what} {loc} is a directory; expected a CSV file")
+    if loc.is_local and loc.local.exists() and not loc.local.is_file():
+        raise UserError(f"{what} {loc} is not a regular file (a pipe?); save it to a file first (it is read twice)")
     if not loc.is_file():
         raise UserError(f"{what} {loc} does not exist")
     return loc
@@ -133,7 +135,8 @@ def read_header(source, strip: bool = True) -> list[str]:
             header = next(csv.reader(f))
         if any("\ufffd" in h for h in header):
             raise UnicodeDecodeError("utf-8", b"", 0, 1, "in the header")
-        if any("\x00" in h for h in header):
+        text = ",".join(header)
+        if text.count("\x00") > len(text) // 4:  # every other byte NUL: UTF-16 text read as UTF-8
             raise UserError(f"{source} looks like UTF-16 without a byte-order mark; save it as UTF-8")
     except StopIteration:
         raise UserError(f"{source} is empty; expected a header with {MFCC_SCHEMA}")

@@ -33,7 +33,6 @@ from .scene_csv import BadRow, read_scene_csv, select_classes
 from .splits import split_rows
 
 
-
 def load_images(root: Path, paths: list[str], size: int, progress: Progress = NO_PROGRESS,
                 allow_outside: bool = False):
     """Decode in threads (Pillow releases the GIL). Returns ((N, size, size, 3) uint8, {index: reason}).
@@ -48,6 +47,8 @@ def load_images(root: Path, paths: list[str], size: int, progress: Progress = NO
             p = inside(root, paths[i], allow_outside, what="IMAGE")
             if p.is_dir():
                 problems[i] = f"image {shown} is a directory, not an image file"
+            elif p.exists() and not p.is_file():
+                problems[i] = f"image {shown} is not a regular file (a pipe or a device?)"
             else:
                 out[i] = read_rgb(p, size)
         except PathOutside as e:
@@ -64,7 +65,22 @@ def load_images(root: Path, paths: list[str], size: int, progress: Progress = NO
 
 
 def prepare(cfg: PrepareConfig, progress: Progress = NO_PROGRESS) -> tuple[Path, dict]:
+    """Read, check, split and cache a dataset; the run folder is claimed and locked before the work starts."""
     table = select_classes(read_scene_csv(cfg.data, skip_bad=cfg.skip_bad), cfg.classes)
+    classes = sorted(table.frame["CLASS2"].unique())
+    name = cfg.name or ("all" if len(classes) > 3 else safe_name("-".join(c.lower() for c in classes)))
+    out = new_run_dir("prepare", name, cfg.exist_ok, cfg.runs_root)
+    fresh = not any(out.iterdir())
+    try:
+        with output_lock(out, "prepare"):
+            return out, _prepare(cfg, table, out, progress)
+    except BaseException:
+        if fresh and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # a new folder that got nothing: leave no empty run behind
+        raise
+
+
+def _prepare(cfg: PrepareConfig, table, out: Path, progress: Progress) -> dict:
     frame, feats = table.frame, table.features
     progress.start(len(frame), "decoding images")
     images, problems = load_images(table.root, list(frame["IMAGE"]), cfg.image_size, progress, cfg.allow_outside_paths)
@@ -90,19 +106,13 @@ def prepare(cfg: PrepareConfig, progress: Progress = NO_PROGRESS) -> tuple[Path,
     if not train.any() or not (frame["split"] == "test").any():
         raise UserError("the split left no training or no test rows; use more rows, more folders or --split random")
     norm = Normalizer.fit(feats[train])
-
-    classes = sorted(frame["CLASS2"].unique())
-    name = cfg.name or ("all" if len(classes) > 3 else safe_name("-".join(c.lower() for c in classes)))
-    out = new_run_dir("prepare", name, cfg.exist_ok, cfg.runs_root)
-    with output_lock(out, "prepare"):
-        for stale in (MARKER, *CACHES):  # an earlier preparation here: incomplete until meta.json is back
-            (out / stale).unlink(missing_ok=True)
-        meta = write_prepared(out, cfg, table, frame, feats, images, norm, bad)
-    return out, meta
+    return write_prepared(out, cfg, table, frame, feats, images, norm, bad)
 
 
 def write_prepared(out: Path, cfg: PrepareConfig, table, frame, feats, images, norm, bad) -> dict:
     """The arrays, rows.csv and, last, meta.json (with the fingerprint caches are keyed by)."""
+    for stale in (MARKER, *CACHES):  # an earlier preparation here: incomplete until meta.json is back
+        (out / stale).unlink(missing_ok=True)
     with atomic_path(out / "images.npy") as tmp:
         np.save(tmp, images)
     with atomic_path(out / "features.npy") as tmp:
@@ -110,7 +120,6 @@ def write_prepared(out: Path, cfg: PrepareConfig, table, frame, feats, images, n
     with atomic_path(out / "rows.csv") as tmp:
         frame.to_csv(tmp, index=False)
     classes = sorted(frame["CLASS2"].unique())
-    train = (frame["split"] == "train").to_numpy()
     meta = {
         "a2i_version": __version__,
         "source": str(Path(cfg.data).resolve()),

@@ -32,10 +32,23 @@ class Pairs:
     refused: list[dict] = field(default_factory=list)  # {"name", "reason"}: paths that lead outside their root
 
 
-def images_under(folder: Location) -> list[str]:
-    """Relative paths of the image files below a folder (hidden ones left out), sorted."""
-    return sorted(p for p in folder.list_files()
-                  if PurePosixPath(p).suffix.lower() in IMAGE_EXTS and not any(x.startswith(".") for x in p.split("/")))
+def images_under(folder: Location, allow_outside: bool = False, refused: list | None = None) -> list[str]:
+    """Relative paths of the image files below a folder (hidden ones left out), sorted; a local file that
+    leads outside the folder (a symlink) is left out too, and listed in `refused`."""
+    found = sorted(p for p in folder.list_files()
+                   if PurePosixPath(p).suffix.lower() in IMAGE_EXTS and not any(x.startswith(".") for x in p.split("/")))
+    if folder.is_uri and not folder.is_local or allow_outside:
+        return found
+    kept = []
+    for rel in found:
+        try:
+            within(folder, rel, what="image")
+            kept.append(rel)
+        except PathOutside as e:
+            if refused is not None:
+                refused.append({"name": str(PurePosixPath(rel).with_suffix("")), "reason": f"{e}; pass "
+                                "--allow-outside-paths to follow it"})
+    return kept
 
 
 def read_rows(loc: Location, what: str) -> tuple[list[str], list[tuple[int, dict]], list[dict]]:
@@ -116,10 +129,10 @@ def pair_images(generated, targets, allow_outside: bool = False) -> Pairs:
             pairs = _from_manifest(rows, bad, generated, root, allow_outside)
             _check_some_targets(pairs, targets)
             return pairs
-    gen_files = images_under(generated)
+    refused: list[dict] = []
+    gen_files = images_under(generated, allow_outside, refused)
     if not gen_files:
         raise UserError(f"no images (.png, .jpg, .webp) found in {generated}")
-    refused = []
     by_stem: dict[str, str] = {}
     if target_is_file:
         header, rows, bad = read_rows(targets, "targets")
@@ -134,7 +147,7 @@ def pair_images(generated, targets, allow_outside: bool = False) -> Pairs:
             except PathOutside as e:
                 refused.append({"name": stem, "reason": str(e)})
     else:
-        for rel in images_under(targets):
+        for rel in images_under(targets, allow_outside, refused):
             by_stem.setdefault(PurePosixPath(rel).stem, str(targets.child(rel)))
             by_stem[str(PurePosixPath(rel).with_suffix(""))] = str(targets.child(rel))
     pairs = Pairs([], [], [], refused=refused)
@@ -148,5 +161,6 @@ def pair_images(generated, targets, allow_outside: bool = False) -> Pairs:
         pairs.targets.append(t)
         pairs.names.append(key)
     if not pairs.generated:
-        raise UserError(f"no generated image in {generated} matches a target in {targets} by file name")
+        why = f" ({len(refused)} refused, e.g. {refused[0]['reason']})" if refused else ""
+        raise UserError(f"no generated image in {generated} matches a target in {targets} by file name{why}")
     return pairs

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.atomic import atomic_path, write_json
+from ..core.errors import short
 from ..core.images import read_rgb
 from ..core.storage import Location
 from .metrics import SSIM_REPORT, score_batch, sharpness
@@ -42,11 +43,11 @@ def load_pair(g: str, t: str, g_data: bytes | None = None,
     try:
         gen = read_rgb(image_source(g, g_data))
     except Exception as e:
-        return None, None, f"generated image {g} unreadable ({type(e).__name__})"
+        return None, None, f"generated image {g} unreadable ({type(e).__name__}: {short(e, 120)})"
     try:
         tgt = read_rgb(image_source(t, t_data), (gen.shape[1], gen.shape[0]))
     except Exception as e:
-        return None, None, f"target {t} unreadable ({type(e).__name__})"
+        return None, None, f"target {t} unreadable ({type(e).__name__}: {short(e, 120)})"
     return gen, tgt, ""
 
 

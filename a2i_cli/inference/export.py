@@ -8,7 +8,6 @@ needed to run it. The model config, normalisation, feature recipe and version tr
 from __future__ import annotations
 
 import json
-import logging
 import warnings
 from pathlib import Path
 
@@ -18,26 +17,13 @@ from torch import nn
 from .. import __version__
 from ..core.atomic import atomic_path
 from ..core.config import ModelConfig
-from ..core.errors import UserError, short
+from ..core.errors import UserError
 from ..model.checkpoint import Loaded, load_checkpoint
-from ..model.network import to_uint8
-from .program_check import check_program_archive
+from .program_check import read_program
+from .raw_to_image import RawToImage
 
 EXTRA = "a2i.json"
 MAX_BATCH = 4096
-
-
-class RawToImage(nn.Module):
-    """(B, 104) raw features -> (B, S, S, 3) uint8 with the checkpoint's normalisation."""
-
-    def __init__(self, loaded: Loaded):
-        super().__init__()
-        self.model = loaded.model
-        self.register_buffer("mean", torch.as_tensor(loaded.norm.mean, dtype=torch.float32))
-        self.register_buffer("std", torch.as_tensor(loaded.norm.std, dtype=torch.float32))
-
-    def forward(self, raw: torch.Tensor) -> torch.Tensor:
-        return to_uint8(self.model((raw - self.mean) / self.std))
 
 
 def export_program(loaded: Loaded) -> torch.export.ExportedProgram:
@@ -69,29 +55,17 @@ def export_checkpoint(ckpt: Path, out: Path) -> Path:
 
 
 def load_program(path: Path) -> tuple[nn.Module, ModelConfig, dict]:
-    """A .pt2 from export_checkpoint -> (callable module, config, metadata); checked first (program_check.py)."""
+    """A .pt2 from export_checkpoint -> (callable module, config, metadata).
+
+    The archive is never given to torch.export.load (which runs code from it): the network is
+    rebuilt from its config and raw weights and exported here (program_check.py)."""
     path = Path(path)
     if path.is_dir():
         raise UserError(f"exported program {path} is a directory; expected a .pt2 file")
     if not path.is_file():
         raise UserError(f"exported program {path} does not exist; make one with `a2i export --model CKPT --out {path}`")
-    check_program_archive(path)
-    extra = {EXTRA: ""}
-    log = logging.getLogger("torch.export")
-    level = log.level
-    log.setLevel(logging.CRITICAL)  # torch logs a traceback before raising; the one line below says it
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ep = torch.export.load(path, extra_files=extra)
-    except Exception as e:
-        reason = short(e, 160) or type(e).__name__
-        raise UserError(f"{path} could not be loaded as a torch.export archive ({type(e).__name__}: {reason})")
-    finally:
-        log.setLevel(level)
-    try:
-        meta = json.loads(extra[EXTRA])
-        cfg = ModelConfig(**meta["model_config"])
-    except (ValueError, KeyError, TypeError, UserError) as e:
-        raise UserError(f"{path} is not an a2i export (no usable {EXTRA} inside: {e}); re-export it with `a2i export`")
-    return ep.module(), cfg, meta
+    loaded, meta = read_program(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ep = export_program(loaded)
+    return ep.module(), loaded.cfg, meta

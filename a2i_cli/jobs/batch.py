@@ -70,17 +70,21 @@ def batch_generate(csv_path, cfg: BatchConfig, progress: Progress = NO_PROGRESS,
     """Generate one image per good row of `csv_path` into cfg.out; see the module docstring."""
     choose_backend(cfg.backend, None, cfg.ray_address)  # a bad backend fails before anything is written
     stream = CsvStream(csv_path)
+    clash = [c for c in stream.extra_columns if c in ("row", "path")]
+    if clash:
+        raise UserError(f"{stream.source}: its column {clash[0]!r} would clash with the manifest's own {clash[0]!r} "
+                        "column; rename it")
     model = Location.of(cfg.model if cfg.model is not None else newest_best())
     model_bytes = check_model(model)
     out = Location.of(cfg.out if cfg.out is not None else new_run_dir("batch-generate", cfg.name, cfg.exist_ok))
     if out.is_file():
         raise UserError(f"--out {out} is a file; give a folder for the images")
-    with lock_output(out, "batch-generate"):
-        return _run(stream, model, model_bytes, out, cfg, progress, predictor_kwargs)
+    with lock_output(out, "batch-generate") as held:
+        return _run(stream, model, model_bytes, out, cfg, progress, predictor_kwargs, held)
 
 
 def _run(stream: CsvStream, model: Location, model_bytes: bytes, out: Location, cfg: BatchConfig,
-         progress: Progress, predictor_kwargs: dict | None) -> BatchResult:
+         progress: Progress, predictor_kwargs: dict | None, held) -> BatchResult:
     record = {**input_record(stream.source), "model": str(model.local.resolve()) if model.is_local else str(model),
               "model_file": bytes_fingerprint(model_bytes), "format": str(cfg.format)}
     check_resume(out, record)
@@ -97,7 +101,8 @@ def _run(stream: CsvStream, model: Location, model_bytes: bytes, out: Location, 
     out.child("batch.json").write_bytes(json.dumps({**record, **options}, indent=2).encode())
     remember_output(out)
     deliver = "return" if result.backend == "ray" and out.is_local else "write"
-    spec = WorkerSpec(Predictor, {"model": model_bytes, "model_name": model.text.rsplit("/", 1)[-1], "out": str(out),
+    spec = WorkerSpec(Predictor, {"model": model_bytes, "model_name": model.text.rsplit("/", 1)[-1],
+                                  "model_shown": str(model), "out": str(out),
                                   "engine": str(cfg.engine), "fmt": str(cfg.format), "png_level": cfg.png_level,
                                   "quality": cfg.quality, "deliver": deliver, **(predictor_kwargs or {})})
     errors = io.StringIO()
@@ -105,7 +110,7 @@ def _run(stream: CsvStream, model: Location, model_bytes: bytes, out: Location, 
     progress.start(total, "generating")
     t0 = time.perf_counter()
     try:
-        _generate(stream, spec, cfg, done, manifest, result, err_w, progress, out)
+        _generate(stream, spec, cfg, done, manifest, result, err_w, progress, out, held)
     finally:
         result.seconds = time.perf_counter() - t0
         manifest.close(final=True)
@@ -114,7 +119,7 @@ def _run(stream: CsvStream, model: Location, model_bytes: bytes, out: Location, 
     return result
 
 
-def _generate(stream, spec, cfg, done, manifest, result, err_w, progress, out) -> None:
+def _generate(stream, spec, cfg, done, manifest, result, err_w, progress, out, held) -> None:
     in_order: collections.deque = collections.deque()  # chunks submitted, in order
     nodes: dict[str, set] = collections.defaultdict(set)
     made: set = set()
@@ -134,6 +139,7 @@ def _generate(stream, spec, cfg, done, manifest, result, err_w, progress, out) -
                 yield {"row": chunk.rows, "feats": chunk.feats}
 
     for res in run_ordered(spec, tasks(), result.backend, workers=cfg.workers, ray_address=cfg.ray_address):
+        held.check()  # a remote lock taken over while we were stalled: stop before writing more lines
         chunk = in_order.popleft()
         if not np.array_equal(chunk.rows, res["row"]):
             raise WorkerDied("a worker answered for other rows than it was given; rerun to resume", code=3)

@@ -24,15 +24,22 @@ def check_model(model: Location) -> bytes:
         raise UserError(f"{what} {model} does not exist; train one with `a2i train` or give the path of an existing file")
     data = model.read_bytes()
     name = model.text.rsplit("/", 1)[-1]
-    engine_from_bytes(data, name, "auto")  # builds the engine a worker will build: every check runs here first
+    engine_from_bytes(data, name, "auto", str(model))  # builds the engine a worker will build: every check runs here
     return data
 
 
 def input_record(source: Location) -> dict:
-    """How batch.json names the input: its path or URI, and size + content hash (size + time for a remote file)."""
+    """How batch.json names the input: its path or URI, and its size + content hash (a remote file is read
+    once more for it: same content, same hash, whatever its time stamp)."""
     if source.is_local:
         return {"input": str(source.local.resolve()), "input_file": fingerprint(source.local)}
-    return {"input": str(source), "input_file": source.stat()}
+    h = hashlib.blake2b(digest_size=16)
+    size = 0
+    with source.open_input() as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+            size += len(block)
+    return {"input": str(source), "input_file": {"bytes": size, "blake2b": h.hexdigest()}}
 
 
 def check_resume(out: Location, record: dict) -> None:

@@ -48,6 +48,8 @@ class Manifest:
     def __init__(self, out: Location, columns: list[str]):
         self.path = out.local / "manifest.csv"
         self.header = ["row", "path", *columns]
+        if self.path.is_symlink() or (self.path.exists() and not self.path.is_file()):
+            raise UserError(f"{self.path} is not a regular file (a link?); pass a new --out")
         if self.path.exists() and self.path.stat().st_size > 0:
             self._drop_torn_tail()
             with open(self.path, newline="", encoding="utf-8", errors="replace") as f:
@@ -57,7 +59,7 @@ class Manifest:
                                 "it belongs to another input: pass a new --out")
         else:
             Location.of(self.path).write_bytes(format_lines([self.header]))
-        self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
 
     def _drop_torn_tail(self) -> None:
         with open(self.path, "rb+") as f:
@@ -96,7 +98,7 @@ class Manifest:
             for line in self.iter_lines():
                 if not (line and line[0].isdigit() and int(line[0]) in rows):
                     f.write(format_lines([line]))
-        self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
 
     def flush(self) -> None:
         pass
@@ -166,10 +168,10 @@ def open_manifest(out: Location, columns: list[str]):
 
 
 def check_listed(out: Location, manifest) -> tuple[np.ndarray, set[int]]:
-    """(sorted unique rows the manifest lists, those of them whose image is not at OUT).
+    """(sorted unique rows the manifest lists, those of them whose image is not at OUT, or is empty).
 
     One listing per image folder (1,000 images), a few kept at a time: memory stays flat."""
-    listings: dict[str, set[str]] = {}
+    listings: dict[str, dict[str, int]] = {}
     rows, gone = [], set()
     for line in manifest.iter_lines():
         if len(line) < 2 or not line[0].isdigit():
@@ -179,8 +181,8 @@ def check_listed(out: Location, manifest) -> tuple[np.ndarray, set[int]]:
         if folder not in listings:
             if len(listings) > 8:
                 listings.pop(next(iter(listings)))
-            listings[folder] = set(out.child(folder).list_names()) if folder else set()
-        if name not in listings[folder]:
+            listings[folder] = out.child(folder).list_sizes() if folder else {}
+        if not listings[folder].get(name):  # missing, or 0 bytes: not an image
             gone.add(rows[-1])
     return np.unique(np.asarray(rows, np.int64)), gone
 

@@ -32,18 +32,23 @@ def image_relpath(row: int, ext: str) -> str:
     return f"images/{row // SHARD:06d}/{row:09d}{ext}"
 
 
-def engine_from_bytes(model: bytes, name: str, engine: str):
-    """load_engine on a private temporary copy of the model file (all of its checks apply)."""
+def engine_from_bytes(model: bytes, name: str, engine: str, shown: str | None = None):
+    """load_engine on a private temporary copy of the model file (all of its checks apply); messages
+    name `shown` (the user's path or URI), not the copy."""
     with tempfile.TemporaryDirectory(prefix="a2i-model-") as tmp:
         path = Path(tmp) / Path(name).name
         path.write_bytes(model)
-        return load_engine(path, engine, option="--engine")
+        try:
+            return load_engine(path, engine, option="--engine")
+        except UserError as e:
+            raise UserError(str(e).replace(str(path), shown or name), e.code) from None
 
 
 class Predictor:
     def __init__(self, model: bytes, model_name: str, out: str, engine: str = "auto", fmt: str = "png",
-                 png_level: int = 1, quality: int = 90, deliver: str = "write", crash_once: str | None = None):
-        self.engine = engine_from_bytes(model, model_name, engine)
+                 png_level: int = 1, quality: int = 90, deliver: str = "write", crash_once: str | None = None,
+                 model_shown: str | None = None):
+        self.engine = engine_from_bytes(model, model_name, engine, model_shown)
         self.out = Location.of(out)
         self.fmt, self.ext = str(fmt), EXTENSIONS[str(fmt)]
         self.png_level, self.quality = png_level, quality
@@ -75,6 +80,10 @@ def write_image(out: Location, rel: str, blob: bytes, made: set) -> None:
         return
     path = out.local / rel
     if path.parent not in made:
+        for folder in (path.parent.parent, path.parent):  # OUT/images, OUT/images/000042
+            if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+                raise UserError(f"{folder} is {'a link' if folder.is_symlink() else 'a file'}, not the image folder "
+                                "a2i makes; move it away or pass a new --out")
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             inside(out.local, str(path.parent.relative_to(out.local)), what="image folder")  # no symlink out

@@ -7,13 +7,21 @@ our files); images at URIs are read by the workers themselves.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
+from ..core.config import ScoreConfig
+from ..core.errors import UserError
+from ..core.locks import holder_of, output_lock
 from ..core.progress import NO_PROGRESS, Progress
+from ..core.runs import new_run_dir
 from ..core.storage import Location
-from ..eval.pairing import Pairs
-from ..eval.score import METRIC_NAMES, ScoreWorker
+from ..eval.pairing import Pairs, pair_images
+from ..eval.report import write_report
+from ..eval.score import METRIC_NAMES, ScoreWorker, summarise, write_outputs
 from .executors import choose_backend, run_ordered
 from .workers import WorkerSpec
 
@@ -60,3 +68,33 @@ def _task(pairs: Pairs, i: int, chunk: int, ship: bool) -> dict:
         task["generated_data"] = [_local_bytes(p) for p in task["generated"]]
         task["target_data"] = [_local_bytes(p) for p in task["targets"]]
     return task
+
+
+@dataclass
+class ScoreResult:
+    out: Path
+    frame: pd.DataFrame
+    problems: list[dict]
+    unmatched: list[str]
+    summary: dict
+    csv_path: Path
+    json_path: Path
+    report: Path
+
+
+def score_folder(generated, cfg: ScoreConfig, progress: Progress = NO_PROGRESS) -> ScoreResult:
+    """`a2i score`: pair, score and write scores.csv, summary.json and report.md into cfg.out (locked first)."""
+    holder = holder_of(generated)
+    if holder:
+        raise UserError(f"{generated} is being written by a2i ({holder}); score it when that run has finished")
+    pairs = pair_images(generated, cfg.targets, cfg.allow_outside_paths)
+    out = Path(cfg.out) if cfg.out is not None else new_run_dir("score", cfg.name, cfg.exist_ok)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file; give a folder for the scores")
+    with output_lock(out, "score"):
+        frame, problems = score_pairs(pairs, cfg.chunk, progress=progress, backend=cfg.backend, workers=cfg.workers,
+                                      ray_address=cfg.ray_address)
+        summary = summarise(frame, problems, pairs.unmatched)
+        csv_path, json_path = write_outputs(out, frame, summary)
+        report = write_report(out, frame, summary, n_examples=cfg.examples)
+    return ScoreResult(out, frame, problems, pairs.unmatched, summary, csv_path, json_path, report)

@@ -18,6 +18,7 @@ import torch
 
 from ..core.errors import UserError, short
 
+MAX_UNPACKED = 512 << 20  # a checkpoint of the largest a2i model with its optimiser state is under 100 MB
 _multiarray = (getattr(np, "_core", None) or np.core).multiarray  # numpy 2 / numpy 1
 NUMPY_ARRAYS = [np.ndarray, np.dtype, _multiarray._reconstruct, type(np.dtype(np.uint32))]
 
@@ -38,6 +39,12 @@ def load_plain(path: Path, what: str = "checkpoint") -> object:
         raise UserError(f"{what} {path} does not exist")
     if path.stat().st_size == 0:
         raise UserError(f"{what} {path} is empty; is it a file a2i wrote?")
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(i.file_size for i in archive.infolist())
+        if unpacked > MAX_UNPACKED:
+            raise UserError(f"{what} {path} unpacks to {unpacked >> 20} MB, more than an a2i file ever holds "
+                            f"({MAX_UNPACKED >> 20} MB); it is refused")
     try:
         with warnings.catch_warnings(), torch.serialization.safe_globals(NUMPY_ARRAYS):
             warnings.simplefilter("ignore")

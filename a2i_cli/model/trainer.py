@@ -106,11 +106,11 @@ class Trainer:
     @classmethod
     def resume(cls, run: Path, epochs: int | None = None, log: Callable[[str], None] = print) -> "Trainer":
         cfg, run_dir, blob = read_resume(run, epochs)
-        self = cls(cfg, run_dir=run_dir, log=log)
         recorded = (blob.get("prepared") or {}).get("fingerprint")
-        if recorded and recorded != self.data.prepared.fingerprint:
+        if recorded and recorded != Prepared.load(cfg.prepared).fingerprint:  # before any work (the classifier)
             raise UserError(f"the prepared data in {cfg.prepared} changed since {run_dir} was trained on it; resuming "
                             f"would mix two datasets: start a new run with `a2i train {cfg.prepared}`")
+        self = cls(cfg, run_dir=run_dir, log=log)
         try:
             self.nets.load_state(blob)
             self.start_epoch, self.best_loss = int(blob["epoch"]), float(blob.get("best_loss", float("inf")))
