@@ -129,3 +129,19 @@ def test_cosine_schedule_goes_from_lr_to_zero(prepared, in_tmp):
     assert lrs == pytest.approx([0.002, 0.0015, 0.0005])  # 0.002 * (1 + cos(pi * (epoch - 1) / 3)) / 2
     train(prepared, "--epochs", "2", "--name", "const", "--arch", "seed")
     assert [float(h["lr"]) for h in csv.DictReader(open(in_tmp / "runs/train/const/results.csv"))] == [0.001, 0.001]
+
+
+def test_image_class_term_needs_the_classifier_and_changes_the_training(prepared, in_tmp):
+    r = runner.invoke(app, ["train", str(prepared), "--epochs", "1", "--batch-size", "8", "--latent", "16",
+                            "--no-classifier", "--image-class-weight", "1"])
+    assert r.exit_code != 0 and "--image-class-weight needs the scene classifier" in r.output
+    assert not (in_tmp / "runs/train").exists() or not list((in_tmp / "runs/train").glob("*/weights/last.pt"))
+    base = ["train", str(prepared), "--epochs", "1", "--batch-size", "8", "--latent", "16", "--exist-ok"]
+    for name, weight in (("off", "0"), ("on", "1")):
+        r = runner.invoke(app, [*base, "--name", name, "--image-class-weight", weight])
+        assert r.exit_code == 0, r.output
+    assert args_of(in_tmp / "runs/train/on")["image_class_weight"] == 1.0
+    off = torch.load(in_tmp / "runs/train/off/weights/last.pt", weights_only=True)["state_dict"]
+    on = torch.load(in_tmp / "runs/train/on/weights/last.pt", weights_only=True)["state_dict"]
+    assert off.keys() == on.keys()  # the frozen classifier is not part of the model
+    assert any(not torch.equal(off[k], on[k]) for k in off)  # the same seed, but the term moved the weights

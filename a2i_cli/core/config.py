@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .checks import MAX_SEED, at_least, between, check_name, check_seed, choice, defaults, finite  # noqa: F401
 from .errors import UserError
+from .recipes import RECIPE_FIELDS, RECIPES, SOUND_RECIPES  # noqa: F401
 
 N_FRAMES = 8  # windows per row
 N_COEFFS = 13  # MFCC coefficients per window
@@ -189,17 +190,6 @@ class ModelConfig:
         return {**asdict(self), "arch": str(self.arch)}
 
 
-# Each architecture's training recipe (what the options mean when not given): `seed` the student project
-# exactly; `a2i` what wins benchmarks/bench_quality.py (README); SOUND_RECIPES: on rows of the `sound`
-# feature recipe (one recording each: many voices and microphones). `--arch auto` trains a2i on 2+ classes.
-RECIPES: dict[str, dict] = {
-    "seed": dict(loss="mse", class_weight=0.0, adv_weight=0.0, aug_noise=0.0, aug_shift=0, aug_offset=0.0, lr_schedule="constant"),
-    "a2i": dict(loss="mse+ssim", class_weight=1.0, adv_weight=0.0, aug_noise=0.2, aug_shift=1, aug_offset=0.0, lr_schedule="cosine"),
-}
-SOUND_RECIPES: dict[str, dict] = {"seed": {}, "a2i": dict(aug_offset=1.0)}
-RECIPE_FIELDS = tuple(RECIPES["seed"])
-
-
 @dataclass
 class TrainConfig:
     prepared: Path | None = None  # default: the newest runs/prepare/*
@@ -213,7 +203,7 @@ class TrainConfig:
     exist_ok: bool = False
     runs_root: Path = RUNS
     n_samples: int = 8  # test rows drawn in samples.png
-    # None = the architecture's recipe (RECIPES above)
+    # None = the architecture's recipe (core/recipes.py)
     loss: Loss | None = None
     adv_weight: float | None = None  # > 0 adds a patch-discriminator (adversarial) term
     class_weight: float | None = None  # > 0: the latent also predicts CLASS2 (cross-entropy, training only)
@@ -221,6 +211,7 @@ class TrainConfig:
     aug_noise: float | None = None  # feature noise, in normalised units
     aug_shift: int | None = None  # random shift of the 8 frames by up to this many frames
     aug_offset: float | None = None  # std of a per-coefficient offset shared by the 8 frames (normalised units)
+    image_class_weight: float | None = None  # > 0: the scene classifier must read the generated image's class
     lr_schedule: Schedule | None = None  # constant or cosine
     classifier: bool = True  # score class accuracy with a scene classifier (2+ classes)
     time_budget: float | None = None  # seconds: stop after the epoch that reaches it
@@ -232,7 +223,7 @@ class TrainConfig:
         self.device = choice(Device, self.device, "--device")
         for option, value in (("--class-weight", self.class_weight), ("--adv-weight", self.adv_weight),
                               ("--kl-weight", self.kl_weight), ("--aug-noise", self.aug_noise),
-                              ("--aug-offset", self.aug_offset)):
+                              ("--aug-offset", self.aug_offset), ("--image-class-weight", self.image_class_weight)):
             at_least(value, 0, option)  # None (the recipe's value) passes
         between(self.aug_shift, 0, 4, "--aug-shift")
         between(self.epochs, 1, 1_000_000, "--epochs")

@@ -6,6 +6,7 @@ import torch.nn.functional as F
 
 from ..core.config import TrainConfig
 from ..core.progress import NO_PROGRESS, Progress
+from .classifier import CLS_SIZE
 from .losses import augment_features, kl_divergence, reconstruction_loss
 from .network import from_uint8
 from .networks import Networks
@@ -17,7 +18,7 @@ def train_epoch(nets: Networks, data: TrainData, cfg: TrainConfig, device: torch
     """Update the networks once over the training rows; return the mean per-pixel reconstruction loss."""
     nets.model.train()
     n = len(data.x_train)
-    y_class = data.y_class if nets.class_head is not None else None
+    y_class = data.y_class if nets.class_head is not None or nets.reader is not None else None
     perm = torch.randperm(n)
     total, count = 0.0, 0
     for i in range(0, n, cfg.batch_size):
@@ -37,6 +38,10 @@ def train_epoch(nets: Networks, data: TrainData, cfg: TrainConfig, device: torch
             total_loss = total_loss + cfg.class_weight * F.cross_entropy(nets.class_head(mu), y_class[idx].to(device))
         if nets.disc is not None:
             total_loss = total_loss + cfg.adv_weight * adversarial_step(nets, out, y)
+        if nets.reader is not None:  # the generated picture must show the class of its sound
+            logits = nets.reader(F.adaptive_avg_pool2d(out, CLS_SIZE))  # (B, n_reader_classes)
+            target = nets.reader_index[y_class[idx]].to(device)
+            total_loss = total_loss + cfg.image_class_weight * F.cross_entropy(logits, target)
         nets.opt.zero_grad(set_to_none=True)
         total_loss.backward()
         nets.opt.step()

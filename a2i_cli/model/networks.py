@@ -17,6 +17,8 @@ class Networks:
     class_head: torch.nn.Linear | None = None  # latent -> CLASS2 logits (training only, not in best.pt)
     disc: PatchDiscriminator | None = None  # adversarial term
     opt_d: torch.optim.Optimizer | None = None
+    reader: torch.nn.Module | None = None  # the frozen scene classifier of the image-class term
+    reader_index: torch.Tensor | None = None  # (n_classes,) the reader's index of each training class
 
     @classmethod
     def build(cls, cfg: TrainConfig, n_classes: int, device: torch.device) -> "Networks":

@@ -18,6 +18,7 @@ optimisers), train_epoch (one pass), train_state (the run's files and checkpoint
 """
 from __future__ import annotations
 
+import copy
 import math
 import random
 import shutil
@@ -94,6 +95,15 @@ class Trainer:
         seed_everything(cfg.seed)  # after the classifier: a cached or fresh one must not change the run
         self.data = TrainData.from_prepared(prepared)
         self.nets = Networks.build(cfg, len(self.data.classes), self.device)
+        if cfg.image_class_weight and self.classifier is None:
+            raise UserError("--image-class-weight needs the scene classifier: data with 2+ classes and no --no-classifier "
+                            "(or pass --image-class-weight 0)")
+        if cfg.image_class_weight:  # the scene classifier, frozen: it judges the pictures, it does not learn
+            reader = copy.deepcopy(self.classifier.model).to(self.device).eval()
+            reader.requires_grad_(False)
+            index = {c: i for i, c in enumerate(self.classifier.classes)}
+            self.nets.reader = reader
+            self.nets.reader_index = torch.tensor([index[c] for c in self.data.classes])
         self.run_dir = run_dir or new_run_dir("train", cfg.name, cfg.exist_ok, cfg.runs_root)
         self.run_log = RunLog(self.run_dir, cfg.tensorboard)
         self.baselines = Baselines.compute(self.data, self.classifier)

@@ -1,0 +1,14 @@
+"""Each architecture's training recipe: what the training options mean when they are not given."""
+from __future__ import annotations
+
+# Each architecture's training recipe (what the options mean when not given): `seed` the student project
+# exactly; `a2i` what wins benchmarks/bench_quality.py (README); SOUND_RECIPES: on rows of the `sound`
+# feature recipe (one recording each: many voices and microphones). `--arch auto` trains a2i on 2+ classes.
+RECIPES: dict[str, dict] = {
+    "seed": dict(loss="mse", class_weight=0.0, adv_weight=0.0, aug_noise=0.0, aug_shift=0, aug_offset=0.0, lr_schedule="constant",
+                 image_class_weight=0.0),
+    "a2i": dict(loss="mse+ssim", class_weight=1.0, adv_weight=0.0, aug_noise=0.2, aug_shift=1, aug_offset=0.0, lr_schedule="cosine",
+                image_class_weight=0.0),
+}
+SOUND_RECIPES: dict[str, dict] = {"seed": {}, "a2i": dict(aug_offset=1.0)}
+RECIPE_FIELDS = tuple(RECIPES["seed"])
