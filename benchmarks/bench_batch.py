@@ -26,9 +26,11 @@ core): cores / (encode + inference).
 from __future__ import annotations
 
 import argparse
+import atexit
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -212,6 +214,8 @@ def main() -> None:
 
     cores = args.workers or local_cores()
     work = args.work or Path(tempfile.mkdtemp(prefix="a2i-bench-batch-"))
+    if args.work is None:  # ours: gone at exit, error or not
+        atexit.register(shutil.rmtree, work, True)
     work.mkdir(parents=True, exist_ok=True)
     ckpt, csv_path = make_inputs(work, args.rows, args.size, args.textured)
     a2i = [sys.executable, "-m", "a2i_cli.cli", "batch-generate"]

@@ -14,8 +14,10 @@ SSIM| over the pairs both scored.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -89,6 +91,8 @@ def main() -> None:
     from a2i_cli.jobs.workers import local_cores
 
     work = args.work or Path(tempfile.mkdtemp(prefix="a2i-bench-score-"))
+    if args.work is None:  # ours: gone at exit, error or not
+        atexit.register(shutil.rmtree, work, True)
     gen = make_pairs(work, args.pairs, args.size)
     data = work / "data"
     workers = ["--workers", str(args.workers)] if args.workers else []

@@ -59,18 +59,28 @@ class TwoNodeCluster:
         # Ray's local-only mode keeps every address and listening socket on 127.0.0.1; a worker node is
         # refused in that mode, and `ray start` would swap 127.0.0.1 for the machine's outward address:
         # RAY_START lifts both, for this test cluster only.
-        env.update(RAY_USAGE_STATS_ENABLED="0", RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0")
+        # Token authentication off: this cluster listens on loopback only, and a ~/.ray/auth_token left by
+        # some earlier `ray.init()` would otherwise switch the head to token mode and lock node 2 out.
+        env.update(RAY_USAGE_STATS_ENABLED="0", RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", RAY_AUTH_MODE="disabled")
         self.env = env
         common = ["--node-ip-address=127.0.0.1", f"--num-cpus={cpus_per_node}", "--disable-usage-stats"]
-        subprocess.run([python, "-c", RAY_START, "start", "--head", f"--port={self.port}", "--include-dashboard=false",
-                        f"--temp-dir={self.temp}", *common], env=env, check=True, capture_output=True, timeout=120)
         inner = (f"mount -t tmpfs tmpfs {shlex.quote(str(job))} && exec {python} -c {shlex.quote(RAY_START)} start "
                  f"--address={self.address} " + " ".join(common))
-        subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", inner], env=env, check=True,
-                       capture_output=True, timeout=120)
+        try:
+            for what, cmd in (("head node", [python, "-c", RAY_START, "start", "--head", f"--port={self.port}",
+                                             "--include-dashboard=false", f"--temp-dir={self.temp}", *common]),
+                              ("node 2", ["unshare", "-m", "--propagation", "private", "sh", "-c", inner])):
+                r = subprocess.run(cmd, env=env, capture_output=True, timeout=120)
+                if r.returncode:
+                    tail = (r.stderr or r.stdout).decode(errors="replace").strip().splitlines()[-1:] or ["?"]
+                    raise RuntimeError(f"the two-node cluster's {what} did not start: {tail[0][:500]}")
+        except BaseException:
+            self.stop()  # nothing of a half-started cluster is left running
+            raise
 
     def pids(self) -> list[int]:
-        """Every process of this cluster: those naming its temp folder, and all their descendants."""
+        """Every process of this cluster: those naming its temp folder or its GCS address (the Ray client
+        server, orphaned at start), and all their descendants."""
         parents: dict[int, list[int]] = {}
         roots = []
         for entry in os.scandir("/proc"):
@@ -83,7 +93,7 @@ class TwoNodeCluster:
             except (OSError, IndexError, ValueError):
                 continue
             parents.setdefault(ppid, []).append(pid)
-            if str(self.temp).encode() in cmd:
+            if str(self.temp).encode() in cmd or f"--address={self.address}\0".encode() in cmd:
                 roots.append(pid)
         found, todo = set(), list(roots)
         while todo:

@@ -188,3 +188,19 @@ def test_local_worker_death_is_reported_and_resumable(in_tmp, ckpt, make_csv):
     res = batch_generate(in_tmp / "in.csv", BatchConfig(out=in_tmp / "o", model=ckpt, backend="local", workers=2, batch_size=16))
     assert res.skipped + res.written == 400
     assert read_manifest(in_tmp / "o")["row"].tolist() == list(range(1, 401))
+
+
+def test_a_worker_writes_itself_only_where_it_sees_the_drivers_very_folder(tmp_path, ckpt):
+    """Ray with a local --out: a worker on the driver's node writes the images itself; any other sends the bytes."""
+    from a2i_cli.jobs.predictor import folder_identity
+
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    out.mkdir()
+    elsewhere.mkdir()
+    batch = {"row": np.array([1, 2]), "feats": np.zeros((2, len(FEATURE_COLUMNS)), np.float32)}
+    model = ckpt.read_bytes()
+    here = Predictor(model, "m.pt", str(out), deliver="return", out_identity=folder_identity(out))(batch)
+    assert "data" not in here and all((out / p).is_file() for p in here["path"])
+    there = Predictor(model, "m.pt", str(out), deliver="return", out_identity=folder_identity(elsewhere))(batch)
+    assert len(there["data"]) == 2 and there["data"][0].startswith(b"\x89PNG")
+    assert folder_identity(out) != folder_identity(elsewhere)

@@ -10,7 +10,9 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -112,3 +114,38 @@ def test_killing_node2_mid_run_loses_and_repeats_nothing(tmp_path_factory, make_
         check_complete(job / "out", n)
     finally:
         cluster.stop()
+
+
+def test_a_cluster_with_token_authentication_is_joined_only_with_its_token(tmp_path, make_checkpoint, make_csv):
+    """Without the token: one line saying what to set, no Ray warnings; with it: the run works."""
+    pytest.importorskip("ray")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from two_node_cluster import RAY_START, TwoNodeCluster, free_port
+
+    temp, port = Path(tempfile.mkdtemp(prefix="a2i-ray-")), free_port()
+    base = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    token = "0123456789abcdef" * 2
+    head_env = {**base, "RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+                "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token}
+    subprocess.run([sys.executable, "-c", RAY_START, "start", "--head", f"--port={port}", "--include-dashboard=false",
+                    f"--temp-dir={temp}", "--node-ip-address=127.0.0.1", "--num-cpus=1", "--disable-usage-stats"],
+                   env=head_env, check=True, capture_output=True, timeout=120)
+    head = TwoNodeCluster.__new__(TwoNodeCluster)  # only for stop(): this cluster's processes, by pid
+    head.temp, head.address = temp, f"127.0.0.1:{port}"
+    try:
+        csv = make_csv(tmp_path / "in.csv", 20)
+        ckpt = make_checkpoint(tmp_path / "m.pt")
+        cmd = [sys.executable, "-m", "a2i_cli.cli", "batch-generate", str(csv), "--out", str(tmp_path / "out"),
+               "--model", str(ckpt), "--backend", "ray", "--ray-address", head.address]
+        client = {**base, "HOME": str(tmp_path / "home")}  # no ~/.ray/auth_token
+        refused = subprocess.run(cmd, env=client, capture_output=True, text=True, timeout=120)
+        assert refused.returncode == 2
+        assert refused.stderr.strip().splitlines() == [
+            f"error: the Ray cluster at {head.address} uses token authentication and refused this client: set "
+            "RAY_AUTH_MODE=token and the cluster's token (RAY_AUTH_TOKEN, or the file ~/.ray/auth_token)"]
+        joined = subprocess.run(cmd, env={**client, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token},
+                                capture_output=True, text=True, timeout=300)
+        assert joined.returncode == 0, joined.stdout[-2000:] + joined.stderr[-2000:]
+        check_complete(tmp_path / "out", 20)
+    finally:
+        head.stop()

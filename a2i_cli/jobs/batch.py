@@ -40,7 +40,7 @@ from ..data.csv_stream import CsvStream
 from .batch_check import bytes_fingerprint, check_model, check_resume, input_record
 from .batch_output import check_listed, clean_temporaries, open_manifest, remember_output
 from .executors import choose_backend, run_ordered
-from .predictor import Predictor, write_image
+from .predictor import Predictor, folder_identity, write_image
 from .workers import WorkerDied, WorkerSpec
 
 
@@ -104,7 +104,9 @@ def _run(stream: CsvStream, model: Location, model_bytes: bytes, out: Location, 
     spec = WorkerSpec(Predictor, {"model": model_bytes, "model_name": model.text.rsplit("/", 1)[-1],
                                   "model_shown": str(model), "out": str(out),
                                   "engine": str(cfg.engine), "fmt": str(cfg.format), "png_level": cfg.png_level,
-                                  "quality": cfg.quality, "deliver": deliver, **(predictor_kwargs or {})})
+                                  "quality": cfg.quality, "deliver": deliver,
+                                  "out_identity": folder_identity(out.local) if deliver == "return" else None,
+                                  **(predictor_kwargs or {})})
     errors = io.StringIO()
     err_w = csv.writer(errors, lineterminator="\n")
     progress.start(total, "generating")

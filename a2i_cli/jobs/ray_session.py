@@ -85,6 +85,7 @@ def _join(ray, address: str) -> None:
         except OSError as e:
             raise UserError(f"no Ray cluster answers at {address} ({e.strerror or e}); start one with "
                             "`ray start --head`, or check --ray-address / RAY_ADDRESS")
+        _check_token(ray, address)
     loopback = target is not None and target[0] in LOOPBACK_HOSTS
     env_vars = {"RAY_USAGE_STATS_ENABLED": "0", **{k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}}
     cluster_switch = ray_constants.ENABLE_RAY_CLUSTER
@@ -94,11 +95,33 @@ def _join(ray, address: str) -> None:
         with _env(**({LOOPBACK_ENV: "0"} if loopback else {})):
             ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False,
                      runtime_env={"py_modules": [str(Path(__file__).resolve().parents[1])], "env_vars": env_vars})
-    except (ConnectionError, RuntimeError, ValueError) as e:
+    except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as e:
         raise UserError(f"could not join the Ray cluster at {address!r} ({short(e)}); "
                         "check --ray-address / RAY_ADDRESS")
     finally:
         ray_constants.ENABLE_RAY_CLUSTER = cluster_switch
+
+
+def _check_token(ray, address: str) -> None:
+    """A cluster with token authentication refuses a client without its token: say so in one line
+    (ray.init would retry for seconds, print warnings and end with a bare 'failed to connect')."""
+    try:
+        from ray._raylet import GcsClient
+    except ImportError:
+        return
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)  # Ray's C++ client logs the refusal on stderr
+            GcsClient(address=address)
+    except ray.exceptions.AuthenticationError:
+        raise UserError(f"the Ray cluster at {address} uses token authentication and refused this client: set "
+                        "RAY_AUTH_MODE=token and the cluster's token (RAY_AUTH_TOKEN, or the file ~/.ray/auth_token)")
+    except Exception:
+        return  # anything else: ray.init says what is wrong
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _start_private(ray, num_cpus: int | None, local_env: dict):

@@ -44,7 +44,7 @@ def run_on_ray(spec: WorkerSpec, tasks: Iterable, workers: int | None, in_flight
         n = workers or cpus
         limit = max(in_flight or 4 * n, n)  # a slow node must not leave the others idle behind the oldest task
         spec_ref = ray.put(spec)  # once per run: the model travels through the object store
-        remote = ray.remote(num_cpus=1, max_retries=max_retries)(run_task)
+        remote = ray.remote(num_cpus=1, max_retries=max_retries, scheduling_strategy="SPREAD")(run_task)
         pending: collections.deque = collections.deque()
         try:
             for task in tasks:
