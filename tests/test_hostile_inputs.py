@@ -156,6 +156,27 @@ def test_a_garbage_line_is_one_bad_row(in_tmp, ckpt, make_csv):
     assert pd.read_csv(in_tmp / "o/errors.csv")["row"].tolist() == [11]
 
 
+
+def test_a_stray_quote_or_undecodable_line_spoils_its_own_row_only(in_tmp, ckpt, make_csv):
+    """An unterminated quote must not swallow the rows after it; bytes pyarrow cannot decode print no traceback."""
+    import subprocess
+    import sys
+
+    make_csv(in_tmp / "in.csv", 12)
+    lines = (in_tmp / "in.csv").read_bytes().splitlines(keepends=True)
+    lines.insert(3, b'"unterminated quote,1,2\n')  # data row 3
+    lines.insert(8, b"\xff\xfe\n")  # data row 8
+    (in_tmp / "in.csv").write_bytes(b"".join(lines))
+    r = subprocess.run([sys.executable, "-m", "a2i_cli.cli", "batch-generate", "in.csv", "--model", str(ckpt),
+                        "--out", "o"], capture_output=True, text=True, cwd=in_tmp)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "Traceback" not in r.stderr and "Exception ignored" not in r.stderr, r.stderr
+    assert "2 of 14 rows failed" in r.stdout + r.stderr
+    errors = pd.read_csv(in_tmp / "o/errors.csv")
+    assert errors["row"].tolist() == [3, 8]
+    assert "never closed" in errors["reason"][0]
+    assert len(pd.read_csv(in_tmp / "o/manifest.csv")) == 12
+
 # ----------------------------------------------------------------------------- media read right
 
 

@@ -17,7 +17,9 @@ All three number rows alike: 1-based data rows, blank lines not counted.
 """
 from __future__ import annotations
 
+import collections
 import csv
+import sys
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -51,6 +53,39 @@ def bounded_lines(f, limit: int = FIELD_LIMIT):
             yield TOO_LONG + "\n"
         else:
             yield line
+
+
+def quoted_records(lines: Iterator[str], ncols: int) -> Iterator[tuple[str, str]]:
+    """(text of one record, "") per record; a record may span lines inside a quoted value. A quote that
+    never closes into a record of `ncols` fields spoils its own line only, ("line", why), and the lines
+    after it are records again: one stray quote must not swallow the rest of the file."""
+    pending: collections.deque[str] = collections.deque()
+    source = iter(lines)
+    while (line := pending.popleft() if pending else next(source, None)) is not None:
+        quotes = line.count('"')
+        if quotes % 2 == 0:
+            yield line, ""
+            continue
+        parts, size = [line], len(line)
+        while quotes % 2 and size < FIELD_LIMIT:
+            more = pending.popleft() if pending else next(source, None)
+            if more is None:
+                break
+            parts.append(more)
+            quotes += more.count('"')
+            size += len(more)
+        text = "".join(parts)
+        try:
+            fields = len(next(csv.reader([text]), [])) if quotes % 2 == 0 else -1
+        except csv.Error:  # a field over the size limit
+            fields = -1
+        if fields == ncols:
+            yield text, ""
+        else:
+            yield line, 'a quote (") opened on this line is never closed'
+            pending.extendleft(reversed(parts[1:]))
+
+
 BLOCK = 4 << 20  # bytes pyarrow parses at a time
 
 
@@ -120,6 +155,8 @@ class CsvStream:
         def handler(row) -> str:
             if row.number is None or row.number < 1:
                 raise Fallback("row numbers unknown")
+            if "\n" in (row.text or ""):  # a stray quote swallowed the lines after it: the line reader copes
+                raise Fallback("a value spans lines")
             invalid[row.number - 1] = f"expected {row.expected_columns} fields (as in the header), got {row.actual_columns}"
             return "skip"
 
@@ -127,6 +164,13 @@ class CsvStream:
         types = {h: (pa.float32() if floats and h in feature_names else pa.string()) for h in self.raw_header}
         raw, head = open_binary(self.source)
         enc = encoding_of(head)
+        hook = sys.unraisablehook
+
+        def quiet(unraisable) -> None:  # pyarrow could not decode a bad row's bytes for `handler`: it falls
+            if unraisable.object is not handler:  # back to the next reader, which reports that row; no traceback
+                hook(unraisable)
+
+        sys.unraisablehook = quiet
         try:
             reader = pacsv.open_csv(
                 raw,
@@ -169,6 +213,7 @@ class CsvStream:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError, OSError, EOFError) as e:
             raise Fallback(str(e).splitlines()[0] if str(e) else type(e).__name__)
         finally:
+            sys.unraisablehook = hook
             raw.close()
 
     def _arrow_values(self, batch, floats: bool) -> tuple[np.ndarray, list[tuple], dict[int, str]]:
@@ -209,14 +254,16 @@ class CsvStream:
         csv.field_size_limit(FIELD_LIMIT)
         try:
             with open_text(self.source, errors="replace") as f:  # a stray non-UTF-8 byte spoils its row only
-                reader = csv.reader(bounded_lines(f))
-                next(reader)
+                lines = bounded_lines(f)
+                next(lines, None)  # the header
                 row = 0
-                while True:
+                for text, why in quoted_records(lines, len(self.header)):
+                    if why:
+                        row += 1
+                        yield row, None, why
+                        continue
                     try:
-                        rec = next(reader)
-                    except StopIteration:
-                        return
+                        rec = next(csv.reader([text]), [])
                     except csv.Error as e:  # an over-long field or a broken quote: this row only
                         row += 1
                         yield row, None, f"unreadable CSV line ({e})"
@@ -226,8 +273,8 @@ class CsvStream:
                     row += 1
                     if rec == [TOO_LONG]:
                         yield row, None, f"a line longer than {FIELD_LIMIT >> 20} MB"
-                        continue
-                    yield row, rec, ""
+                    else:
+                        yield row, rec, ""
         finally:
             csv.field_size_limit(limit)
 
