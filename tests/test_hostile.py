@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -177,15 +178,20 @@ def test_batch_output_folder_symlinked_out_is_refused(in_tmp, ckpt, make_csv):
     elsewhere.mkdir()
     (in_tmp / "o/images").mkdir(parents=True)
     (in_tmp / "o/images/000000").symlink_to(elsewhere)
-    r = runner.invoke(app, ["batch-generate", "in.csv", "--model", str(ckpt), "--out", "o", "--backend", "local",
-                            "--workers", "1"])
-    assert r.exit_code == 2 and "o/images/000000 is a link" in r.output
-    assert not list(elsewhere.iterdir())
-    (in_tmp / "o/images/000000").unlink()
-    (in_tmp / "o/images").rmdir()
-    (in_tmp / "o/images").symlink_to(elsewhere)  # the images folder itself
     r = runner.invoke(app, ["batch-generate", "in.csv", "--model", str(ckpt), "--out", "o"])
-    assert r.exit_code == 2 and "o/images is a link" in r.output
+    assert r.exit_code == 2 and "already holds files a2i did not write" in r.output  # not an a2i output
+    assert runner.invoke(app, ["batch-generate", "in.csv", "--model", str(ckpt), "--out", "o2"]).exit_code == 0
+    shutil.rmtree(in_tmp / "o2/images/000000")  # an a2i output whose shard became a link: the images are redone
+    (in_tmp / "o2/images/000000").symlink_to(elsewhere)
+    r = runner.invoke(app, ["batch-generate", "in.csv", "--model", str(ckpt), "--out", "o2", "--backend", "local",
+                            "--workers", "1"])
+    assert r.exit_code == 2 and "o2/images/000000 is a link" in r.output
+    assert not list(elsewhere.iterdir())
+    (in_tmp / "o2/images/000000").unlink()
+    shutil.rmtree(in_tmp / "o2/images")
+    (in_tmp / "o2/images").symlink_to(elsewhere)  # the images folder itself
+    r = runner.invoke(app, ["batch-generate", "in.csv", "--model", str(ckpt), "--out", "o2"])
+    assert r.exit_code == 2 and "o2/images is a link" in r.output
     assert not list(elsewhere.iterdir())
 
 
@@ -261,6 +267,15 @@ def test_resume_refuses_changed_prepared_data(in_tmp, prepared, tiny_data):
     assert r.exit_code == 0, r.output
     line = one_line_error(runner.invoke(app, ["train", "--resume", str(run), "--epochs", "2"]))
     assert "changed since" in line and "a2i train" in line
+
+
+def test_resume_refuses_prepared_arrays_edited_in_place(in_tmp, prepared):
+    """meta.json unchanged, images.npy rewritten: the digest of the files themselves is checked."""
+    run = trained(in_tmp, prepared, "r2")
+    images = np.load(prepared / "images.npy")
+    np.save(prepared / "images.npy", np.full_like(images, 255))
+    line = one_line_error(runner.invoke(app, ["train", "--resume", str(run), "--epochs", "2"]))
+    assert "changed after `a2i prepare`" in line and "--exist-ok" in line
 
 
 def test_classifier_cache_follows_the_split(in_tmp, prepared, tiny_data):

@@ -177,6 +177,34 @@ def test_a_stray_quote_or_undecodable_line_spoils_its_own_row_only(in_tmp, ckpt,
     assert "never closed" in errors["reason"][0]
     assert len(pd.read_csv(in_tmp / "o/manifest.csv")) == 12
 
+
+def test_outputs_that_cannot_be_folders_or_are_not_ours_are_refused(in_tmp, ckpt, make_csv):
+    make_csv(in_tmp / "in.csv", 5)
+    (in_tmp / "afile.txt").write_text("x")
+    (in_tmp / "dangling").symlink_to(in_tmp / "nowhere")
+    (in_tmp / "theirs").mkdir()
+    (in_tmp / "theirs/errors.csv").write_text("keep")
+    run = ["batch-generate", "in.csv", "--model", str(ckpt), "--out"]
+    assert "part of this path is a file" in one_line_error(runner.invoke(app, [*run, "afile.txt/sub"]))
+    assert "--out is empty" in one_line_error(runner.invoke(app, [*run, ""]))
+    assert "which does not exist" in one_line_error(runner.invoke(app, [*run, "dangling"]))
+    assert not (in_tmp / "nowhere").exists()
+    assert "did not write" in one_line_error(runner.invoke(app, [*run, "theirs"]))
+    assert [p.name for p in (in_tmp / "theirs").iterdir()] == ["errors.csv"]
+    assert (in_tmp / "theirs/errors.csv").read_text() == "keep"
+
+
+def test_a_pipe_given_as_audio_is_refused_not_waited_on(in_tmp, ckpt):
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("av")
+    os.mkfifo(in_tmp / "f.wav")
+    r = subprocess.run([sys.executable, "-m", "a2i_cli.cli", "generate", "f.wav", "--model", str(ckpt), "--out", "o/"],
+                       capture_output=True, text=True, cwd=in_tmp, timeout=120)
+    assert r.returncode == 2 and "not a regular file" in r.stderr, r.stderr
+
 # ----------------------------------------------------------------------------- media read right
 
 

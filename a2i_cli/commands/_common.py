@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import time
@@ -27,6 +28,15 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+PATH_FAULTS = {  # errno -> what it means for a path on the command line
+    errno.EEXIST: " (a file or a broken link stands where a folder is needed; give another path)",
+    errno.ENOTDIR: " (part of this path is a file, not a folder; give another path)",
+    errno.EISDIR: " (a folder, where a file is needed; give a file name)",
+    errno.EACCES: " (not allowed; give a path you can write to)",
+    errno.EROFS: " (a read-only file system; give another path)",
+}
+
+
 def cli_errors(fn):
     """Decorator for command functions: UserError -> 'error: ...' on stderr and its exit code (2 by default).
 
@@ -47,6 +57,8 @@ def cli_errors(fn):
         except MemoryError:
             raise fail("out of memory; try a smaller --batch-size", 3)
         except OSError as e:  # disk full, permission denied, ...
+            if e.filename and e.errno in PATH_FAULTS:  # the path given is wrong: the user's to fix, nothing started
+                raise fail(f"{e.filename}: {e.strerror}{PATH_FAULTS[e.errno]}", 2)
             if e.filename:
                 raise fail(f"{e.filename}: {e.strerror}", 3)
             raise fail(f"{e}", 3)

@@ -222,9 +222,10 @@ class TrainConfig:
         self.lr_schedule = None if self.lr_schedule is None else choice(Schedule, self.lr_schedule, "--lr-schedule")
         self.device = choice(Device, self.device, "--device")
         for option, value in (("--class-weight", self.class_weight), ("--adv-weight", self.adv_weight),
-                              ("--kl-weight", self.kl_weight), ("--aug-noise", self.aug_noise),
-                              ("--aug-offset", self.aug_offset), ("--image-class-weight", self.image_class_weight)):
-            at_least(value, 0, option)  # None (the recipe's value) passes
+                              ("--kl-weight", self.kl_weight), ("--image-class-weight", self.image_class_weight)):
+            between(value, 0, 1000, option)  # None (the recipe's value) passes; above 1000 the image term is lost
+        for option, value in (("--aug-noise", self.aug_noise), ("--aug-offset", self.aug_offset)):
+            between(value, 0, 100, option)  # in standard deviations of the normalised features
         between(self.aug_shift, 0, 4, "--aug-shift")
         between(self.epochs, 1, 1_000_000, "--epochs")
         between(self.batch_size, 1, 65_536, "--batch-size")
@@ -288,6 +289,8 @@ class BatchConfig:
         between(self.workers, 1, MAX_WORKERS, "--workers")
         if self.ray_address and self.backend not in (Backend.auto, Backend.ray):
             raise UserError(f"--ray-address needs --backend ray (or auto); --backend {self.backend} runs here")
+        if isinstance(self.out, str) and not self.out.strip():
+            raise UserError("--out is empty; give a folder or a URI (or leave it out: a new runs/batch-generate/<name>)")
         if self.out is None:
             check_name(self.name)
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,7 @@ class Prepared:
     rows: pd.DataFrame  # row, IMAGE, CLASS1, CLASS2, folder, split
     meta: dict
     norm: Normalizer
+    _digest: str | None = field(default=None, repr=False)  # of the data files, once computed
 
     @classmethod
     def load(cls, path: Path) -> "Prepared":
@@ -61,8 +62,17 @@ class Prepared:
 
     @property
     def fingerprint(self) -> str:
-        """The digest of the data files (recorded by prepare; computed for folders made before it was)."""
-        return self.meta.get("fingerprint") or files_digest([self.path / f for f in DATA_FILES])
+        """The digest of the data files as they are now; files changed since prepare recorded theirs are refused
+        (a resumed run or a cached classifier must not silently meet other data)."""
+        if self._digest is None:
+            digest = files_digest([self.path / f for f in DATA_FILES])
+            recorded = self.meta.get("fingerprint")
+            if recorded and recorded != digest:
+                raise UserError(f"the data files of {self.path} (images.npy, features.npy, rows.csv) changed after "
+                                f"`a2i prepare` wrote them; prepare it again (a2i prepare ... --name {self.path.name} "
+                                "--exist-ok)")
+            self._digest = digest
+        return self._digest
 
 
 def _shape_problem(rows: pd.DataFrame, images: np.ndarray, feats: np.ndarray) -> str:

@@ -38,8 +38,10 @@ def load_pair(g: str, t: str, g_data: bytes | None = None,
         if data is None and Location.of(path).is_local:
             if Path(Location.of(path).local).is_dir():
                 return None, None, f"{role} {path} is a directory, not an image file"
-            if not Path(Location.of(path).local).is_file():
-                return None, None, f"{role} {path} does not exist"
+            local = Path(Location.of(path).local)
+            if not local.is_file():
+                why = "is not a regular file (a pipe or a device?)" if local.exists() else "does not exist"
+                return None, None, f"{role} {path} {why}"
     try:
         gen = read_rgb(image_source(g, g_data))
     except Exception as e:

@@ -24,6 +24,7 @@ import collections
 import csv
 import io
 import json
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -32,7 +33,7 @@ import numpy as np
 from .. import __version__
 from ..core.config import BatchConfig
 from ..core.errors import UserError
-from ..core.locks import lock_output
+from ..core.locks import LOCK_NAME, lock_output
 from ..core.progress import NO_PROGRESS, Progress
 from ..core.runs import new_run_dir, newest_best
 from ..core.storage import Location
@@ -79,8 +80,25 @@ def batch_generate(csv_path, cfg: BatchConfig, progress: Progress = NO_PROGRESS,
     out = Location.of(cfg.out if cfg.out is not None else new_run_dir("batch-generate", cfg.name, cfg.exist_ok))
     if out.is_file():
         raise UserError(f"--out {out} is a file; give a folder for the images")
+    if out.is_local and out.local.is_symlink() and not out.local.exists():
+        raise UserError(f"--out {out} is a link to {os.readlink(out.local)}, which does not exist; give a real folder")
+    check_ours(out)
     with lock_output(out, "batch-generate") as held:
         return _run(stream, model, model_bytes, out, cfg, progress, predictor_kwargs, held)
+
+
+def check_ours(out: Location) -> None:
+    """A local --out is new, empty, or a batch-generate output (batch.json): a2i never overwrites or deletes
+    files it did not write there."""
+    if not out.is_local or not out.local.is_dir() or (out.local / "batch.json").is_file():
+        return
+    if (out.local / "manifest.csv").is_file():
+        return  # check_resume names this case
+    foreign = sorted(name for name in os.listdir(out.local) if name != LOCK_NAME)
+    if foreign:
+        raise UserError(f"--out {out} already holds files a2i did not write there ({foreign[0]}"
+                        f"{f' and {len(foreign) - 1} more' if len(foreign) > 1 else ''}) and no batch.json; "
+                        "give a new or empty folder")
 
 
 def _run(stream: CsvStream, model: Location, model_bytes: bytes, out: Location, cfg: BatchConfig,

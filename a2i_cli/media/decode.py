@@ -46,6 +46,8 @@ def open_input(path: Path):
         raise MediaError("file does not exist")
     if path.is_dir():
         raise MediaError("is a folder, not a media file")
+    if not path.is_file():  # FFmpeg would wait on a pipe for ever
+        raise MediaError("is not a regular file (a pipe or a device?); save it to a file first")
     try:
         return av.open(str(path), mode="r")
     except (av.FFmpegError, OSError, UnicodeDecodeError, ValueError) as e:
