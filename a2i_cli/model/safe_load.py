@@ -60,6 +60,8 @@ def load_plain(path: Path, what: str = "checkpoint") -> object:
         if "data.pkl" in str(e) and zipfile.is_zipfile(path):
             raise UserError(f"{what} {path} is a zip archive but not a checkpoint (an exported .pt2 program? pass it "
                             "as --model with its .pt2 name, or --engine export)")
+        if not zipfile.is_zipfile(path):  # text, an image, ...: torch's own error (a KeyError) says nothing
+            raise UserError(f"{what} {path} is not a torch file a2i can read; is it a file a2i wrote?")
         raise UserError(f"{what} {path} could not be read ({type(e).__name__}: {short(e, 120)}); "
                         "is it a file a2i wrote?")
 
