@@ -127,7 +127,7 @@ def run_split(name: str, data_dir: Path, work: Path, size: int, epochs: int, see
     result = {"dataset": name, "image_size": size, "counts": meta["counts"], "test_folders": meta["folders"]["test"],
               "classes": len(meta["classes"]), "models": {}, "audio_probe_class_acc": audio_probe(prepared, seed)}
     for model_name, spec in models.items():
-        scores, trainer = train_model(prepared, work, f"{name}-{model_name}", spec, epochs, seed, reader is None, reader)
+        scores, trainer = train_model(prepared, work, f"{name}-{model_name}", spec, epochs, seed, True, reader)
         result["models"][model_name] = scores
         result |= baselines(trainer, reader)
         print(f"  {name}/{model_name} ({scores['arch']}): best epoch {scores['best_epoch']}/{epochs}, SSIM {scores['ssim']:.3f}, "

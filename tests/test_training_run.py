@@ -43,6 +43,9 @@ def test_auto_arch_takes_each_archs_recipe(prepared, in_tmp):
     # rows of the `sound` recipe (one recording each) also train with the per-coefficient offset
     assert TrainConfig().resolved(10, over_sound=True).aug_offset == SOUND_RECIPES["a2i"]["aug_offset"] > 0
     assert TrainConfig().resolved(10).aug_offset == 0.0 and TrainConfig().resolved(1, over_sound=True).aug_offset == 0.0
+    # ... and with the image-class term (the frozen scene classifier reads the generated digit)
+    assert TrainConfig().resolved(10, over_sound=True).image_class_weight == SOUND_RECIPES["a2i"]["image_class_weight"] > 0
+    assert TrainConfig().resolved(10).image_class_weight == 0.0
 
 
 def test_best_pt_is_chosen_on_validation_rows(prepared, in_tmp):
@@ -145,3 +148,12 @@ def test_image_class_term_needs_the_classifier_and_changes_the_training(prepared
     on = torch.load(in_tmp / "runs/train/on/weights/last.pt", weights_only=True)["state_dict"]
     assert off.keys() == on.keys()  # the frozen classifier is not part of the model
     assert any(not torch.equal(off[k], on[k]) for k in off)  # the same seed, but the term moved the weights
+
+
+def test_the_recipes_image_class_term_is_off_without_a_classifier(prepared, in_tmp, monkeypatch):
+    """Only a given --image-class-weight insists on the classifier; the recipe's own term quietly stays off."""
+    monkeypatch.setitem(RECIPES["a2i"], "image_class_weight", 1.0)
+    r = runner.invoke(app, ["train", str(prepared), "--epochs", "1", "--batch-size", "8", "--latent", "16",
+                            "--arch", "a2i", "--no-classifier", "--name", "quiet"])
+    assert r.exit_code == 0, r.output
+    assert args_of(in_tmp / "runs/train/quiet")["image_class_weight"] == 0.0

@@ -10,5 +10,5 @@ RECIPES: dict[str, dict] = {
     "a2i": dict(loss="mse+ssim", class_weight=1.0, adv_weight=0.0, aug_noise=0.2, aug_shift=1, aug_offset=0.0, lr_schedule="cosine",
                 image_class_weight=0.0),
 }
-SOUND_RECIPES: dict[str, dict] = {"seed": {}, "a2i": dict(aug_offset=1.0)}
+SOUND_RECIPES: dict[str, dict] = {"seed": {}, "a2i": dict(aug_offset=1.0, image_class_weight=1.0)}
 RECIPE_FIELDS = tuple(RECIPES["seed"])

@@ -88,6 +88,7 @@ class Trainer:
             cfg.prepared = newest_run("prepare", "meta.json", cfg.runs_root)
         prepared = Prepared.load(cfg.prepared)
         over_sound = recipe_from_dict(prepared.meta.get("feature_recipe"), str(cfg.prepared)).over_sound
+        icw_given = cfg.image_class_weight is not None
         cfg = self.cfg = cfg.resolved(prepared.rows["CLASS2"].nunique(), over_sound)  # --arch auto and the recipe
         cfg.model.image_size = check_image_size(prepared.image_size, f"the image size of {cfg.prepared}")
         self.device = pick_device(cfg.device)
@@ -95,6 +96,8 @@ class Trainer:
         seed_everything(cfg.seed)  # after the classifier: a cached or fresh one must not change the run
         self.data = TrainData.from_prepared(prepared)
         self.nets = Networks.build(cfg, len(self.data.classes), self.device)
+        if cfg.image_class_weight and self.classifier is None and not icw_given:
+            cfg.image_class_weight = 0.0  # the recipe's term, without a classifier to ask: off
         if cfg.image_class_weight and self.classifier is None:
             raise UserError("--image-class-weight needs the scene classifier: data with 2+ classes and no --no-classifier "
                             "(or pass --image-class-weight 0)")
