@@ -62,8 +62,6 @@ def register(app: typer.Typer) -> None:
             from ..media.stills import stills_from_audio
 
             folder = cfg.out or Path("generated")
-            if folder.suffix.lower() == ".png":
-                raise UserError(f"with a recording as input, --out is a folder (one image per second goes there), got {folder}")
             eng = load_engine(cfg.model or newest_best(), cfg.engine)
             with progress_bar("generating") as bar:
                 report = stills_from_audio(source, folder, eng, progress=bar)

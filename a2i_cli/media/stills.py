@@ -40,7 +40,8 @@ def stills_from_audio(audio_path: Path, out: Path, engine, batch_size: int = 64,
     t0 = time.perf_counter()
     out = Path(out)
     if out.suffix.lower() == ".png" or (out.exists() and not out.is_dir()):
-        raise UserError(f"with audio input, --out is a folder (one image per second goes there), got {out}")
+        per = "one image per recording" if engine.recipe.over_sound else "one image per second"
+        raise UserError(f"with audio input, --out is a folder ({per} goes there, with manifest.json), got {out}")
     audio = read_soundtrack(audio_path, mono=True)
     with output_lock(out, "generate"):
         return _stills(audio_path, audio, out, engine, batch_size, progress, t0)
