@@ -120,8 +120,8 @@ class CsvStream:
         self.header = [h.strip() for h in raw]
         self.raw_header = raw
         check_delimiter(self.header, self.source)
+        check_unique(self.header, self.source)  # first: a duplicated name is why another looks missing
         check_columns(self.header, self.source, FEATURE_COLUMNS, MFCC_SCHEMA)
-        check_unique(self.header, self.source)
         self.feature_idx = [self.header.index(c) for c in FEATURE_COLUMNS]
         self.extra_idx = [i for i, h in enumerate(self.header) if h not in FEATURE_COLUMNS]
         self.extra_columns = [self.header[i] for i in self.extra_idx]

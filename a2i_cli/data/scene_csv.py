@@ -65,8 +65,8 @@ def read_scene_csv(data_dir: Path, skip_bad: bool = False) -> SceneTable:
     csv = find_csv(data_dir)
     header = read_header(csv)
     check_delimiter(header, csv)
+    check_unique(header, csv)  # first: a duplicated name is why another looks missing
     check_columns(header, csv)
-    check_unique(header, csv)
     stream = CsvStream(csv, "dataset")
     cols = {name: stream.extra_columns.index(name) for name in ("IMAGE", "CLASS1", "CLASS2")}
     rows, feats, texts, bad = [], [], [], []
