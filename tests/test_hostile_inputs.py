@@ -187,6 +187,9 @@ def test_outputs_that_cannot_be_folders_or_are_not_ours_are_refused(in_tmp, ckpt
     run = ["batch-generate", "in.csv", "--model", str(ckpt), "--out"]
     assert "part of this path is a file" in one_line_error(runner.invoke(app, [*run, "afile.txt/sub"]))
     assert "--out is empty" in one_line_error(runner.invoke(app, [*run, ""]))
+    (in_tmp / "header.csv").write_text((in_tmp / "in.csv").read_text().splitlines()[0] + "\n")
+    line = one_line_error(runner.invoke(app, ["batch-generate", "header.csv", "--model", str(ckpt), "--out", "h"]))
+    assert "no data rows" in line and not (in_tmp / "h").exists()
     assert "which does not exist" in one_line_error(runner.invoke(app, [*run, "dangling"]))
     assert not (in_tmp / "nowhere").exists()
     assert "did not write" in one_line_error(runner.invoke(app, [*run, "theirs"]))

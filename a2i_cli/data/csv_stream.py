@@ -126,6 +126,7 @@ class CsvStream:
         self.extra_idx = [i for i, h in enumerate(self.header) if h not in FEATURE_COLUMNS]
         self.extra_columns = [self.header[i] for i in self.extra_idx]
         self.reader_used = ""  # which reader finished the last pass (for tests and records)
+        self._lines: int | None = None  # count_rows, once counted
 
     @property
     def path(self):
@@ -136,13 +137,16 @@ class CsvStream:
         """Data lines for the progress bar (newlines minus the header, not parsed); None for remote files."""
         if not self.source.is_local:
             return None
+        if self._lines is not None:
+            return self._lines
         n, last = 0, b"\n"
         raw, _ = open_binary(self.source)
         with raw:
             while block := raw.read(1 << 22):
                 n += block.count(b"\n")
                 last = block[-1:]
-        return max(0, n - 1 + (last != b"\n"))
+        self._lines = max(0, n - 1 + (last != b"\n"))
+        return self._lines
 
     # ------------------------------------------------------------------ the readers
 

@@ -75,6 +75,8 @@ def batch_generate(csv_path, cfg: BatchConfig, progress: Progress = NO_PROGRESS,
     if clash:
         raise UserError(f"{stream.source}: its column {clash[0]!r} would clash with the manifest's own {clash[0]!r} "
                         "column; rename it")
+    if stream.count_rows() == 0:
+        raise UserError(f"{stream.source} has a header but no data rows; nothing to generate")
     model = Location.of(cfg.model if cfg.model is not None else newest_best())
     model_bytes = check_model(model)
     out = Location.of(cfg.out if cfg.out is not None else new_run_dir("batch-generate", cfg.name, cfg.exist_ok))
