@@ -208,6 +208,28 @@ def test_a_pipe_given_as_audio_is_refused_not_waited_on(in_tmp, ckpt):
                        capture_output=True, text=True, cwd=in_tmp, timeout=120)
     assert r.returncode == 2 and "not a regular file" in r.stderr, r.stderr
 
+
+def test_a_model_that_is_a_pipe_or_a_device_is_refused_not_read(in_tmp, make_csv):
+    import os
+
+    make_csv(in_tmp / "in.csv", 3)
+    os.mkfifo(in_tmp / "m.pt")
+    for model in ("m.pt", "/dev/zero"):
+        for cmd in (["generate", "in.csv", "--row", "1", "--out", "g.png"], ["batch-generate", "in.csv", "--out", "o"]):
+            line = one_line_error(runner.invoke(app, [*cmd, "--model", model]))
+            assert "not a regular file" in line and model in line
+
+
+def test_a_long_field_copied_to_the_manifest_does_not_block_the_resume(in_tmp, ckpt, make_csv):
+    make_csv(in_tmp / "in.csv", 6)
+    lines = (in_tmp / "in.csv").read_text().splitlines()
+    lines[2] = "x" * 300_000 + "," + lines[2].split(",", 1)[1]  # row 2's id: over the csv module's 128 KB
+    (in_tmp / "in.csv").write_text("\n".join(lines) + "\n")
+    run = ["batch-generate", "in.csv", "--model", str(ckpt), "--out", "o"]
+    assert runner.invoke(app, run).exit_code == 0
+    again = runner.invoke(app, run)
+    assert again.exit_code == 0 and "6 rows already done" in again.output, again.output
+
 # ----------------------------------------------------------------------------- media read right
 
 

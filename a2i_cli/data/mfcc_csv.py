@@ -154,3 +154,12 @@ def check_unique(header: list[str], path) -> None:
         if h in seen:
             raise UserError(f"{path}: column {h!r} appears more than once in the header; keep one")
         seen.add(h)
+
+
+OUTPUT_FIELD_LIMIT = 64 << 20  # characters: a field a2i copied from an input (pyarrow reads up to 4 MB ones)
+
+
+def allow_long_fields() -> None:
+    """Let the csv module re-read the CSVs a2i writes (manifests carry the input's other columns, which may
+    hold fields far over the module's 128 KB default): without it a finished run could never be resumed."""
+    csv.field_size_limit(max(csv.field_size_limit(), OUTPUT_FIELD_LIMIT))

@@ -42,7 +42,7 @@ def format_bad(csv: Path, bad: list[BadRow], what: str) -> str:
 def find_csv(data_dir: Path) -> Path:
     """DIR/dataset.csv (or dataset.csv.gz), with a one-line error saying how to get data."""
     data_dir = Path(data_dir)
-    if data_dir.is_file():
+    if data_dir.exists() and not data_dir.is_dir():
         raise UserError(f"data folder {data_dir} is a file; expected a folder holding dataset.csv and images/")
     if not data_dir.is_dir():
         raise UserError(f"data folder {data_dir} does not exist; {KAGGLE_HINT}")

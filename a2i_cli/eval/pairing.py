@@ -18,7 +18,7 @@ from pathlib import PurePosixPath
 from ..core.errors import UserError, short
 from ..core.paths import PathOutside, normalise, within
 from ..core.storage import Location
-from ..data.mfcc_csv import open_text
+from ..data.mfcc_csv import allow_long_fields, open_text
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
 
@@ -55,6 +55,7 @@ def read_rows(loc: Location, what: str) -> tuple[list[str], list[tuple[int, dict
     """(header, [(row, {column: text})], [{"name", "reason"}] of lines that cannot be split): one bad line
     is one refused row, never the end of the file."""
     try:
+        allow_long_fields()  # a batch-generate manifest carries the input's long fields
         with open_text(loc, errors="replace") as f:
             reader = csv.reader(f)
             header = [h.strip() for h in next(reader, [])]

@@ -137,6 +137,8 @@ class ExportEngine(Engine):
 
 def is_program(path: Path) -> bool:
     """True for a torch.export archive: by its content when the file can be read, else by the suffix."""
+    if not Path(path).is_file():  # a pipe or a device is never opened here (zipfile would read it for ever)
+        return Path(path).suffix.lower() == ".pt2"
     try:
         with zipfile.ZipFile(path) as archive:
             return any(n.endswith("/archive_format") for n in archive.namelist())

@@ -62,6 +62,8 @@ def load_program(path: Path) -> tuple[nn.Module, ModelConfig, dict]:
     path = Path(path)
     if path.is_dir():
         raise UserError(f"exported program {path} is a directory; expected a .pt2 file")
+    if path.exists() and not path.is_file():
+        raise UserError(f"exported program {path} is not a regular file (a pipe or a device?); give a .pt2 file")
     if not path.is_file():
         raise UserError(f"exported program {path} does not exist; make one with `a2i export --model CKPT --out {path}`")
     loaded, meta = read_program(path)

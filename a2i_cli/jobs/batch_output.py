@@ -26,6 +26,7 @@ from ..core.config import RUNS
 from ..core.errors import UserError
 from ..core.runs import newest_run
 from ..core.storage import Location
+from ..data.mfcc_csv import allow_long_fields
 
 LAST_FILE = "last_output.txt"  # runs/batch-generate/last_output.txt: the newest OUT, for `a2i score`
 PARTS = "manifest.parts"
@@ -39,6 +40,7 @@ def format_lines(lines) -> bytes:
 
 
 def _read_lines(data: bytes) -> list[list[str]]:
+    allow_long_fields()
     return list(csv.reader(io.StringIO(data.decode("utf-8", errors="replace"))))
 
 
@@ -52,6 +54,7 @@ class Manifest:
             raise UserError(f"{self.path} is not a regular file (a link?); pass a new --out")
         if self.path.exists() and self.path.stat().st_size > 0:
             self._drop_torn_tail()
+            allow_long_fields()
             with open(self.path, newline="", encoding="utf-8", errors="replace") as f:
                 found = next(csv.reader(f), [])
             if found != self.header:
@@ -81,6 +84,7 @@ class Manifest:
             f.truncate(0)
 
     def iter_lines(self) -> Iterator[list[str]]:
+        allow_long_fields()
         with open(self.path, newline="", encoding="utf-8", errors="replace") as f:
             reader = csv.reader(f)
             next(reader, None)

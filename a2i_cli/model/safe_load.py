@@ -36,7 +36,8 @@ def load_plain(path: Path, what: str = "checkpoint") -> object:
     if path.is_dir():
         raise UserError(f"{what} {path} is a directory; expected a file")
     if not path.is_file():
-        raise UserError(f"{what} {path} does not exist")
+        why = "is not a regular file (a pipe or a device?)" if path.exists() else "does not exist"
+        raise UserError(f"{what} {path} {why}")
     if path.stat().st_size == 0:
         raise UserError(f"{what} {path} is empty; is it a file a2i wrote?")
     if zipfile.is_zipfile(path):
