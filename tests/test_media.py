@@ -210,6 +210,12 @@ def test_bad_videos_are_named_and_the_rest_go_on(tmp_path):
     assert r.exit_code == 1 and "has no audio track" in r.output
 
 
+def test_no_video_at_all_is_refused_before_out_is_made(tmp_path):
+    r = extract("videos", str(tmp_path / "missing.mp4"), "--out", str(tmp_path / "ds"), "--class", "x")
+    assert r.exit_code == 2 and "no video to read (" in r.output and "missing.mp4: does not exist" in r.output
+    assert not (tmp_path / "ds").exists()  # a typo leaves nothing behind
+
+
 def test_refuses_to_mix_feature_recipes(tmp_path):
     out = tmp_path / "ds"
     assert extract("videos", str(write_vfr_video(tmp_path / "a.mkv")), "--out", str(out), "--class", "x", "--image-size", "32").exit_code == 0

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.config import ExtractConfig
+from ..core.errors import UserError
 from ..core.images import as_rgb_array, save_png
 from ..core.locks import output_lock
 from ..core.paths import PathOutside, inside
@@ -131,6 +132,9 @@ def extract_videos(paths: list[Path], cfg: ExtractConfig, progress: Progress = N
     class1 = clean_class(cfg.class1 or class1_for(class2), "--class1", upper=False)
     t0 = time.perf_counter()
     files, bad = collect_files(paths)
+    if not files:  # nothing to read: say so before --out is made
+        raise UserError(f"no video to read ({'; '.join(f'{b.what}: {b.reason}' for b in bad)}); "
+                        "give video files or folders of them")
     with output_lock(check_out(cfg.out), "extract"):
         writer = DatasetWriter(cfg.out, cfg.image_size)
         report = ExtractReport(out=writer.out, bad=bad)
