@@ -83,6 +83,15 @@ def test_results_png_is_redrawn_every_epoch(prepared, in_tmp):
     assert np.abs(np.asarray(seen[0], int) - np.asarray(seen[1], int)).sum() > 0  # the curves grew
 
 
+def test_one_class_baselines_are_one_named_line():
+    from a2i_cli.model.run_log import score_series
+
+    one_class = [{"test_ssim": 0.5, "baseline_ssim": 0.3, "oracle_ssim": 0.3}, {"test_ssim": 0.6, "baseline_ssim": 0.3, "oracle_ssim": 0.3}]
+    assert score_series(one_class, "ssim") == {"model": [0.5, 0.6], "mean image = class-mean oracle": [0.3, 0.3]}
+    two = [{"test_ssim": 0.5, "baseline_ssim": 0.3, "oracle_ssim": 0.45}]
+    assert list(score_series(two, "ssim")) == ["model", "mean image", "class-mean oracle"]
+
+
 def test_tensorboard_logs_scalars_and_samples(prepared, in_tmp):
     pytest.importorskip("tensorboard", reason="the tensorboard extra (install.sh installs it)")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator

@@ -29,13 +29,24 @@ PANELS = {  # score -> title
 LOSSES = {"train": "train_loss", "validation": "val_loss", "test": "test_loss"}
 
 
+def score_series(history: list[dict], score: str) -> dict[str, list[float]]:
+    """One panel's lines: the model and both baselines per epoch. On one-class data the two
+    baselines are the same picture, drawn as one line named for both (else one hides the other)."""
+    series = {who: [float(r.get(f"{key}_{score}", float("nan"))) for r in history] for who, key in WHO.items()}
+    base, oracle = series["mean image"], series["class-mean oracle"]
+    if np.allclose(base, oracle, equal_nan=True):
+        del series["mean image"], series["class-mean oracle"]
+        series["mean image = class-mean oracle"] = base
+    return series
+
+
 def curves(history: list[dict]):
     """The results.png picture: a chart of the losses, then one per score."""
     epochs = [r["epoch"] for r in history]
     panels = [line_panel("per-pixel MSE loss on [-1, 1]", epochs,
                          {k: [float(r.get(f, float("nan"))) for r in history] for k, f in LOSSES.items()})]
     for score, title in PANELS.items():
-        series = {who: [float(r.get(f"{key}_{score}", float("nan"))) for r in history] for who, key in WHO.items()}
+        series = score_series(history, score)
         if score == "class_acc":
             if all(v != v for v in series["model"]):
                 continue  # no classifier (one class, or --no-classifier)
