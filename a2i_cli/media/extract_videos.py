@@ -133,8 +133,8 @@ def extract_videos(paths: list[Path], cfg: ExtractConfig, progress: Progress = N
     t0 = time.perf_counter()
     files, bad = collect_files(paths)
     if not files:  # nothing to read: say so before --out is made
-        raise UserError(f"no video to read ({'; '.join(f'{b.what}: {b.reason}' for b in bad)}); "
-                        "give video files or folders of them")
+        why = "; ".join(f"{b.what}: {b.reason}" for b in bad[:3]) + (f"; and {len(bad) - 3} more" if len(bad) > 3 else "")
+        raise UserError(f"no video to read ({why}); give video files or folders of them")
     with output_lock(check_out(cfg.out), "extract"):
         writer = DatasetWriter(cfg.out, cfg.image_size)
         report = ExtractReport(out=writer.out, bad=bad)
