@@ -13,6 +13,7 @@ import re
 from pathlib import Path, PurePosixPath
 
 DRIVE = re.compile(r"^[A-Za-z]:[/\\]")
+NOT_REGULAR = "is not a regular file (a pipe or a device?)"  # what every input check says of a FIFO or device
 
 
 class PathOutside(ValueError):

@@ -23,7 +23,7 @@ from ..core.errors import UserError, short
 from ..core.hashing import files_digest
 from ..core.images import read_rgb
 from ..core.locks import output_lock
-from ..core.paths import PathOutside, inside, normalise
+from ..core.paths import NOT_REGULAR, PathOutside, inside, normalise
 from ..core.progress import NO_PROGRESS, Progress
 from ..core.runs import new_run_dir, safe_name
 from .features import KAGGLE_RECIPE
@@ -48,7 +48,7 @@ def load_images(root: Path, paths: list[str], size: int, progress: Progress = NO
             if p.is_dir():
                 problems[i] = f"image {shown} is a directory, not an image file"
             elif p.exists() and not p.is_file():
-                problems[i] = f"image {shown} is not a regular file (a pipe or a device?)"
+                problems[i] = f"image {shown} {NOT_REGULAR}"
             else:
                 out[i] = read_rgb(p, size)
         except PathOutside as e:

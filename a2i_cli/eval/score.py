@@ -17,6 +17,7 @@ import pandas as pd
 from ..core.atomic import atomic_path, write_json
 from ..core.errors import short
 from ..core.images import read_rgb
+from ..core.paths import NOT_REGULAR
 from ..core.storage import Location
 from .metrics import SSIM_REPORT, score_batch, sharpness
 
@@ -40,7 +41,7 @@ def load_pair(g: str, t: str, g_data: bytes | None = None,
                 return None, None, f"{role} {path} is a directory, not an image file"
             local = Path(Location.of(path).local)
             if not local.is_file():
-                why = "is not a regular file (a pipe or a device?)" if local.exists() else "does not exist"
+                why = NOT_REGULAR if local.exists() else "does not exist"
                 return None, None, f"{role} {path} {why}"
     try:
         gen = read_rgb(image_source(g, g_data))

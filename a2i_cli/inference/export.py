@@ -18,6 +18,7 @@ from .. import __version__
 from ..core.atomic import atomic_path
 from ..core.config import ModelConfig
 from ..core.errors import UserError
+from ..core.paths import NOT_REGULAR
 from ..model.checkpoint import Loaded, load_checkpoint
 from .program_check import read_program
 from .raw_to_image import RawToImage
@@ -63,7 +64,7 @@ def load_program(path: Path) -> tuple[nn.Module, ModelConfig, dict]:
     if path.is_dir():
         raise UserError(f"exported program {path} is a directory; expected a .pt2 file")
     if path.exists() and not path.is_file():
-        raise UserError(f"exported program {path} is not a regular file (a pipe or a device?); give a .pt2 file")
+        raise UserError(f"exported program {path} {NOT_REGULAR}; give a .pt2 file")
     if not path.is_file():
         raise UserError(f"exported program {path} does not exist; make one with `a2i export --model CKPT --out {path}`")
     loaded, meta = read_program(path)

@@ -6,6 +6,7 @@ import json
 
 from ..core.errors import UserError
 from ..core.hashing import fingerprint
+from ..core.paths import NOT_REGULAR
 from ..core.storage import Location
 from ..inference.engine import is_program
 from .predictor import engine_from_bytes
@@ -20,7 +21,7 @@ def check_model(model: Location) -> bytes:
     if model.is_dir():
         raise UserError(f"checkpoint {model} is a directory; expected a .pt or .pt2 file")
     if model.is_local and model.local.exists() and not model.local.is_file():
-        raise UserError(f"--model {model} is not a regular file (a pipe or a device?); give a .pt or .pt2 file")
+        raise UserError(f"--model {model} {NOT_REGULAR}; give a .pt or .pt2 file")
     if not model.is_file():
         what = "exported program" if is_program(model.text) else "checkpoint"
         raise UserError(f"{what} {model} does not exist; train one with `a2i train` or give the path of an existing file")

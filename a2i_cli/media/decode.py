@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from ..core.errors import UserError
+from ..core.paths import NOT_REGULAR
 
 
 class MediaError(Exception):
@@ -47,7 +48,7 @@ def open_input(path: Path):
     if path.is_dir():
         raise MediaError("is a folder, not a media file")
     if not path.is_file():  # FFmpeg would wait on a pipe for ever
-        raise MediaError("is not a regular file (a pipe or a device?); save it to a file first")
+        raise MediaError(f"{NOT_REGULAR}; save it to a file first")
     try:
         return av.open(str(path), mode="r")
     except (av.FFmpegError, OSError, UnicodeDecodeError, ValueError) as e:

@@ -59,9 +59,7 @@ def read_checkpoint(path: Path) -> dict:
     path = Path(path)
     if path.is_dir():
         raise UserError(f"checkpoint {path} is a directory; expected a .pt file (e.g. {path / 'weights' / 'best.pt'})")
-    if path.exists() and not path.is_file():
-        raise UserError(f"checkpoint {path} is not a regular file (a pipe or a device?); give a .pt file")
-    if not path.is_file():
+    if not path.exists():  # a pipe or a device: load_plain says so
         raise UserError(f"checkpoint {path} does not exist; train one with `a2i train` or give the path of an existing .pt file")
     blob = load_plain(path, "checkpoint")
     if not isinstance(blob, dict) or "model_config" not in blob or "state_dict" not in blob:

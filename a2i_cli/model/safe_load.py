@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from ..core.errors import UserError, short
+from ..core.paths import NOT_REGULAR
 
 MAX_UNPACKED = 512 << 20  # a checkpoint of the largest a2i model with its optimiser state is under 100 MB
 _multiarray = (getattr(np, "_core", None) or np.core).multiarray  # numpy 2 / numpy 1
@@ -36,7 +37,7 @@ def load_plain(path: Path, what: str = "checkpoint") -> object:
     if path.is_dir():
         raise UserError(f"{what} {path} is a directory; expected a file")
     if not path.is_file():
-        why = "is not a regular file (a pipe or a device?)" if path.exists() else "does not exist"
+        why = NOT_REGULAR if path.exists() else "does not exist"
         raise UserError(f"{what} {path} {why}")
     if path.stat().st_size == 0:
         raise UserError(f"{what} {path} is empty; is it a file a2i wrote?")
