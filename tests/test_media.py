@@ -214,6 +214,9 @@ def test_no_video_at_all_is_refused_before_out_is_made(tmp_path):
     r = extract("videos", str(tmp_path / "missing.mp4"), "--out", str(tmp_path / "ds"), "--class", "x")
     assert r.exit_code == 2 and "no video to read (" in r.output and "missing.mp4: does not exist" in r.output
     assert not (tmp_path / "ds").exists()  # a typo leaves nothing behind
+    os.mkfifo(tmp_path / "pipe")
+    r = extract("videos", str(tmp_path / "pipe"), "--out", str(tmp_path / "ds"), "--class", "x")
+    assert r.exit_code == 2 and "pipe: is not a regular file" in r.output and not (tmp_path / "ds").exists()
 
 
 def test_refuses_to_mix_feature_recipes(tmp_path):

@@ -22,7 +22,7 @@ from ..core.config import ExtractConfig
 from ..core.errors import UserError
 from ..core.images import as_rgb_array, save_png
 from ..core.locks import output_lock
-from ..core.paths import PathOutside, inside
+from ..core.paths import NOT_REGULAR, PathOutside, inside
 from ..core.progress import NO_PROGRESS, Progress
 from ..data.classes import class1_for
 from ..data.dataset_writer import DatasetWriter
@@ -47,7 +47,7 @@ def collect_files(paths: list[Path]) -> tuple[list[Path], list[Bad]]:
         elif p.is_file():
             found = [p]
         else:
-            bad.append(Bad(str(p), "does not exist"))
+            bad.append(Bad(str(p), NOT_REGULAR if p.exists() else "does not exist"))
             found = []
         for f in found:
             if f.resolve() not in seen:
