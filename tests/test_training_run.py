@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from a2i_cli.cli import app
 from a2i_cli.core.config import RECIPES, SOUND_RECIPES, ModelConfig, TrainConfig
 from a2i_cli.eval.metrics import sharpness, sharpness_ratio
+from a2i_cli.model.networks import Networks
 
 runner = CliRunner()
 
@@ -166,3 +167,44 @@ def test_the_recipes_image_class_term_is_off_without_a_classifier(prepared, in_t
                             "--arch", "a2i", "--no-classifier", "--name", "quiet"])
     assert r.exit_code == 0, r.output
     assert args_of(in_tmp / "runs/train/quiet")["image_class_weight"] == 0.0
+
+
+def test_ema_weights_are_the_ones_scored_saved_and_resumed(prepared, in_tmp):
+    """--ema: best.pt and the scores are the moving average; last.pt also keeps the trained weights for --resume."""
+    cfg = TrainConfig(model=ModelConfig(arch="a2i", latent=8, image_size=32), ema=0.5).resolved(2)
+    nets = Networks.build(cfg, 2, torch.device("cpu"))
+    p = next(nets.model.parameters())
+    for value in (1.0, 3.0, 7.0):  # the first step copies, then ema = 0.5 * ema + 0.5 * new
+        with torch.no_grad():
+            p.fill_(value)
+        nets.step_done()
+    assert torch.allclose(next(nets.scored.parameters()), torch.full_like(p, 0.5 * (0.5 * 1 + 0.5 * 3) + 0.5 * 7))
+    assert TrainConfig().resolved(2).ema == RECIPES["a2i"]["ema"] and TrainConfig().resolved(1).ema == 0.0
+
+    train(prepared, "--epochs", "2", "--name", "ema", "--arch", "a2i", "--ema", "0.9")
+    run = in_tmp / "runs/train/ema"
+    last = torch.load(run / "weights/last.pt", weights_only=True)
+    best = torch.load(run / "weights/best.pt", weights_only=True)
+    assert args_of(run)["ema"] == 0.9 and last["ema_steps"] > 2
+    assert any(not torch.equal(last["state_dict"][k], last["train_state_dict"][k]) for k in last["state_dict"])
+    if best["epoch"] == 2:
+        assert all(torch.equal(best["state_dict"][k], last["state_dict"][k]) for k in best["state_dict"])
+    train(prepared, "--epochs", "2", "--name", "plain", "--arch", "a2i", "--ema", "0")
+    plain = torch.load(in_tmp / "runs/train/plain/weights/last.pt", weights_only=True)
+    assert plain["train_state_dict"] is None and plain["ema_steps"] is None
+    for k in plain["state_dict"]:  # the same seed and batches: the EMA run trained the same weights
+        torch.testing.assert_close(plain["state_dict"][k], last["train_state_dict"][k])
+
+    train(prepared, "--epochs", "1", "--name", "part", "--arch", "a2i", "--ema", "0.9")
+    r = runner.invoke(app, ["train", "--resume", str(in_tmp / "runs/train/part"), "--epochs", "2"])
+    assert r.exit_code == 0, r.output
+    part = torch.load(in_tmp / "runs/train/part/weights/last.pt", weights_only=True)
+    assert part["ema_steps"] == last["ema_steps"]
+    for k in last["state_dict"]:  # the average and the trained weights both continue where they stopped
+        torch.testing.assert_close(part["state_dict"][k], last["state_dict"][k])
+        torch.testing.assert_close(part["train_state_dict"][k], last["train_state_dict"][k])
+
+    r = runner.invoke(app, ["train", str(prepared), "--ema", "1.5"])
+    assert r.exit_code == 2 and "--ema must be between 0 and 0.9999" in r.output
+    r = runner.invoke(app, ["train", "--resume", str(run), "--epochs", "3", "--ema", "0.5"])
+    assert r.exit_code == 2 and "--ema" in r.output

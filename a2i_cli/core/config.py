@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, fields
-from enum import StrEnum
 from pathlib import Path
 
+from .choices import Arch, Backend, Device, Engine, ImageFormat, Loss, Schedule, SplitMethod, Window  # noqa: F401
 from .checks import MAX_SEED, at_least, between, check_name, check_seed, choice, defaults, finite  # noqa: F401
 from .errors import UserError
 from .recipes import RECIPE_FIELDS, RECIPES, SOUND_RECIPES  # noqa: F401
@@ -25,56 +25,6 @@ IMAGE_SIZES = (32, 64, 128, 256)  # sizes a model can draw (decoder of log2(size
 RUNS = Path("runs")
 MAX_WORKERS = 256  # more processes than this only exhaust memory
 DEMO_CLASSES = ("BEACH", "CITY", "CLASSROOM", "FOOTBALL-MATCH", "FOREST", "GROCERY-STORE", "JUNGLE", "RESTAURANT", "RIVER")
-
-
-class Engine(StrEnum):
-    """How a model runs."""
-
-    auto = "auto"  # fused when the C++ ops are built, else eager
-    eager = "eager"  # the checkpoint's nn.Module (the reference)
-    fused = "fused"  # the decoder as one C++ op
-    export = "export"  # a torch.export program
-
-
-class Backend(StrEnum):
-    """Where work runs."""
-
-    auto = "auto"  # ray with a cluster address, in-process for small jobs, else local
-    local = "local"  # one process per core on this machine
-    ray = "ray"  # Ray actors (a private local instance, or --ray-address)
-
-
-class SplitMethod(StrEnum):
-    source = "source"  # whole source folders on one side (no leakage)
-    random = "random"  # the student project's random protocol (leaks)
-
-
-class Window(StrEnum):  # where a row's 8 feature windows sit in its audio (data/features.py)
-    second = "second"  # spread over one fixed second (the Kaggle recipe; videos, demo data)
-    sound = "sound"  # spread over the recording's sound, leading and trailing silence trimmed
-
-
-class Arch(StrEnum):
-    auto = "auto"  # training: a2i with its recipe on data with 2+ classes, seed on one class
-    seed = "seed"  # the student project's MLP encoder
-    a2i = "a2i"  # temporal encoder over the 8 x 13 frames
-
-
-class Schedule(StrEnum):  # the learning rate over the epochs: constant, or half a cosine from --lr to 0
-    constant, cosine = "constant", "cosine"
-
-
-class Loss(StrEnum):
-    mse = "mse"
-    mse_ssim = "mse+ssim"
-
-
-class Device(StrEnum):
-    auto, cpu, cuda = "auto", "cpu", "cuda"
-
-
-class ImageFormat(StrEnum):
-    png, jpg, webp = "png", "jpg", "webp"
 
 
 def check_image_size(size: int, option: str = "--image-size") -> int:
@@ -212,6 +162,7 @@ class TrainConfig:
     aug_shift: int | None = None  # random shift of the 8 frames by up to this many frames
     aug_offset: float | None = None  # std of a per-coefficient offset shared by the 8 frames (normalised units)
     image_class_weight: float | None = None  # > 0: the scene classifier must read the generated image's class
+    ema: float | None = None  # > 0: score and save an exponential moving average of the weights with this decay per step
     lr_schedule: Schedule | None = None  # constant or cosine
     classifier: bool = True  # score class accuracy with a scene classifier (2+ classes)
     time_budget: float | None = None  # seconds: stop after the epoch that reaches it
@@ -227,6 +178,7 @@ class TrainConfig:
         for option, value in (("--aug-noise", self.aug_noise), ("--aug-offset", self.aug_offset)):
             between(value, 0, 100, option)  # in standard deviations of the normalised features
         between(self.aug_shift, 0, 4, "--aug-shift")
+        between(self.ema, 0, 0.9999, "--ema")  # 0 = off; at 0.9999 the average moves 1/10000 of the way per step
         between(self.epochs, 1, 1_000_000, "--epochs")
         between(self.batch_size, 1, 65_536, "--batch-size")
         check_seed(self.seed)

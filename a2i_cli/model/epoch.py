@@ -45,6 +45,7 @@ def train_epoch(nets: Networks, data: TrainData, cfg: TrainConfig, device: torch
         nets.opt.zero_grad(set_to_none=True)
         total_loss.backward()
         nets.opt.step()
+        nets.step_done()
         total += loss.item() * len(idx)
         count += len(idx)
         progress.advance(len(idx))

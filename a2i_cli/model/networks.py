@@ -1,9 +1,11 @@
-"""The networks a training run updates and their optimisers: the model, an optional class head and discriminator."""
+"""The networks a training run updates and their optimisers: the model, an optional class head and discriminator,
+and an optional exponential moving average (EMA) of the model's weights, which is what gets scored and saved."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ..core.config import TrainConfig
 from .losses import PatchDiscriminator
@@ -19,6 +21,17 @@ class Networks:
     opt_d: torch.optim.Optimizer | None = None
     reader: torch.nn.Module | None = None  # the frozen scene classifier of the image-class term
     reader_index: torch.Tensor | None = None  # (n_classes,) the reader's index of each training class
+    ema: AveragedModel | None = None  # --ema: the average of the model's weights (and BatchNorm statistics)
+
+    @property
+    def scored(self) -> AudioToImage:
+        """The weights that are evaluated and saved as the run's model: the EMA when there is one."""
+        return self.ema.module if self.ema is not None else self.model
+
+    def step_done(self) -> None:
+        """After each optimiser step: move the average towards the new weights."""
+        if self.ema is not None:
+            self.ema.update_parameters(self.model)
 
     @classmethod
     def build(cls, cfg: TrainConfig, n_classes: int, device: torch.device) -> "Networks":
@@ -33,7 +46,10 @@ class Networks:
         if cfg.adv_weight > 0:
             disc = PatchDiscriminator().to(device)
             opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
-        return cls(model, opt, class_head, disc, opt_d)
+        ema = None
+        if cfg.ema:  # built last: it copies the model and draws no random numbers
+            ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True)
+        return cls(model, opt, class_head, disc, opt_d, ema=ema)
 
     def set_lr(self, lr: float) -> None:
         """The learning rate of every optimiser (the schedule of trainer.epoch_lr)."""
@@ -42,8 +58,11 @@ class Networks:
                 group["lr"] = lr
 
     def state(self) -> dict:
-        """Everything but the model's weights that --resume needs."""
+        """Everything but the scored weights (the checkpoint's state_dict) that --resume needs."""
+        ema = self.ema is not None
         return {
+            "train_state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()} if ema else None,
+            "ema_steps": int(self.ema.n_averaged) if ema else None,
             "optimizer": self.opt.state_dict(),
             "disc": self.disc.state_dict() if self.disc is not None else None,
             "class_head": self.class_head.state_dict() if self.class_head is not None else None,
@@ -51,7 +70,13 @@ class Networks:
         }
 
     def load_state(self, blob: dict) -> None:
-        self.model.load_state_dict(blob["state_dict"])
+        """From last.pt: with an EMA its state_dict is the average and train_state_dict the weights being trained."""
+        if self.ema is not None:
+            self.model.load_state_dict(blob["train_state_dict"])
+            self.ema.module.load_state_dict(blob["state_dict"])
+            self.ema.n_averaged.fill_(int(blob["ema_steps"]))
+        else:
+            self.model.load_state_dict(blob["state_dict"])
         self.opt.load_state_dict(blob["optimizer"])
         if self.class_head is not None and blob.get("class_head") is not None:
             self.class_head.load_state_dict(blob["class_head"])

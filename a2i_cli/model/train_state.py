@@ -50,7 +50,7 @@ def save_weights(path: Path, nets: Networks, norm: Normalizer, cfg: TrainConfig,
     }
     if history is not None:
         extra |= nets.state() | {"history": history, "rng": rng_state()}
-    save_checkpoint(path, nets.model, norm, **extra)
+    save_checkpoint(path, nets.scored, norm, **extra)
 
 
 def read_resume(run: Path, epochs: int | None) -> tuple[TrainConfig, Path, dict]:
@@ -68,6 +68,7 @@ def read_resume(run: Path, epochs: int | None) -> tuple[TrainConfig, Path, dict]
         tc.setdefault("aug_offset", 0.0)  # runs from before these options trained without them
         tc.setdefault("lr_schedule", "constant")
         tc.setdefault("image_class_weight", 0.0)
+        tc.setdefault("ema", 0.0)
         if epochs is not None:
             tc["epochs"] = epochs
         return TrainConfig(**tc), run_dir, blob

@@ -3,7 +3,8 @@
 runs/train/<name>/
     args.yaml            the resolved TrainConfig (`--arch auto` and the recipe decided) and
                          which rows chose best.pt
-    weights/best.pt      lowest validation loss so far (config, normalisation, feature recipe inside);
+    weights/best.pt      lowest validation loss so far (config, normalisation, feature recipe inside;
+                         with --ema the averaged weights, which are also the ones scored);
                          the validation rows are carved from the training side by `prepare`,
                          never the test split; without validation rows, the last epoch
     weights/last.pt      every epoch, with optimizer and RNG state for --resume
@@ -114,7 +115,8 @@ class Trainer:
 
     @property
     def model(self):
-        return self.nets.model
+        """The weights that are scored and saved (with --ema their moving average, not the ones the optimiser moves)."""
+        return self.nets.scored
 
     @classmethod
     def resume(cls, run: Path, epochs: int | None = None, log: Callable[[str], None] = print) -> "Trainer":
@@ -182,7 +184,8 @@ class Trainer:
         lines = [f"training {cfg.model.arch} (latent {cfg.model.latent}, {cfg.model.image_size}px) on "
                  f"{len(self.data.x_train)} rows, testing on {len(self.data.x_test)}; device {self.device}; seed {cfg.seed}",
                  f"recipe: loss {cfg.loss}, class weight {cfg.class_weight:g}, adversarial weight {cfg.adv_weight:g}, "
-                 f"feature noise {cfg.aug_noise:g}, frame shift {cfg.aug_shift}, lr {cfg.lr:g} {cfg.lr_schedule}; "
+                 f"feature noise {cfg.aug_noise:g}, frame shift {cfg.aug_shift}, voice offset {cfg.aug_offset:g}, "
+                 f"image class weight {cfg.image_class_weight:g}, lr {cfg.lr:g} {cfg.lr_schedule}, EMA {cfg.ema:g}; "
                  f"best.pt: {self.selection()}"]
         for label, s in (("mean training image", b.baseline), ("class-mean oracle", b.oracle)):
             acc = f"  class acc {s['class_acc']:.2f}" if s["class_acc"] == s["class_acc"] else ""
