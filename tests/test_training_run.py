@@ -208,3 +208,28 @@ def test_ema_weights_are_the_ones_scored_saved_and_resumed(prepared, in_tmp):
     assert r.exit_code == 2 and "--ema must be between 0 and 0.9999" in r.output
     r = runner.invoke(app, ["train", "--resume", str(run), "--epochs", "3", "--ema", "0.5"])
     assert r.exit_code == 2 and "--ema" in r.output
+
+
+def test_a_tampered_ema_checkpoint_is_refused_naming_the_file(prepared, in_tmp):
+    train(prepared, "--epochs", "1", "--name", "e", "--arch", "a2i", "--ema", "0.9")
+    last = in_tmp / "runs/train/e/weights/last.pt"
+    good = torch.load(last, weights_only=True)
+    cases = [
+        (lambda b: b["train_config"].pop("ema"), "holds an EMA of the weights but records ema 0.0"),
+        (lambda b: b.update(ema_steps=2**70), "ema_steps"),
+        (lambda b: b.update(ema_steps=0), "ema_steps 0 is not a count of steps"),
+        (lambda b: b["train_config"].update(ema=1.5), "holds a training configuration a2i refuses (--ema must be"),
+        (lambda b: b.pop("train_state_dict"), "holds no EMA of the weights but records ema 0.9"),
+        (lambda b: next(iter(b["train_state_dict"].values())).fill_(float("nan")), "NaN or infinite weights"),
+    ]
+    for tamper, says in cases:
+        blob = {k: (dict(v) if isinstance(v, dict) else v) for k, v in good.items()}
+        blob["train_state_dict"] = {k: v.clone() for k, v in good["train_state_dict"].items()}
+        tamper(blob)
+        torch.save(blob, last)
+        r = runner.invoke(app, ["train", "--resume", str(in_tmp / "runs/train/e"), "--epochs", "2"])
+        assert r.exit_code == 2 and says in r.output and "start a new run" in r.output, (says, r.output)
+        assert "Traceback" not in r.output and str(in_tmp / "runs/train/e") in r.output
+    torch.save(good, last)
+    r = runner.invoke(app, ["train", "--resume", str(in_tmp / "runs/train/e"), "--epochs", "0"])
+    assert r.exit_code == 2 and "--epochs" in r.output and "refuses" not in r.output  # the command line's own fault

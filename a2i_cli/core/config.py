@@ -179,6 +179,7 @@ class TrainConfig:
             between(value, 0, 100, option)  # in standard deviations of the normalised features
         between(self.aug_shift, 0, 4, "--aug-shift")
         between(self.ema, 0, 0.9999, "--ema")  # 0 = off; at 0.9999 the average moves 1/10000 of the way per step
+        self.ema = None if self.ema is None else float(self.ema) + 0.0  # -0.0 -> 0.0
         between(self.epochs, 1, 1_000_000, "--epochs")
         between(self.batch_size, 1, 65_536, "--batch-size")
         check_seed(self.seed)

@@ -8,6 +8,7 @@ import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ..core.config import TrainConfig
+from ..core.errors import short
 from .losses import PatchDiscriminator
 from .network import AudioToImage, build_model
 
@@ -74,7 +75,10 @@ class Networks:
         if self.ema is not None:
             self.model.load_state_dict(blob["train_state_dict"])
             self.ema.module.load_state_dict(blob["state_dict"])
-            self.ema.n_averaged.fill_(int(blob["ema_steps"]))
+            steps = blob["ema_steps"]
+            if type(steps) is not int or not 0 < steps < 2**62:
+                raise ValueError(f"ema_steps {short(repr(steps), 40)} is not a count of steps")
+            self.ema.n_averaged.fill_(steps)
         else:
             self.model.load_state_dict(blob["state_dict"])
         self.opt.load_state_dict(blob["optimizer"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import json
 import random
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -69,11 +69,15 @@ def read_resume(run: Path, epochs: int | None) -> tuple[TrainConfig, Path, dict]
         tc.setdefault("lr_schedule", "constant")
         tc.setdefault("image_class_weight", 0.0)
         tc.setdefault("ema", 0.0)
-        if epochs is not None:
-            tc["epochs"] = epochs
-        return TrainConfig(**tc), run_dir, blob
+        cfg = TrainConfig(**tc)
     except (KeyError, TypeError, ValueError) as e:
         raise UserError(f"{last} does not hold an a2i training configuration ({type(e).__name__}: {e}); start a new run")
+    except UserError as e:  # a value no option accepts: the file is at fault, not the command line
+        raise UserError(f"{last} holds a training configuration a2i refuses ({e}); start a new run")
+    if (blob.get("train_state_dict") is not None) != bool(cfg.ema):
+        raise UserError(f"{last} holds {'an' if blob.get('train_state_dict') is not None else 'no'} EMA of the weights "
+                        f"but records ema {cfg.ema!r}; it cannot be resumed as it was trained: start a new run")
+    return (cfg if epochs is None else replace(cfg, epochs=epochs)), run_dir, blob
 
 
 def rng_state() -> dict:

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from ..core.config import TrainConfig, check_image_size
-from ..core.errors import UserError
+from ..core.errors import UserError, short
 from ..core.images import save_png
 from ..core.locks import output_lock
 from ..core.progress import NO_PROGRESS, Progress
@@ -131,9 +131,12 @@ class Trainer:
             self.start_epoch, self.best_loss = int(blob["epoch"]), float(blob.get("best_loss", float("inf")))
             self.history = list(blob.get("history", []))
             restore_rng(blob)
-        except (KeyError, ValueError, RuntimeError, TypeError, IndexError) as e:
-            raise UserError(f"{run} cannot be resumed: its saved state does not fit the model ({type(e).__name__}); "
-                            "start a new run")
+        except (KeyError, ValueError, RuntimeError, TypeError, IndexError, OverflowError) as e:
+            raise UserError(f"{run} cannot be resumed: its saved state does not fit the model ({type(e).__name__}: "
+                            f"{short(e, 120)}); start a new run")
+        weights = [*self.nets.model.state_dict().values(), *self.model.state_dict().values()]
+        if not all(torch.isfinite(v).all() for v in weights if v.is_floating_point()):
+            raise UserError(f"{run} cannot be resumed: its last.pt holds NaN or infinite weights; start a new run")
         if self.start_epoch >= self.cfg.epochs:
             raise UserError(f"{run_dir} already finished {self.start_epoch} epochs; pass --epochs N with N > {self.start_epoch}")
         return self
@@ -181,7 +184,8 @@ class Trainer:
     def describe(self) -> list[str]:
         """What is about to run, and the baselines to beat (printed before the first epoch)."""
         cfg, b = self.cfg, self.baselines
-        lines = [f"training {cfg.model.arch} (latent {cfg.model.latent}, {cfg.model.image_size}px) on "
+        vae = f", VAE with KL weight {cfg.kl_weight:g}" if cfg.model.vae else ""
+        lines = [f"training {cfg.model.arch} (latent {cfg.model.latent}{vae}, {cfg.model.image_size}px) on "
                  f"{len(self.data.x_train)} rows, testing on {len(self.data.x_test)}; device {self.device}; seed {cfg.seed}",
                  f"recipe: loss {cfg.loss}, class weight {cfg.class_weight:g}, adversarial weight {cfg.adv_weight:g}, "
                  f"feature noise {cfg.aug_noise:g}, frame shift {cfg.aug_shift}, voice offset {cfg.aug_offset:g}, "
