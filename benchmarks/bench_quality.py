@@ -17,6 +17,7 @@ Tables:
           (every test voice unheard in training): mean and worst speaker
 
     python benchmarks/bench_quality.py --epochs 40 --json quality.json
+    python benchmarks/bench_quality.py --datasets digits --train-seeds 1,2   # + the training-seed spread (~40 min more)
 """
 from __future__ import annotations
 
@@ -121,13 +122,17 @@ def baselines(trainer: Trainer, reader: DigitReader | None) -> dict:
 
 
 def run_split(name: str, data_dir: Path, work: Path, size: int, epochs: int, seed: int, models: dict,
-              test_folders: tuple[str, ...] = (), reader: DigitReader | None = None) -> dict:
+              test_folders: tuple[str, ...] = (), reader: DigitReader | None = None, train_seed: int | None = None) -> dict:
+    """Prepare (split by `seed`) and train each model (weights and batches by `train_seed`, default `seed`)."""
+    again = train_seed is not None and train_seed != seed  # a repeat with another training seed: no probe again
+    train_seed = seed if train_seed is None else train_seed
     prepared, meta = prepare(PrepareConfig(data=data_dir, classes=["all"], image_size=size, name=name, exist_ok=True,
                                            split=SplitConfig(seed=seed, test_folders=test_folders), runs_root=work / "runs"))
     result = {"dataset": name, "image_size": size, "counts": meta["counts"], "test_folders": meta["folders"]["test"],
-              "classes": len(meta["classes"]), "models": {}, "audio_probe_class_acc": audio_probe(prepared, seed)}
+              "classes": len(meta["classes"]), "models": {},
+              "audio_probe_class_acc": float("nan") if again else audio_probe(prepared, seed)}
     for model_name, spec in models.items():
-        scores, trainer = train_model(prepared, work, f"{name}-{model_name}", spec, epochs, seed, True, reader)
+        scores, trainer = train_model(prepared, work, f"{name}-{model_name}", spec, epochs, train_seed, True, reader)
         result["models"][model_name] = scores
         result |= baselines(trainer, reader)
         print(f"  {name}/{model_name} ({scores['arch']}): best epoch {scores['best_epoch']}/{epochs}, SSIM {scores['ssim']:.3f}, "
@@ -171,6 +176,25 @@ def loso_table(folds: dict) -> str:
     return "\n".join(lines)
 
 
+def seeds_table(folds: dict, seed: int) -> str:
+    """The default model's read rate per held-out speaker for each training seed (--train-seeds), same split."""
+    runs = {seed: "default", **{int(k.split("_seed")[1]): k for f in folds.values() for k in f["models"] if "_seed" in k}}
+    done = {s: k for s, k in sorted(runs.items()) if all(k in f["models"] for f in folds.values())}
+    if len(done) < 2:
+        return ""
+    lines = ["**Training seed spread** (leave one speaker out, the same split and data; only the training seed changes)", "",
+             "| training seed | " + " | ".join(folds) + " | mean |", "|---|" + "---:|" * (len(folds) + 1)]
+    means = []
+    for s, k in done.items():
+        acc = [f["models"][k]["class_acc"] for f in folds.values()]
+        means.append(np.mean(acc))
+        lines.append(f"| {s} | " + " | ".join(f"{a:.1%}" for a in acc) + f" | {means[-1]:.1%} |")
+    per_fold = [np.mean([f["models"][k]["class_acc"] for k in done.values()]) for f in folds.values()]
+    lines.append("| **mean over seeds** | " + " | ".join(f"{a:.1%}" for a in per_fold) + f" | **{np.mean(means):.1%}** "
+                 f"(seeds {min(means):.1%} to {max(means):.1%}) |")
+    return "\n".join(lines)
+
+
 def report(results: dict, args) -> None:
     """Print every table finished so far and write the JSON (after each model: a long run keeps what it measured)."""
     tables = []
@@ -179,6 +203,8 @@ def report(results: dict, args) -> None:
         if args.seed_fold in folds and "seed" in folds[args.seed_fold]["models"]:
             tables.append(split_table(folds[args.seed_fold], "digit reader"))
         tables.append(loso_table(folds))
+        if seeds_table(folds, args.seed):
+            tables.append(seeds_table(folds, args.seed))
     if "demo" in results:
         tables.append(split_table(results["demo"], "scene classifier"))
     print("\n" + "\n\n".join(tables) + "\n", flush=True)
@@ -195,6 +221,8 @@ def main() -> None:
     ap.add_argument("--shared-data", type=Path, default=REPO / ".." / "shared" / "data", help="folder with fsdd/ and mnist/")
     ap.add_argument("--image-size", type=int, default=64, help="image size for both datasets")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--train-seeds", default="", help="digits: more training seeds for the default model on every fold "
+                    "(comma list; the split and data stay those of --seed): a table of the spread, run after the rest")
     ap.add_argument("--json", type=Path, help="write the results here")
     args = ap.parse_args()
     results: dict = {"epochs": args.epochs, "torch_threads": torch.get_num_threads()}
@@ -220,13 +248,17 @@ def main() -> None:
                 jobs.append(("digits", args.seed_fold, "seed"))
         if "demo" in datasets:
             jobs.append(("demo", None, "seed"))
+        if "digits" in datasets:
+            extra = [int(s) for s in args.train_seeds.split(",") if s.strip() and int(s) != args.seed]
+            jobs += [("digits", spk, f"default_seed{s}") for s in extra for spk in args.folds.split(",")]
         for ds, spk, model in jobs:
             if ds == "demo":
                 res = run_split("demo", work / "demo", work, args.image_size, args.epochs, args.seed, {model: MODELS[model]})
                 old = results.setdefault("demo", res)
             else:
-                res = run_split(f"digits-{spk}", digits, work, args.image_size, args.epochs, args.seed, {model: MODELS[model]},
-                                test_folders=(spk,), reader=reader)
+                spec, train_seed = MODELS[model.split("_seed")[0]], int(model.split("_seed")[1]) if "_seed" in model else None
+                res = run_split(f"digits-{spk}", digits, work, args.image_size, args.epochs, args.seed, {model: spec},
+                                test_folders=(spk,), reader=reader, train_seed=train_seed)
                 old = results["digits_loso"].setdefault(spk, res)
             old["models"] = {**res["models"], **old["models"]} if model == "seed" else old["models"] | res["models"]
             report(results, args)
