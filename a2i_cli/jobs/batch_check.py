@@ -21,7 +21,7 @@ def check_model(model: Location) -> bytes:
     if model.is_dir():
         raise UserError(f"checkpoint {model} is a directory; expected a .pt or .pt2 file")
     if model.is_local and model.local.exists() and not model.local.is_file():
-        raise UserError(f"--model {model} {NOT_REGULAR}; give a .pt or .pt2 file")
+        raise UserError(f"checkpoint {model} {NOT_REGULAR}; give a .pt or .pt2 file")
     if not model.is_file():
         what = "exported program" if is_program(model.text) else "checkpoint"
         raise UserError(f"{what} {model} does not exist; train one with `a2i train` or give the path of an existing file")
