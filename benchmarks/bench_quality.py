@@ -203,8 +203,9 @@ def report(results: dict, args) -> None:
         if args.seed_fold in folds and "seed" in folds[args.seed_fold]["models"]:
             tables.append(split_table(folds[args.seed_fold], "digit reader"))
         tables.append(loso_table(folds))
-        if seeds_table(folds, args.seed):
-            tables.append(seeds_table(folds, args.seed))
+        spread = seeds_table(folds, args.seed)
+        if spread:
+            tables.append(spread)
     if "demo" in results:
         tables.append(split_table(results["demo"], "scene classifier"))
     print("\n" + "\n\n".join(tables) + "\n", flush=True)

@@ -170,7 +170,7 @@ def test_the_recipes_image_class_term_is_off_without_a_classifier(prepared, in_t
 
 
 def test_ema_weights_are_the_ones_scored_saved_and_resumed(prepared, in_tmp):
-    """--ema: best.pt and the scores are the moving average; last.pt also keeps the trained weights for --resume."""
+    """--ema: best.pt and last.pt hold the moving average; last.pt also keeps the trained weights for --resume."""
     cfg = TrainConfig(model=ModelConfig(arch="a2i", latent=8, image_size=32), ema=0.5).resolved(2)
     nets = Networks.build(cfg, 2, torch.device("cpu"))
     p = next(nets.model.parameters())
