@@ -18,10 +18,12 @@ Tables:
 
     python benchmarks/bench_quality.py --epochs 40 --json quality.json
     python benchmarks/bench_quality.py --datasets digits --train-seeds 1,2   # + the training-seed spread (~40 min more)
+    python benchmarks/bench_quality.py --datasets digits --train-voices 1,2  # + read rate vs number of training voices
 """
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import subprocess
 import sys
@@ -195,6 +197,33 @@ def seeds_table(folds: dict, seed: int) -> str:
     return "\n".join(lines)
 
 
+def voices_table(results: dict) -> str:
+    """Read rate on unheard voices vs the number of training voices (--train-voices; the LOSO folds are K = all but one).
+
+    A model trained on K speakers is tested on all the others (500 rows each), so its read rate is their mean."""
+    rows = {int(k): list(v.values()) for k, v in results.get("digits_voices", {}).items()}
+    loso = results.get("digits_loso", {})
+    if set(loso) == set(SPEAKERS) and all("default" in f["models"] for f in loso.values()):
+        rows[len(SPEAKERS) - 1] = list(loso.values())  # each trained on all speakers but the held-out one
+    if len(rows) < 2:
+        return ""
+    lines = ["**Training voices** (default model trained on every set of K speakers, tested on the others; "
+             "mean over the sets)", "", "| training voices K | models | digit read as spoken | lowest set | highest set "
+             "| audio-only MLP |", "|---:|---:|---:|---:|---:|---:|"]
+    ks, errs = [], []
+    for k, runs in sorted(rows.items()):
+        acc = [r["models"]["default"]["class_acc"] for r in runs]
+        ks.append(k)
+        errs.append(1 - np.mean(acc))
+        lines.append(f"| {k} | {len(runs)} | {np.mean(acc):.1%} | {min(acc):.1%} | {max(acc):.1%} | "
+                     f"{np.mean([r['audio_probe_class_acc'] for r in runs]):.1%} |")
+    slope, icpt = np.polyfit(np.log(ks), np.log(errs), 1)  # error ~ a * K^slope
+    nxt = max(ks) + 1
+    lines += ["", f"Fit over K = {', '.join(map(str, ks))}: misread rate ~ K^{slope:.2f}; extrapolated to "
+              f"K = {nxt} voices: {1 - np.exp(icpt) * nxt ** slope:.1%} read as spoken (an extrapolation, not a measurement)."]
+    return "\n".join(lines)
+
+
 def report(results: dict, args) -> None:
     """Print every table finished so far and write the JSON (after each model: a long run keeps what it measured)."""
     tables = []
@@ -206,6 +235,9 @@ def report(results: dict, args) -> None:
         spread = seeds_table(folds, args.seed)
         if spread:
             tables.append(spread)
+    voices = voices_table(results)
+    if voices:
+        tables.append(voices)
     if "demo" in results:
         tables.append(split_table(results["demo"], "scene classifier"))
     print("\n" + "\n\n".join(tables) + "\n", flush=True)
@@ -224,8 +256,18 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--train-seeds", default="", help="digits: more training seeds for the default model on every fold "
                     "(comma list; the split and data stay those of --seed): a table of the spread, run after the rest")
+    ap.add_argument("--train-voices", default="", help="digits: also train the default model on every set of K speakers "
+                    "of --folds (comma list of K, each below the number of folds) and test on the others: a table of the "
+                    "read rate vs K, with the LOSO folds as the largest K, run after the rest")
     ap.add_argument("--json", type=Path, help="write the results here")
     args = ap.parse_args()
+    try:
+        voices = sorted({int(k) for k in args.train_voices.split(",") if k.strip()})
+    except ValueError:
+        ap.error(f"--train-voices {args.train_voices!r}: give a comma list of whole numbers, e.g. 1,2")
+    if any(not 1 <= k < len(SPEAKERS) - 1 for k in voices):
+        ap.error(f"--train-voices: each K must be from 1 to {len(SPEAKERS) - 2} (the leave-one-out folds train on "
+                 f"{len(SPEAKERS) - 1} of the {len(SPEAKERS)} speakers)")
     results: dict = {"epochs": args.epochs, "torch_threads": torch.get_num_threads()}
     datasets = args.datasets.split(",")
     if not (args.shared_data / "fsdd").is_dir() and "digits" in datasets:
@@ -252,7 +294,15 @@ def main() -> None:
         if "digits" in datasets:
             extra = [int(s) for s in args.train_seeds.split(",") if s.strip() and int(s) != args.seed]
             jobs += [("digits", spk, f"default_seed{s}") for s in extra for spk in args.folds.split(",")]
+            jobs += [("voices", sub, "default") for k in voices for sub in itertools.combinations(SPEAKERS, k)]
         for ds, spk, model in jobs:
+            if ds == "voices":  # spk: the training speakers
+                test = tuple(f for f in SPEAKERS if f not in spk)
+                res = run_split(f"digits-train-{'-'.join(spk)}", digits, work, args.image_size, args.epochs, args.seed,
+                                {model: MODELS[model]}, test_folders=test, reader=reader)
+                results.setdefault("digits_voices", {}).setdefault(str(len(spk)), {})["-".join(spk)] = res
+                report(results, args)
+                continue
             if ds == "demo":
                 res = run_split("demo", work / "demo", work, args.image_size, args.epochs, args.seed, {model: MODELS[model]})
                 old = results.setdefault("demo", res)
