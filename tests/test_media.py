@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 av = pytest.importorskip("av", reason="PyAV (pip install av) is needed for the media commands")
 
 from a2i_cli.cli import app  # noqa: E402
+from a2i_cli.core.config import ExtractConfig  # noqa: E402
 from a2i_cli.data.features import (  # noqa: E402
     RECIPE,
     SOUND_RECIPE,
@@ -408,3 +409,45 @@ def test_animate_writes_playable_mp4_with_the_audio(tmp_path, checkpoint):
     r = runner.invoke(app, ["animate", "--audio", str(silent), "--out", str(tmp_path / "y.mp4"), "--model", str(checkpoint)])
     assert "--audio is deprecated" in r.output
     assert r.exit_code == 2 and "no audio track" in r.output and not (tmp_path / "y.mp4").exists()
+
+
+def test_video_name_not_utf8_is_one_bad_file(tmp_path):
+    """A file name whose bytes are not UTF-8 cannot be an IMAGE value: that video is named bad, the others go on."""
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    write_vfr_video(folder / "a_ok.mkv")
+    os.link(folder / "a_ok.mkv", os.fsdecode(bytes(folder) + b"/pl\xe4ge.mkv"))
+    os.link(folder / "a_ok.mkv", folder / "z_ok.mkv")
+    out = tmp_path / "ds"
+    r = extract("videos", str(folder), "--out", str(out), "--class", "x", "--image-size", "32")
+    assert r.exit_code == 1 and "not valid UTF-8" in r.output and "rename the file" in r.output, r.output
+    assert "Traceback" not in r.output and "internal error" not in r.output
+    rows = read_rows(out)["IMAGE"].tolist()
+    assert rows[:3] == [f"images/a_ok/a_ok{t}.png" for t in range(3)] and len(rows) == 6  # z_ok after it too
+    assert sorted(p.name for p in (out / "images").iterdir()) == ["a_ok", "z_ok"]  # no frames without rows
+
+
+def test_interrupted_first_extract_audio_resumes(tmp_path, monkeypatch):
+    """Killed after its first batch, a new --out folder keeps its rows and recipe: a rerun adds only the rest."""
+    from a2i_cli.data.dataset_writer import DatasetWriter
+    from a2i_cli.media import extract_pairs as ep
+
+    pairs = make_pairs(tmp_path / "in")
+    out = tmp_path / "ds"
+    monkeypatch.setattr(ep, "PAIRS_BATCH", 1)
+    real_append, calls = DatasetWriter.append, []
+
+    def append_then_die(self, rows, *a, **k):
+        if calls:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return real_append(self, rows, *a, **k)
+
+    monkeypatch.setattr(DatasetWriter, "append", append_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        ep.extract_pairs(pairs, ExtractConfig(out=out, image_size=32))
+    assert len(read_rows(out)) == 1 and (out / "dataset.json").is_file()
+    monkeypatch.setattr(DatasetWriter, "append", real_append)
+    r = extract("audio", str(pairs), "--out", str(out), "--image-size", "32")
+    assert r.exit_code == 0 and "2 rows added, 1 already there" in r.output, r.output
+    assert read_rows(out)["IMAGE"].tolist() == ["images/in/a.png", "images/in/b.png", "images/in/c.png"]

@@ -116,6 +116,8 @@ class DatasetWriter:
         if not rows:
             return 0
         self.out.mkdir(parents=True, exist_ok=True)
+        if not self.json.is_file():  # the recipe goes first: an interrupted first run leaves a folder a rerun resumes
+            self.save_meta()
         frame = pd.DataFrame(np.stack([r[1] for r in rows]).astype(dtype), columns=FEATURE_COLUMNS)
         frame.insert(0, "IMAGE", [r[0] for r in rows])
         frame["CLASS1"] = [r[2] for r in rows]

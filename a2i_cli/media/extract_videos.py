@@ -59,6 +59,11 @@ def collect_files(paths: list[Path]) -> tuple[list[Path], list[Bad]]:
 def extract_video(path: Path, writer: DatasetWriter, class1: str, class2: str, hop: float = 1.0) -> tuple[int, int]:
     """One video into the dataset, a row every `hop` seconds. Returns (rows added, rows already there); MediaError when bad."""
     stem = path.stem
+    try:
+        stem.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that are not UTF-8 (surrogate-escaped by the OS): no CSV can hold the name
+        raise MediaError(f"its name {stem.encode('utf-8', 'surrogateescape')!r} is not valid UTF-8, so no row can name "
+                         "its frames; rename the file") from None
     videos = writer.meta.setdefault("videos", {})
     source = str(path.resolve())
     known = videos.get(stem)
