@@ -83,6 +83,58 @@ def test_recipe_records_read_back():
         recipe_from_dict({**RECIPE.to_dict(), "placement": "middle"}, "x.json")
 
 
+@pytest.mark.parametrize("field, value", [
+    ("placement", None), ("placement", 5), ("n_windows", "8"), ("sample_rate", 0), ("sample_rate", -16000),
+    ("sample_rate", 16000.5), ("trim_db", float("nan")), ("n_fft", 1e9), ("min_sound_seconds", 1e9), ("fmax", 9000),
+    ("window_samples", 20000), ("int16_scale", "yes"), ("window", "hann"), ("n_mels", True), ("preemphasis", 1.0),
+])
+def test_an_edited_recipe_is_refused_naming_the_field(field, value):
+    """A recipe record that a2i could not have written (wrong type or range) is one error naming the field, not a crash."""
+    with pytest.raises(UserError, match=f"x.json: feature recipe {field} = .* must be") as e:
+        recipe_from_dict({**SOUND_RECIPE.to_dict(), field: value}, "x.json")
+    assert "\n" not in str(e.value)
+
+
+def test_prepare_refuses_an_edited_recipe_before_any_work(tiny_data, in_tmp):
+    meta = {"source": "a2i extract", "feature_recipe": {**SOUND_RECIPE.to_dict(), "placement": "bogus"}}
+    (tiny_data / "dataset.json").write_text(json.dumps(meta))
+    r = runner.invoke(app, ["prepare", str(tiny_data), "--class", "all", "--image-size", "32"])
+    assert r.exit_code == 2 and "feature recipe placement = 'bogus'" in r.output and "Traceback" not in r.output
+    assert not (in_tmp / "runs" / "prepare").exists() or not any((in_tmp / "runs" / "prepare").iterdir())
+    (tiny_data / "dataset.json").write_text("{not json")
+    r = runner.invoke(app, ["prepare", str(tiny_data), "--class", "all", "--image-size", "32"])
+    assert r.exit_code == 2 and "dataset.json is not valid JSON" in r.output
+    meta["feature_recipe"] = {k: v for k, v in SOUND_RECIPE.to_dict().items() if k != "trim_db"}  # older record
+    (tiny_data / "dataset.json").write_text(json.dumps(meta))
+    r = runner.invoke(app, ["prepare", str(tiny_data), "--class", "all", "--image-size", "32"])
+    assert r.exit_code == 0, r.output
+    prepared = json.loads(next((in_tmp / "runs" / "prepare").glob("*/meta.json")).read_text())
+    assert prepared["feature_recipe"] == json.loads(json.dumps(SOUND_RECIPE.to_dict()))  # completed, checked
+
+
+def test_an_edited_checkpoint_recipe_is_one_line(tmp_path):
+    wav = tmp_path / "say.wav"
+    wavfile.write(wav, SR, (word(0.4, 0.3, 0.3) * 32767).astype(np.int16))
+    for prepared, want in (({"feature_recipe": {**SOUND_RECIPE.to_dict(), "sample_rate": 0}}, "sample_rate = 0"),
+                           ("x", "'prepared' record is str")):
+        model = build_model(ModelConfig(latent=8, image_size=32)).eval()
+        ckpt = tmp_path / "m.pt"
+        save_checkpoint(ckpt, model, Normalizer(np.zeros(104, np.float32), np.ones(104, np.float32)), prepared=prepared)
+        r = runner.invoke(app, ["generate", str(wav), "--out", str(tmp_path / "g"), "--model", str(ckpt)])
+        assert r.exit_code == 2 and want in r.output and "internal error" not in r.output, r.output
+
+
+def test_extract_refuses_an_edited_dataset_json(tmp_path):
+    from a2i_cli.data.dataset_writer import DatasetWriter
+
+    DatasetWriter(tmp_path / "ds", 32, recipe=SOUND_RECIPE).save_meta()
+    meta = json.loads((tmp_path / "ds" / "dataset.json").read_text())
+    for key, value in (("sources", None), ("pairs", {}), ("image_size", "64")):
+        (tmp_path / "ds" / "dataset.json").write_text(json.dumps({**meta, key: value}))
+        with pytest.raises(UserError, match=f"dataset.json: '{key}' is .* not a JSON"):
+            DatasetWriter(tmp_path / "ds", 32, recipe=SOUND_RECIPE)
+
+
 def recipe_checkpoint(path, recipe):
     """Random weights saved like a model trained on data of `recipe`."""
     torch.manual_seed(0)

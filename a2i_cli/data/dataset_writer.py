@@ -78,6 +78,11 @@ class DatasetWriter:
             raise UserError(f"{self.json} is not valid JSON ({e}); fix or remove it")
         if not isinstance(meta, dict):
             raise UserError(f"{self.json} is not a dataset description (a JSON object); fix or remove it")
+        for key, kind in (("sources", dict), ("videos", dict), ("pairs", list), ("image_size", int)):
+            if key in meta and (not isinstance(meta[key], kind) or isinstance(meta[key], bool)):
+                raise UserError(f"{self.json}: {key!r} is {json.dumps(meta[key])[:40]}, not a JSON "
+                                f"{'object' if kind is dict else 'list' if kind is list else 'whole number'}; the file was "
+                                "edited: fix it, or extract into a new --out folder")
         old = meta.get("feature_recipe")
         if not isinstance(old, dict):
             raise UserError(f"{self.json} records no feature recipe ({old!r}), so new rows might not be comparable "

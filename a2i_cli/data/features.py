@@ -98,10 +98,47 @@ def recipe_from_dict(d: dict | str | None, where: str = "the data") -> FeatureRe
         raise UserError(f"{where}: the feature recipe is not a JSON object ({d!r}); make the data again with a2i")
     names = {f.name for f in fields(FeatureRecipe)}
     recipe = replace(RECIPE, **{k: v for k, v in d.items() if k in names})
-    if recipe.n_windows != N_FRAMES or recipe.n_coeffs != N_COEFFS:
-        raise UserError(f"{where}: a recipe of {recipe.n_windows} x {recipe.n_coeffs} features; a2i reads {N_FRAMES} x {N_COEFFS}")
-    choice(Window, recipe.placement, f"{where}: feature recipe placement")
+    for name, ok, want in _checks(recipe):
+        if not ok:
+            raise UserError(f"{where}: feature recipe {name} = {getattr(recipe, name)!r}, but it must be {want}; "
+                            "the file was edited or is not from a2i: make the data (or model) again with a2i")
     return recipe
+
+
+def _whole(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+
+
+def _checks(r: FeatureRecipe) -> list[tuple[str, bool, str]]:
+    """(field, holds?, what it must be) for every field, in order: the first that fails is reported."""
+    rate = _whole(r.sample_rate) and 4000 <= r.sample_rate <= 192_000
+    clip = _number(r.clip_seconds) and 0.25 <= r.clip_seconds <= 10
+    return [
+        ("sample_rate", rate, "a whole number of Hz from 4000 to 192000"),
+        ("clip_seconds", clip, "a number of seconds from 0.25 to 10"),
+        ("n_windows", _whole(r.n_windows) and r.n_windows == N_FRAMES, f"{N_FRAMES} (a2i reads {N_FRAMES} x {N_COEFFS} features)"),
+        ("n_coeffs", _whole(r.n_coeffs) and r.n_coeffs == N_COEFFS, f"{N_COEFFS} (a2i reads {N_FRAMES} x {N_COEFFS} features)"),
+        ("window_samples", _whole(r.window_samples) and rate and clip and 16 <= r.window_samples <= r.clip_samples,
+         "a whole number of samples from 16 to those of clip_seconds"),
+        ("n_fft", _whole(r.n_fft) and 16 <= r.n_fft <= 65536, "a whole number from 16 to 65536"),
+        ("n_mels", _whole(r.n_mels) and N_COEFFS <= r.n_mels <= 256, f"a whole number from {N_COEFFS} to 256"),
+        ("fmin", _number(r.fmin) and r.fmin >= 0, "a number of Hz, 0 or more"),
+        ("fmax", _number(r.fmax) and _number(r.fmin) and rate and r.fmin < r.fmax <= r.sample_rate / 2,
+         "a number of Hz above fmin and at most half the sample rate"),
+        ("preemphasis", _number(r.preemphasis) and 0 <= r.preemphasis < 1, "a number from 0 to below 1"),
+        ("window", r.window == RECIPE.window, repr(RECIPE.window)),
+        ("int16_scale", isinstance(r.int16_scale, bool), "true or false"),
+        ("first_coeff", r.first_coeff == RECIPE.first_coeff, repr(RECIPE.first_coeff)),
+        ("layout", r.layout == RECIPE.layout, repr(RECIPE.layout)),
+        ("placement", r.placement in {w.value for w in Window}, " or ".join(repr(w.value) for w in Window)),
+        ("trim_db", _number(r.trim_db) and 0 < r.trim_db <= 200, "a number of dB above 0, at most 200"),
+        ("min_sound_seconds", _number(r.min_sound_seconds) and 0 < r.min_sound_seconds <= 10,
+         "a number of seconds above 0, at most 10"),
+    ]
 
 
 def recipe_dict(recipe: FeatureRecipe = RECIPE) -> dict:

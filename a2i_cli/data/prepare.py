@@ -26,7 +26,7 @@ from ..core.locks import output_lock
 from ..core.paths import NOT_REGULAR, PathOutside, inside, normalise
 from ..core.progress import NO_PROGRESS, Progress
 from ..core.runs import new_run_dir, safe_name
-from .features import KAGGLE_RECIPE
+from .features import KAGGLE_RECIPE, recipe_dict, recipe_from_dict
 from .normalize import Normalizer
 from .prepared import CACHES, DATA_FILES, MARKER
 from .scene_csv import BadRow, read_scene_csv, select_classes
@@ -67,6 +67,7 @@ def load_images(root: Path, paths: list[str], size: int, progress: Progress = NO
 def prepare(cfg: PrepareConfig, progress: Progress = NO_PROGRESS) -> tuple[Path, dict]:
     """Read, check, split and cache a dataset; the run folder is claimed and locked before the work starts."""
     table = select_classes(read_scene_csv(cfg.data, skip_bad=cfg.skip_bad), cfg.classes)
+    recipe_of(table.root)  # a bad recipe record is refused before any work
     classes = sorted(table.frame["CLASS2"].unique())
     name = cfg.name or ("all" if len(classes) > 3 else safe_name("-".join(c.lower() for c in classes)))
     out = new_run_dir("prepare", name, cfg.exist_ok, cfg.runs_root)
@@ -142,11 +143,17 @@ def write_prepared(out: Path, cfg: PrepareConfig, table, frame, feats, images, n
 def recipe_of(root: Path) -> dict | str:
     """The feature recipe recorded with the dataset (a2i-made data), else the Kaggle description."""
     p = Path(root, "dataset.json")
-    if p.is_file():
-        try:
-            return json.loads(p.read_text()).get("feature_recipe", "unknown")
-        except (json.JSONDecodeError, OSError, UnicodeDecodeError, AttributeError):
-            pass
-    return KAGGLE_RECIPE
+    if not p.is_file():
+        return KAGGLE_RECIPE
+    try:
+        meta = json.loads(p.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"{p} is not valid JSON ({e}); fix it, or remove it if the rows follow the Kaggle recipe")
+    except OSError as e:
+        raise UserError(f"{p} cannot be read ({e.strerror}); check its permissions")
+    if not isinstance(meta, dict):
+        raise UserError(f"{p} is not a dataset description (a JSON object); fix or remove it")
+    recorded = meta.get("feature_recipe", "unknown")
+    return recipe_dict(recipe_from_dict(recorded, str(p))) if isinstance(recorded, dict) else recorded
 
 

@@ -38,7 +38,11 @@ class Loaded:
 def checkpoint_recipe(meta: dict, path: Path | str = "checkpoint") -> FeatureRecipe:
     """The feature recipe the model was trained on (the prepared data's record; Kaggle data and
     checkpoints older than recipes: the `second` recipe). Audio is turned into features with it."""
-    return recipe_from_dict((meta.get("prepared") or {}).get("feature_recipe"), str(path))
+    prepared = meta.get("prepared") or {}
+    if not isinstance(prepared, dict):
+        raise UserError(f"{path}: its 'prepared' record is {type(prepared).__name__}, not a JSON object; the file was "
+                        "edited or is not an a2i checkpoint: train it again")
+    return recipe_from_dict(prepared.get("feature_recipe"), str(path))
 
 
 def save_checkpoint(path: Path, model: AudioToImage, norm: Normalizer, **extra) -> None:
