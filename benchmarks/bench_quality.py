@@ -38,7 +38,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from a2i_cli.core.config import DemoDataConfig, ModelConfig, PrepareConfig, SplitConfig, TrainConfig  # noqa: E402
+from a2i_cli.core.config import IMAGE_SIZES, DemoDataConfig, ModelConfig, PrepareConfig, SplitConfig, TrainConfig  # noqa: E402
 from a2i_cli.data.demo_data import make_demo_dataset  # noqa: E402
 from a2i_cli.data.prepare import prepare  # noqa: E402
 from a2i_cli.model.trainer import Trainer  # noqa: E402
@@ -46,6 +46,7 @@ from digit_reader import DigitReader, used_indices  # noqa: E402
 
 MODELS = {"seed": dict(model=ModelConfig(arch="seed")), "default": {}}  # default: plain `a2i train`, nothing given
 METRICS = ("ssim", "hist", "mse", "psnr", "sharpness", "class_acc")
+SHARED_DATA = REPO / ".." / "shared" / "data"
 SPEAKERS = ("george", "jackson", "lucas", "yweweler")
 FMT = {"ssim": "{:.3f}", "hist": "{:.3f}", "mse": "{:.0f}", "psnr": "{:.2f}", "sharpness": "{:.2f}", "class_acc": "{:.1%}"}
 
@@ -245,34 +246,63 @@ def report(results: dict, args) -> None:
         args.json.write_text(json.dumps(results, indent=2))
 
 
+def whole_numbers(ap: argparse.ArgumentParser, text: str, option: str) -> list[int]:
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        ap.error(f"{option} {text!r}: give a comma list of whole numbers, e.g. 1,2")
+
+
+def check_args(ap: argparse.ArgumentParser, args) -> list[int]:
+    """Every option checked before any data is built (argparse's one-line error, exit 2); returns the --train-voices K."""
+    datasets = [d for d in args.datasets.split(",") if d.strip()]
+    if not datasets or set(datasets) - {"digits", "demo"}:
+        ap.error(f"--datasets {args.datasets!r}: give a comma list of digits, demo")
+    folds = args.folds.split(",")
+    if not set(folds) <= set(SPEAKERS) or len(set(folds)) != len(folds):
+        ap.error(f"--folds {args.folds!r}: give a comma list of distinct speakers from {', '.join(SPEAKERS)}")
+    if args.epochs < 1:
+        ap.error(f"--epochs must be 1 or more, got {args.epochs}")
+    if args.image_size not in IMAGE_SIZES:
+        ap.error(f"--image-size must be one of {list(IMAGE_SIZES)}, got {args.image_size}")
+    for seed in [args.seed, *whole_numbers(ap, args.train_seeds, "--train-seeds")]:
+        if not 0 <= seed < 2**32:
+            ap.error(f"seeds must be from 0 to 2**32 - 1, got {seed}")
+    if "digits" in datasets and args.shared_data is not None and not (args.shared_data / "fsdd").is_dir():
+        ap.error(f"--shared-data {args.shared_data}: no fsdd/ folder there; give the folder with fsdd/ and mnist/")
+    args.shared_data = args.shared_data or SHARED_DATA  # the default may be absent: digits are skipped, said so
+    voices = sorted(set(whole_numbers(ap, args.train_voices, "--train-voices")))
+    if any(not 1 <= k < len(SPEAKERS) - 1 for k in voices):
+        ap.error(f"--train-voices: each K must be from 1 to {len(SPEAKERS) - 2} (the leave-one-out folds train on "
+                 f"{len(SPEAKERS) - 1} of the {len(SPEAKERS)} speakers)")
+    return voices
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--epochs", type=int, default=40, help="training epochs of every model")
     ap.add_argument("--datasets", default="digits,demo", help="comma list of digits, demo")
     ap.add_argument("--folds", default=",".join(SPEAKERS), help="digits: the speakers held out in turn")
     ap.add_argument("--seed-fold", default="lucas", help="digits: the held-out speaker on which --arch seed is compared")
-    ap.add_argument("--shared-data", type=Path, default=REPO / ".." / "shared" / "data", help="folder with fsdd/ and mnist/")
+    ap.add_argument("--shared-data", type=Path, help="folder with fsdd/ and mnist/ (default: "
+                    "../shared/data beside the repository; digits are skipped when it is absent)")
     ap.add_argument("--image-size", type=int, default=64, help="image size for both datasets")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--train-seeds", default="", help="digits: more training seeds for the default model on every fold "
                     "(comma list; the split and data stay those of --seed): a table of the spread, run after the rest")
-    ap.add_argument("--train-voices", default="", help="digits: also train the default model on every set of K speakers "
-                    "of --folds (comma list of K, each below the number of folds) and test on the others: a table of the "
-                    "read rate vs K, with the LOSO folds as the largest K, run after the rest")
+    ap.add_argument("--train-voices", default="", help="digits: also train the default model on every set of K of the "
+                    "four speakers (comma list of K: 1, 2) and test on the others: a table of the read rate vs K, with "
+                    "the leave-one-speaker-out folds as K = 3 (when --folds has all four), run after the rest")
     ap.add_argument("--json", type=Path, help="write the results here")
     args = ap.parse_args()
-    try:
-        voices = sorted({int(k) for k in args.train_voices.split(",") if k.strip()})
-    except ValueError:
-        ap.error(f"--train-voices {args.train_voices!r}: give a comma list of whole numbers, e.g. 1,2")
-    if any(not 1 <= k < len(SPEAKERS) - 1 for k in voices):
-        ap.error(f"--train-voices: each K must be from 1 to {len(SPEAKERS) - 2} (the leave-one-out folds train on "
-                 f"{len(SPEAKERS) - 1} of the {len(SPEAKERS)} speakers)")
+    voices = check_args(ap, args)
     results: dict = {"epochs": args.epochs, "torch_threads": torch.get_num_threads()}
     datasets = args.datasets.split(",")
     if not (args.shared_data / "fsdd").is_dir() and "digits" in datasets:
-        print(f"digits skipped: {args.shared_data}/fsdd not found")
+        print(f"digits skipped: {args.shared_data}/fsdd not found (pass --shared-data)")
         datasets.remove("digits")
+    if not datasets:
+        sys.exit("nothing to run: no dataset left")
     with tempfile.TemporaryDirectory(prefix="a2i-quality-") as tmp:
         work = Path(tmp)
         jobs = []  # (dataset, held-out speaker or None, model): the defaults first, the seed comparisons last
