@@ -68,3 +68,17 @@ def test_done_rows_are_skipped_and_windows_cover_every_row(tmp_path, make_csv):
     got = collect(CsvStream(path), size=8, done=np.arange(1, 21))
     assert [n for *_, n in got] == [8] * 6 + [2]
     assert [r for chunk in got for r in chunk[0]] == list(range(21, 51))
+
+
+def test_unterminated_quote_on_the_first_data_line_spoils_that_row_only(tmp_path, make_csv):
+    """The pairs reader's bug, checked here too: a quote on line 2 that never closes, a quoted IMAGE later
+    (the quotes pair up by count), and one on the last line without a newline: each is one bad row."""
+    make_csv(tmp_path / "in.csv", 4)
+    lines = (tmp_path / "in.csv").read_text().splitlines(keepends=True)
+    lines[2] = lines[2].replace(",images/", ',"images/').replace(".png,", '.png",')
+    (tmp_path / "q.csv").write_text("".join([lines[0], '"unterminated,quote\n', *lines[1:], '"also,open']))
+    chunks = collect(CsvStream(tmp_path / "q.csv"), size=64)
+    assert [r for c in chunks for r in c[0]] == [2, 3, 4, 5]
+    errors = [e for c in chunks for e in c[3]]
+    assert [row for row, _ in errors] == [1, 6]
+    assert "never closed; close or remove it" in errors[0][1]

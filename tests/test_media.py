@@ -451,3 +451,37 @@ def test_interrupted_first_extract_audio_resumes(tmp_path, monkeypatch):
     r = extract("audio", str(pairs), "--out", str(out), "--image-size", "32")
     assert r.exit_code == 0 and "2 rows added, 1 already there" in r.output, r.output
     assert read_rows(out)["IMAGE"].tolist() == ["images/in/a.png", "images/in/b.png", "images/in/c.png"]
+
+
+def test_unterminated_quote_in_pairs_is_one_bad_row(tmp_path):
+    """The reviewer's quote.csv: a quote that never closes on line 2 spoiled the two good rows after it
+    ("expected 4 fields, got 1" on line 4, 0 rows added); now line 2 is one bad row and the rest are read."""
+    pairs = make_pairs(tmp_path / "in")
+    lines = pairs.read_text().splitlines(keepends=True)
+    lines.insert(1, '"unterminated,quote\n')
+    quote = tmp_path / "in/quote.csv"
+    quote.write_text("".join(lines[:4]))  # header, the stray quote, two good rows
+    r = extract("audio", str(quote), "--out", str(tmp_path / "ds"), "--image-size", "32")
+    assert r.exit_code == 1, r.output
+    assert "quote.csv row 1 (line 2)" in r.output and "never closed" in r.output and "Traceback" not in r.output
+    assert "2 rows added" in r.output
+    assert len(read_rows(tmp_path / "ds")) == 2
+
+
+def test_read_pairs_numbers_rows_and_lines_around_quotes(tmp_path):
+    from a2i_cli.media.extract_pairs import read_pairs
+
+    p = tmp_path / "p.csv"
+    p.write_text('audio,image,CLASS1,CLASS2\n'
+                 'a.wav,"x\n'  # row 1, line 2: the quote pairs with the one on line 5, but that is no 4-field row
+                 'b.wav,b.png,s,one\n'  # row 2, line 3
+                 '\n'  # blank: not a row
+                 '"c.wav",c.png,s,two\n'  # row 3, line 5: quoted, fine
+                 'd.wav,"multi\nline.png",s,three\n'  # row 4, lines 6-7: a quoted newline is one row
+                 'e.wav,e.png,s,four\n')  # row 5, line 8
+    rows, bad = read_pairs(p)
+    assert [(r, line, rec["audio"]) for r, line, rec in rows] == [
+        (2, 3, "b.wav"), (3, 5, "c.wav"), (4, 6, "d.wav"), (5, 8, "e.wav")]
+    assert rows[2][2]["image"] == "multi\nline.png"
+    assert [(b.what, b.order) for b in bad] == [("p.csv row 1 (line 2)", 1)]
+    assert "never closed" in bad[0].reason and "close or remove it" in bad[0].reason

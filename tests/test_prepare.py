@@ -187,3 +187,73 @@ def test_folders_shared_across_classes_are_split_globally(tmp_path, in_tmp, make
     assert set(rows.loc[rows["split"] == "test", "IMAGE"].str.split("/").str[2]) == {"lucas"}
     r = prep(str(root), "--class", "all", "--test-folder", "nobody")
     assert r.exit_code == 2 and "nobody" in r.output
+
+
+def _shared_folder_dataset(root, layout: dict[str, list[tuple[str, int]]]):
+    """dataset.csv + images in the scene schema; layout {CLASS2: [(folder, rows), ...]}, folders shared freely."""
+    from a2i_cli.data.schema import FEATURE_COLUMNS
+
+    rng, records = np.random.default_rng(0), []
+    for cls, parts in layout.items():
+        for folder, n in parts:
+            (root / "images" / folder).mkdir(parents=True, exist_ok=True)
+            for t in range(n):
+                rel = f"images/{folder}/{cls.lower()}{t}.png"
+                Image.new("RGB", (8, 8), (t * 9 % 256, 0, 0)).save(root / rel)
+                records.append({"IMAGE": rel, **dict(zip(FEATURE_COLUMNS, rng.normal(0, 10, 104))),
+                                "CLASS1": "X", "CLASS2": cls})
+    pd.DataFrame(records).to_csv(root / "dataset.csv", index=False)
+    return root
+
+
+def test_one_shared_folder_plus_a_video_still_trains_every_class(tmp_path, in_tmp):
+    """The reviewer's DS2: digits all in images/fsdd, plus a video class in its own folder. Holding out the
+    shared folder would leave ZERO/ONE/TWO with no training rows; each one-folder class is cut into blocks."""
+    ds = _shared_folder_dataset(tmp_path / "ds2", {"ZERO": [("fsdd", 18)], "ONE": [("fsdd", 18)],
+                                                   "TWO": [("fsdd", 18)], "BEACH": [("clip", 30)]})
+    for seed in range(4):
+        r = prep(str(ds), "--class", "all", "--seed", str(seed), "--name", f"s{seed}")
+        assert r.exit_code == 0, r.output
+        rows = Prepared.load(in_tmp / f"runs/prepare/s{seed}").rows
+        for cls, g in rows.groupby("CLASS2"):
+            assert (g["split"] == "train").any() and (g["split"] == "test").any(), (seed, cls)
+            test_rows = g.loc[g["split"] == "test", "row"].to_numpy()
+            assert 1 + int((np.diff(test_rows) > 1).sum()) <= 2  # contiguous blocks, as for one folder
+    r = prep(str(ds), "--class", "all", "--test-folder", "fsdd", "--name", "explicit")
+    assert r.exit_code == 2 and "class ONE has all its rows in the test folders" in r.output
+    assert "Traceback" not in r.output and not (in_tmp / "runs/prepare/explicit/meta.json").exists()
+
+
+def test_shared_folders_every_class_gets_train_and_test_rows():
+    """Speakers shared by digit classes, some digits from few speakers, a one-folder class in a speaker's
+    folder and one of its own: whatever the layout, every class trains and one with 2+ rows is also tested."""
+    rng = np.random.default_rng(7)
+    for trial in range(60):
+        n_folders = int(rng.integers(1, 6))
+        records = []
+        for c in range(int(rng.integers(1, 6))):
+            for f in sorted(rng.choice(n_folders, int(rng.integers(1, n_folders + 1)), replace=False)):
+                records += [(f"C{c}", f"spk{f}")] * int(rng.integers(1, 7))
+        frame = pd.DataFrame(records, columns=["CLASS2", "folder"])
+        if len(frame) < 2:
+            continue
+        out = split_rows(frame, SplitConfig(seed=trial, val_fraction=0))
+        for cls, idx in frame.groupby("CLASS2").groups.items():
+            sides = set(out[idx])
+            assert "train" in sides, (trial, cls, frame.assign(s=out))
+            if len(idx) >= 2:
+                assert sides == {"train", "test"}, (trial, cls, frame.assign(s=out))
+    # the digits' speakers are held out whole; the video class is cut into blocks
+    digits = [(d, f"spk{s}") for d in ("ZERO", "ONE") for s in range(4) for _ in range(5)]
+    frame = pd.DataFrame(digits + [("BEACH", "clip")] * 20, columns=["CLASS2", "folder"])
+    out = split_rows(frame, SplitConfig(seed=0, val_fraction=0))
+    by = frame.assign(split=out)
+    assert (by[by["CLASS2"] != "BEACH"].groupby("folder")["split"].nunique() == 1).all()
+    assert set(by.loc[by["CLASS2"] == "BEACH", "split"]) == {"train", "test"}
+
+
+def test_summary_tells_held_out_folders_from_blocks(tiny_data, in_tmp):
+    r = prep(str(tiny_data), "--class", "all")
+    assert r.exit_code == 0, r.output
+    line = next(x for x in r.output.splitlines() if x.startswith("split source"))
+    assert "cut into blocks: images/forest" in line and "test folders: images/beach" in line

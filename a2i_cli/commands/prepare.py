@@ -49,7 +49,13 @@ def register(app: typer.Typer) -> None:
             rows = ", ".join(str(b["row"]) for b in skipped[:20]) + (" ..." if len(skipped) > 20 else "")
             console.print(f"skipped {len(skipped)} bad rows: {rows} (reasons in {out / 'meta.json'})")
         console.print("classes: " + ", ".join(f"{k} {v}" for k, v in meta["classes"].items()))
+        folders = meta["folders"]
+        trained = set(folders["train"]) | set(folders["val"])
+        blocks = cfg.split.method == SplitMethod.source  # a folder on both sides was cut into blocks
+        held = [f for f in folders["test"] if not blocks or f not in trained]  # whole folders on the test side
+        cut = [f for f in folders["test"] if blocks and f in trained]
         console.print(f"split {cfg.split.method}: {meta['counts']['train']} train / {meta['counts']['val']} validation / "
-                      f"{meta['counts']['test']} test rows; "
-                      f"test folders: {', '.join(meta['folders']['test'])}")
+                      f"{meta['counts']['test']} test rows"
+                      + (f"; test folders: {', '.join(held)}" if held else "")
+                      + (f"; cut into blocks: {', '.join(cut)}" if cut else ""))
         console.print(f"prepared -> {out}")

@@ -82,7 +82,7 @@ def quoted_records(lines: Iterator[str], ncols: int) -> Iterator[tuple[str, str]
         if fields == ncols:
             yield text, ""
         else:
-            yield line, 'a quote (") opened on this line is never closed'
+            yield line, 'a quote (") opened on this line is never closed; close or remove it'
             pending.extendleft(reversed(parts[1:]))
 
 

@@ -4,8 +4,11 @@
 near-identical neighbouring seconds never straddle the split. A class with a single
 folder is cut into contiguous blocks of seconds and whole blocks go to test. When folders
 are shared between classes (e.g. one folder per speaker in a spoken-digit set), whole
-folders are chosen across all classes at once, so a test speaker is never heard in
-training. `test_folders` names the test folders explicitly.
+folders are chosen across the classes at once, so a test speaker is never heard in
+training; every class keeps a training folder, a folder holding a one-folder class stays
+training, and a class that gets no test folder this way is cut into blocks instead. So
+every class with 2+ folders or blocks has both training and test rows. `test_folders`
+names the test folders explicitly (refused when a class would have no training rows).
 `random`: the student project's protocol (e.g. 360 train / 120 test drawn at random),
 offered for reproducing its numbers; it leaks neighbouring frames across the split.
 
@@ -77,14 +80,14 @@ def _train_test(frame: pd.DataFrame, cfg: SplitConfig) -> np.ndarray:
             raise UserError(f"--test-folder {missing[0]!r} is not a folder of the selected rows; folders: "
                             + ", ".join(sorted(known)[:30]))
         out[folders.isin(chosen).to_numpy()] = "test"
+        untrained = sorted(set(frame["CLASS2"].astype(str)) - set(frame.loc[out == "train", "CLASS2"].astype(str)))
+        if untrained:
+            raise UserError(f"--test-folder: class {untrained[0]} has all its rows in the test folders, so it would "
+                            "never be trained on; name other test folders or leave --test-folder out")
         return out
     shared = frame.groupby("folder")["CLASS2"].nunique().max() > 1
     if shared:  # folders span classes (speakers, sessions): pick whole folders across all classes
-        order = list(dict.fromkeys(folders))
-        if len(order) >= 2:
-            test = _pick_folders(frame, order, cfg.test_fraction, rng)
-            out[folders.isin(test).to_numpy()] = "test"
-            return out
+        return _shared_split(frame, out, cfg, rng)
     for _, group in frame.groupby("CLASS2", sort=True):
         idx = group.index.to_numpy()
         folders = list(dict.fromkeys(group["folder"]))  # in file order
@@ -92,6 +95,27 @@ def _train_test(frame: pd.DataFrame, cfg: SplitConfig) -> np.ndarray:
             test_folders = _pick_folders(group, folders, cfg.test_fraction, rng)
             out[idx[group["folder"].isin(test_folders).to_numpy()]] = "test"
         else:
+            out[_block_test(idx, cfg, rng)] = "test"
+    return out
+
+
+def _shared_split(frame: pd.DataFrame, out: np.ndarray, cfg: SplitConfig, rng: np.random.Generator) -> np.ndarray:
+    """Folders shared by classes: whole folders go to test across the classes with 2+ folders, each class
+    keeping a training folder; a folder holding a one-folder class never goes to test whole (that class
+    would never be trained on). A class left without a test folder is cut into blocks, like a one-folder class."""
+    classes, folders = frame["CLASS2"].astype(str).to_numpy(), frame["folder"].astype(str).to_numpy()
+    folders_of = {c: set(folders[classes == c]) for c in sorted(set(classes))}
+    single = {c for c, fs in folders_of.items() if len(fs) < 2}
+    blocked = set().union(*(folders_of[c] for c in single)) if single else set()
+    multi = ~np.isin(classes, sorted(single))
+    if multi.any():
+        group = frame[multi]
+        order = list(dict.fromkeys(group["folder"].astype(str)))  # in file order
+        test = _pick_folders(group, order, cfg.test_fraction, rng, blocked)
+        out[np.isin(folders, test) & multi] = "test"
+    for c in folders_of:  # sorted
+        idx = np.flatnonzero(classes == c)
+        if not (out[idx] == "test").any():  # one folder, or no folder of its own could go to test
             out[_block_test(idx, cfg, rng)] = "test"
     return out
 
@@ -108,23 +132,36 @@ def _random_split(n: int, cfg: SplitConfig, rng: np.random.Generator) -> np.ndar
     return out
 
 
-def _pick_folders(group: pd.DataFrame, folders: list[str], frac: float, rng: np.random.Generator) -> list[str]:
-    """Shuffle folders, take them for test until the test share reaches `frac`; keep >= 1 for train."""
-    sizes = group["folder"].value_counts()
+def _pick_folders(group: pd.DataFrame, folders: list[str], frac: float, rng: np.random.Generator,
+                  blocked: set[str] = frozenset()) -> list[str]:
+    """Shuffle folders, take them for test until the test share reaches `frac`; every class of `group`
+    keeps >= 1 training folder; `blocked` folders stay training. Then a class with no test folder yet gets
+    one where that keeps every class trained (a class can still end with none: the caller cuts it into blocks)."""
+    sizes = group["folder"].astype(str).value_counts()
+    class_folders = [set(fs) for fs in group.groupby("CLASS2")["folder"].agg(lambda s: set(s.astype(str)))]
     order = [folders[i] for i in rng.permutation(len(folders))]
     target, chosen, total = frac * len(group), [], 0
+
+    def allowed(f: str) -> bool:
+        return f not in blocked and f not in chosen and all(fs - {*chosen, f} for fs in class_folders)
+
     for f in order[:-1]:  # never all folders
         if total >= target:
             break
         # take the folder when it brings the test share closer to the target
-        if not chosen or abs(total + sizes[f] - target) <= abs(total - target):
+        if allowed(f) and (not chosen or abs(total + sizes[f] - target) <= abs(total - target)):
             chosen.append(f)
             total += sizes[f]
-    return chosen or order[:1]
+    for fs in class_folders:  # a class with 2+ folders should be tested too
+        if not fs & set(chosen):
+            chosen += [f for f in order if f in fs and allowed(f)][:1]
+    return chosen
 
 
 def _block_test(idx: np.ndarray, cfg: SplitConfig, rng: np.random.Generator) -> np.ndarray:
     """Single folder: cut the rows (consecutive seconds) into blocks, whole blocks go to test."""
+    if len(idx) < 2:  # one row cannot be on both sides: it trains
+        return idx[:0]
     n_blocks = max(2, min(cfg.blocks, len(idx)))
     blocks = np.array_split(idx, n_blocks)
     n_test = min(n_blocks - 1, max(1, int(round(n_blocks * cfg.test_fraction))))

@@ -25,6 +25,7 @@ from ..core.images import read_rgb, save_png
 from ..core.locks import output_lock
 from ..core.paths import PathOutside, inside
 from ..core.progress import NO_PROGRESS, Progress
+from ..data.csv_stream import FIELD_LIMIT, TOO_LONG, bounded_lines, quoted_records
 from ..data.dataset_writer import DatasetWriter
 from ..data.features import FeatureRecipe, features_of, recipe_for
 from ..data.mfcc_csv import check_delimiter, check_file, check_unique, open_text, read_header
@@ -91,7 +92,8 @@ def _pair_image(image_path: Path, writer: DatasetWriter, key: str) -> None:
 def read_pairs(pairs: Path) -> tuple[list[tuple[int, int, dict]], list[Bad]]:
     """The rows of a pairs file as (row, line, {column: text}); rows that cannot be split are Bad.
 
-    Read like every other CSV (gzip, UTF-16, delimiter hint); a garbage line is one bad row."""
+    Read like every other CSV (gzip, UTF-16, delimiter hint); a garbage line is one bad row, and so is a
+    line whose quote never closes (the lines after it are read as rows again). `line` is where a row starts."""
     header = read_header(pairs)
     if not header or header == [""]:
         raise UserError(f"{pairs} is empty; a pairs file has the columns audio,image,CLASS1,CLASS2")
@@ -99,27 +101,37 @@ def read_pairs(pairs: Path) -> tuple[list[tuple[int, int, dict]], list[Bad]]:
     _pairs_columns(header, pairs)
     check_unique(header, pairs)
     rows, bad = [], []
-    with open_text(pairs, errors="replace") as f:
-        reader = csv.reader(f)
-        next(reader)
-        row = 0
-        while True:
-            try:
-                rec = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as e:
+    limit = csv.field_size_limit()
+    csv.field_size_limit(FIELD_LIMIT)
+    try:
+        with open_text(pairs, errors="replace") as f:
+            lines = bounded_lines(f)
+            next(lines, None)  # the header
+            row, line = 0, 1  # data rows (blank lines not counted), file lines read so far
+            for text, why in quoted_records(lines, len(header)):  # a stray quote spoils its own line only
+                first, line = line + 1, line + max(1, text.count("\n") + (not text.endswith("\n")))
+                where = f"{pairs.name} row {row + 1} (line {first})"
+                if why:
+                    row += 1
+                    bad.append(Bad(where, why, row))
+                    continue
+                try:
+                    rec = next(csv.reader([text]), [])
+                except csv.Error as e:
+                    row += 1
+                    bad.append(Bad(where, f"unreadable CSV line ({e})", row))
+                    continue
+                if not rec:
+                    continue
                 row += 1
-                bad.append(Bad(f"{pairs.name} row {row} (line {reader.line_num})", f"unreadable CSV line ({e})", row))
-                continue
-            if not rec:
-                continue
-            row += 1
-            if len(rec) != len(header):
-                bad.append(Bad(f"{pairs.name} row {row} (line {reader.line_num})",
-                               f"expected {len(header)} fields (as in the header), got {len(rec)}", row))
-                continue
-            rows.append((row, reader.line_num, dict(zip(header, rec))))
+                if rec == [TOO_LONG]:
+                    bad.append(Bad(where, f"a line longer than {FIELD_LIMIT >> 20} MB", row))
+                elif len(rec) != len(header):
+                    bad.append(Bad(where, f"expected {len(header)} fields (as in the header), got {len(rec)}", row))
+                else:
+                    rows.append((row, first, dict(zip(header, rec))))
+    finally:
+        csv.field_size_limit(limit)
     return rows, bad
 
 
