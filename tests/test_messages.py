@@ -94,3 +94,48 @@ def test_extract_videos_recipe_mismatch_gives_advice_it_can_take(tmp_path):
     assert "--window" not in text  # extract videos has no such option
     r = cli("extract", "audio", str(root / "pairs.csv"), "--out", str(out), "--image-size", "16", "--window", "second")
     assert r.exit_code == 2 and "--window sound" in " ".join(r.output.split())  # where it can be taken, it is given
+
+
+# ----------------------------------------------------------------------------- train: results.png, --tensorboard
+
+
+def test_results_png_says_which_loss_each_curve_is(monkeypatch):
+    from a2i_cli.model import run_log
+
+    drawn = {}
+    monkeypatch.setattr(run_log, "line_panel", lambda title, epochs, series: drawn.setdefault(title, list(series))
+                        and Image.new("RGB", (8, 8)))
+    history = [{"epoch": e, "train_loss": 0.3, "val_loss": 0.31, "test_loss": 0.05} for e in (1, 2)]
+    run_log.curves(history, "mse+ssim")
+    title = next(iter(drawn))
+    assert "mse+ssim" in title and "MSE" in title and "per-pixel MSE loss" not in title
+    assert drawn[title] == ["train (mse+ssim)", "validation (mse+ssim)", "test (mse)"]
+
+
+def test_tick_labels_are_whole_numbers_not_cut_short():
+    from a2i_cli.eval.plots import line_panel, tick_labels
+
+    for lo, hi in ((15470.3, 15490.8), (1547.2, 1551.0), (0.0123, 0.0456), (-0.5, 0.5), (3e9, 4e9)):
+        ticks = tick_labels(lo, hi)
+        step = (hi - lo) / 4
+        for y, text in ticks:
+            assert len(text) <= 9 and not text.endswith(("e+", "e-", ".")), (lo, hi, text)
+            assert abs(float(text) - y) <= max(step / 4, abs(y) * 0.01), (lo, hi, text)
+    assert [t for _, t in tick_labels(15470, 15490)] == ["15470", "15475", "15480", "15485", "15490"]
+    line_panel("MSE", [1, 2], {"test": [15470.0, 15490.0]})  # draws with room for the widest label
+
+
+def test_tensorboard_missing_leaves_no_run_folder(prepared, in_tmp, monkeypatch):
+    import builtins
+
+    real = builtins.__import__
+
+    def no_tensorboard(name, *a, **k):
+        if name.startswith("torch.utils.tensorboard"):
+            raise ImportError("No module named 'tensorboard'")
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", no_tensorboard)
+    r = cli("train", str(prepared), "--epochs", "1", "--tensorboard", "--no-classifier", "--name", "notb")
+    assert r.exit_code == 2 and "--tensorboard" in r.output and "pip install" in r.output
+    assert not (in_tmp / "runs/train/notb").exists()
