@@ -139,3 +139,24 @@ def test_tensorboard_missing_leaves_no_run_folder(prepared, in_tmp, monkeypatch)
     r = cli("train", str(prepared), "--epochs", "1", "--tensorboard", "--no-classifier", "--name", "notb")
     assert r.exit_code == 2 and "--tensorboard" in r.output and "pip install" in r.output
     assert not (in_tmp / "runs/train/notb").exists()
+
+
+# ----------------------------------------------------------------------------- --model given a folder
+
+
+def test_model_folder_suggests_only_a_checkpoint_that_exists(in_tmp, make_checkpoint, make_csv):
+    (in_tmp / "runs/train/exp/weights").mkdir(parents=True)
+    make_checkpoint(in_tmp / "runs/train/exp/weights/best.pt")
+    (in_tmp / "empty").mkdir()
+    make_csv(in_tmp / "in.csv", 2)
+    mfcc = ",".join(["0"] * 104)
+    for args in (["generate", "--mfcc", mfcc, "--out", "x.png"], ["batch-generate", "in.csv", "--out", "o"]):
+        r = cli(*args, "--model", "runs/train")
+        text = " ".join(r.output.split())
+        assert r.exit_code == 2 and "is a directory" in text, r.output
+        assert "runs/train/exp/weights/best.pt" in text and "runs/train/weights/best.pt" not in text, text
+        r = cli(*args, "--model", "runs/train/exp")
+        assert "--model runs/train/exp/weights/best.pt" in " ".join(r.output.split()), r.output
+        r = cli(*args, "--model", "empty")
+        text = " ".join(r.output.split())
+        assert r.exit_code == 2 and "empty/weights" not in text and "holds weights/best.pt and weights/last.pt" in text
