@@ -160,3 +160,20 @@ def test_model_folder_suggests_only_a_checkpoint_that_exists(in_tmp, make_checkp
         r = cli(*args, "--model", "empty")
         text = " ".join(r.output.split())
         assert r.exit_code == 2 and "empty/weights" not in text and "holds weights/best.pt and weights/last.pt" in text
+
+
+# ----------------------------------------------------------------------------- score
+
+
+def test_score_says_how_many_problems_it_did_not_print(in_tmp):
+    (in_tmp / "g").mkdir()
+    (in_tmp / "t").mkdir()
+    for i in range(7):
+        size = 32 if i == 0 else 4  # six pairs too small to score
+        Image.new("RGB", (size, size), (50, 60, 70)).save(in_tmp / "g" / f"p{i}.png")
+        Image.new("RGB", (size, size), (50, 60, 75)).save(in_tmp / "t" / f"p{i}.png")
+    r = cli("score", "g", "t", "--out", "s")
+    text = " ".join(r.output.split())
+    assert r.exit_code == 1 and text.count("not scored:") == 3, r.output
+    assert "... and 3 more (see s/summary.json)" in text, r.output
+    assert len(json.loads((in_tmp / "s/summary.json").read_text())["problems"]) == 6
