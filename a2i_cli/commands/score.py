@@ -46,8 +46,13 @@ def register(app: typer.Typer) -> None:
         print_summary(summary)
         console.print(f"per-image scores -> {csv_path}; summary -> {json_path}; report -> {report}")
         if problems or pairs_unmatched:
-            for p in problems[:3]:
+            shown = 3
+            for p in problems[:shown]:
                 err_console.print(f"not scored: {p['name']}: {p['reason']}")
+            if len(problems) > shown:
+                listed = len(summary.get("problems", problems))
+                first = f", which lists the first {listed}" if listed < len(problems) else ""
+                err_console.print(f"... and {len(problems) - shown} more (see {json_path}{first})")
             say("warning:", "yellow", f"{len(problems)} pairs could not be scored, {len(pairs_unmatched)} generated "
                 f"images had no target (listed in {json_path})", console)
         if problems:  # every output is written; the exit code tells a script that some pairs failed

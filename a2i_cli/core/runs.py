@@ -59,3 +59,17 @@ def newest_best(root: Path = RUNS) -> Path:
             "run `a2i train` (or `a2i demo`) first, or pass --model CKPT"
         )
     return found[-1]
+
+
+def checkpoint_in(folder: Path) -> str:
+    """What to pass instead of a folder given as --model: a checkpoint that exists in or under it, else what
+    a run folder holds. Only paths that exist are suggested."""
+    folder = Path(folder)
+    for inside in ("weights/best.pt", "weights/last.pt", "best.pt", "last.pt"):
+        if (folder / inside).is_file():
+            return f"pass the file, e.g. --model {folder / inside}"
+    runs = sorted(folder.glob("*/weights/best.pt"), key=lambda p: p.stat().st_mtime)
+    if runs:
+        return f"it holds training runs: pass a checkpoint, e.g. --model {runs[-1]} (the newest)"
+    return ("a training run folder (runs/train/<name>) holds weights/best.pt and weights/last.pt; "
+            "pass one of those files")

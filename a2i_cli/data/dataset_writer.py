@@ -29,7 +29,10 @@ from .schema import FEATURE_COLUMNS, REQUIRED
 class DatasetWriter:
     """DIR/dataset.csv + DIR/dataset.json, appended to atomically and keyed by IMAGE."""
 
-    def __init__(self, out: Path, image_size: int = 256, meta: dict | None = None, recipe: FeatureRecipe = RECIPE):
+    def __init__(self, out: Path, image_size: int = 256, meta: dict | None = None, recipe: FeatureRecipe = RECIPE,
+                 window_option: str | None = None):
+        """`window_option`: the option that picks the recipe's placement in the running command (extract audio's
+        --window), advised when a folder's recipe differs only there; None where the command has one recipe."""
         between(image_size, 8, 2048, "--image-size")
         self.out = Path(out)
         self.csv = self.out / "dataset.csv"
@@ -37,6 +40,7 @@ class DatasetWriter:
         self.image_size = image_size
         self.feature_recipe = recipe
         self.recipe = recipe_dict(recipe)
+        self.window_option = window_option
         if self.out.exists() and not self.out.is_dir():
             raise UserError(f"--out {self.out} is a file; give a dataset folder")
         self.meta = self._read_meta(meta or {"source": "a2i extract"})
@@ -93,7 +97,8 @@ class DatasetWriter:
             raise UserError(
                 f"{self.out} was made with another feature recipe ({diff}); its rows would not be comparable "
                 f"with new ones: extract into a new --out folder"
-                + (f", or match it with --window {placement}" if placement != self.feature_recipe.placement else "")
+                + (f", or match it with {self.window_option} {placement}"
+                   if self.window_option and placement != self.feature_recipe.placement else "")
             )
         meta["feature_recipe"] = self.recipe  # an older record of the same recipe, completed
         return meta

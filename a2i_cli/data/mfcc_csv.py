@@ -128,8 +128,9 @@ def check_delimiter(header: list[str], path) -> None:
                                 "save it with commas (and '.' as the decimal point)")
 
 
-def read_header(source, strip: bool = True) -> list[str]:
-    """The header of a CSV (stripped), with one-line errors for unreadable files."""
+def read_header(source, strip: bool = True, expected: str = MFCC_SCHEMA) -> list[str]:
+    """The header of a CSV (stripped), with one-line errors for unreadable files; `expected` names the
+    columns this kind of file needs (an empty file is told what its header should hold)."""
     try:
         with open_text(source, errors="replace") as f:
             header = next(csv.reader(f))
@@ -139,7 +140,7 @@ def read_header(source, strip: bool = True) -> list[str]:
         if text.count("\x00") > len(text) // 4:  # every other byte NUL: UTF-16 text read as UTF-8
             raise UserError(f"{source} looks like UTF-16 without a byte-order mark; save it as UTF-8")
     except StopIteration:
-        raise UserError(f"{source} is empty; expected a header with {MFCC_SCHEMA}")
+        raise UserError(f"{source} is empty; expected a header with {expected}")
     except UnicodeDecodeError:
         raise UserError(f"{source} is not UTF-8 text; save it as UTF-8 (or UTF-16 with a byte-order mark)")
     except (csv.Error, OSError, EOFError) as e:

@@ -1,6 +1,8 @@
 """Pictures for people, drawn with Pillow only: targets beside generated images, a histogram of SSIM, line charts of a run."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from PIL import Image, ImageDraw
 
@@ -56,6 +58,23 @@ def ssim_histogram(values: np.ndarray, bins: int = 40, width: int = 520, height:
     return img
 
 
+def tick_labels(lo: float, hi: float, n: int = 5) -> list[tuple[float, str]]:
+    """(value, text) for n evenly spaced ticks over [lo, hi]: plain numbers with as few decimals as keep each
+    within a tenth of the spacing (1547, 15470, 0.012), scientific only past 8 characters, never cut short."""
+    step = (hi - lo) / max(n - 1, 1)
+    values = [lo + step * k for k in range(n)]
+    decimals = max(0, -math.floor(math.log10(step))) if step > 0 and math.isfinite(step) else 4
+
+    def text(y: float, d: int) -> str:
+        t = f"{y:.{d}f}"
+        t = t[1:] if t.startswith("-") and float(t) == 0 else t
+        return t if len(t) <= 8 else f"{y:.2e}"
+
+    if step > 0 and any(abs(float(text(y, decimals)) - y) > step / 10 for y in values):
+        decimals += 1
+    return [(y, text(y, decimals)) for y in values]
+
+
 PALETTE = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14), (127, 127, 127)]
 
 
@@ -64,13 +83,15 @@ def line_panel(title: str, epochs: list[float], series: dict[str, list[float]], 
     """One chart: each series a coloured line over the epochs (NaN points skipped), legend on top."""
     img = Image.new("RGB", (width, height), (255, 255, 255))
     d = ImageDraw.Draw(img)
-    left, right, top, bottom = 52, width - 10, 20 + 12 * ((len(series) + 1) // 2), height - 24
     values = [v for vs in series.values() for v in vs if v == v and abs(v) != float("inf")]
     lo, hi = (min(values), max(values)) if values else (0.0, 1.0)
     if hi - lo < 1e-12:
         lo, hi = lo - 0.5, hi + 0.5
     pad = 0.05 * (hi - lo)
     lo, hi = lo - pad, hi + pad
+    ticks = tick_labels(lo, hi)
+    left = max(40, 10 + int(max(d.textlength(t) for _, t in ticks)))  # room for the widest label, no more
+    right, top, bottom = width - 10, 20 + 12 * ((len(series) + 1) // 2), height - 24
     x0, x1 = (min(epochs), max(epochs)) if epochs else (0, 1)
     x1 = x1 if x1 > x0 else x0 + 1
 
@@ -79,11 +100,10 @@ def line_panel(title: str, epochs: list[float], series: dict[str, list[float]], 
 
     d.text((4, 2), title, fill=(0, 0, 0))
     d.rectangle([left, top, right, bottom], outline=(0, 0, 0))
-    for k in range(5):
-        y = lo + (hi - lo) * k / 4
+    for y, text in ticks:
         py = xy(x0, y)[1]
         d.line([(left - 4, py), (left, py)], fill=(0, 0, 0))
-        d.text((2, py - 6), f"{y:.4g}"[:7], fill=(0, 0, 0))
+        d.text((left - 6 - d.textlength(text), py - 6), text, fill=(0, 0, 0))  # right-aligned to the tick
     for x in sorted({int(round(x0 + (x1 - x0) * k / 4)) for k in range(5)}):
         px = xy(x, lo)[0]
         d.line([(px, bottom), (px, bottom + 4)], fill=(0, 0, 0))

@@ -7,6 +7,7 @@ import json
 from ..core.errors import UserError
 from ..core.hashing import fingerprint
 from ..core.paths import NOT_REGULAR
+from ..core.runs import checkpoint_in
 from ..core.storage import Location
 from ..inference.engine import is_program
 from .predictor import engine_from_bytes
@@ -19,7 +20,8 @@ def bytes_fingerprint(data: bytes) -> dict:
 def check_model(model: Location) -> bytes:
     """The model file's bytes, after loading them once here (a bad model fails in one line, before any work)."""
     if model.is_dir():
-        raise UserError(f"checkpoint {model} is a directory; expected a .pt or .pt2 file")
+        hint = f": {checkpoint_in(model.local)}" if model.is_local else ""
+        raise UserError(f"checkpoint {model} is a directory; expected a .pt or .pt2 file{hint}")
     if model.is_local and model.local.exists() and not model.local.is_file():
         raise UserError(f"checkpoint {model} {NOT_REGULAR}; give a .pt or .pt2 file")
     if not model.is_file():

@@ -34,6 +34,7 @@ from .decode import MediaError, read_audio
 from .extract_report import PNG_LEVEL, Bad, ExtractReport, check_out, workers
 
 PAIR_COLUMNS = ["audio", "image", "CLASS1", "CLASS2"]
+PAIRS_SCHEMA = "the columns audio,image,CLASS1,CLASS2 (and optionally IMAGE, the path inside the dataset)"
 PAIRS_BATCH = 256  # pairs rows per atomic CSV update
 
 
@@ -42,8 +43,7 @@ def _pairs_columns(columns: list[str], csv: Path) -> None:
     if missing:
         extra = [c for c in columns if c not in PAIR_COLUMNS]
         raise UserError(
-            f"{csv}: missing column {missing[0]!r}{suggest(missing[0], extra)}; a pairs file has the columns "
-            "audio,image,CLASS1,CLASS2 (and optionally IMAGE, the path inside the dataset)"
+            f"{csv}: missing column {missing[0]!r}{suggest(missing[0], extra)}; a pairs file has {PAIRS_SCHEMA}"
         )
 
 
@@ -59,11 +59,41 @@ def _target_key(row: dict, audio: Path) -> str:
     return str(p)
 
 
+def _check_files(audio_path: Path, image_path: Path) -> None:
+    """MediaError when the recording or the picture is missing or a folder (a stat each: cheap)."""
+    for what, path, kind in (("audio", audio_path, "a recording"), ("image", image_path, "an image")):
+        if path.is_dir():
+            raise MediaError(f"{what} file {path} is a directory, not {kind}")
+        if not path.is_file():
+            raise MediaError(f"{what} file {path} does not exist")
+
+
+def _not_a_picture(image_path: Path, e: Exception) -> MediaError:
+    return MediaError(f"image file {image_path} is not a picture Pillow can read ({type(e).__name__}: {e})")
+
+
+def _check_picture(image_path: Path) -> None:
+    """MediaError when Pillow cannot identify the picture (reads its header only)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(image_path):
+            pass
+    except (UnidentifiedImageError, OSError, ValueError) as e:
+        raise _not_a_picture(image_path, e)
+
+
+def _not_utf8(rec: list[str], header: list[str], pairs: Path) -> str | None:
+    """Why a row read with surrogateescape holds bytes that are not UTF-8 (None when it does not)."""
+    for column, text in zip(header, rec):
+        if any("\udc80" <= ch <= "\udcff" for ch in text):
+            shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            return (f"{pairs.name} is not UTF-8 text ({column} '{shown}' on this line holds bytes that are not "
+                    f"UTF-8, as Latin-1 or Windows-1252 files do); save {pairs.name} as UTF-8 and run again")
+    return None
+
+
 def _pair_features(audio_path: Path, recipe: FeatureRecipe) -> np.ndarray:
-    if audio_path.is_dir():
-        raise MediaError(f"audio file {audio_path} is a directory, not a recording")
-    if not audio_path.is_file():
-        raise MediaError(f"audio file {audio_path} does not exist")
     try:
         audio = read_audio(audio_path, mono=True)
     except MediaError as e:
@@ -74,14 +104,10 @@ def _pair_features(audio_path: Path, recipe: FeatureRecipe) -> np.ndarray:
 def _pair_image(image_path: Path, writer: DatasetWriter, key: str) -> None:
     from PIL import UnidentifiedImageError
 
-    if image_path.is_dir():
-        raise MediaError(f"image file {image_path} is a directory, not an image")
-    if not image_path.is_file():
-        raise MediaError(f"image file {image_path} does not exist")
     try:
         pixels = read_rgb(image_path, writer.image_size, crop=True)
     except (UnidentifiedImageError, OSError, ValueError) as e:
-        raise MediaError(f"image file {image_path} could not be read ({type(e).__name__}: {e})")
+        raise _not_a_picture(image_path, e)
     try:
         target = inside(writer.out, key, what="IMAGE")  # a symlinked folder must not lead the write elsewhere
     except PathOutside as e:
@@ -94,9 +120,9 @@ def read_pairs(pairs: Path) -> tuple[list[tuple[int, int, dict]], list[Bad]]:
 
     Read like every other CSV (gzip, UTF-16, delimiter hint); a garbage line is one bad row, and so is a
     line whose quote never closes (the lines after it are read as rows again). `line` is where a row starts."""
-    header = read_header(pairs)
+    header = read_header(pairs, expected=PAIRS_SCHEMA)
     if not header or header == [""]:
-        raise UserError(f"{pairs} is empty; a pairs file has the columns audio,image,CLASS1,CLASS2")
+        raise UserError(f"{pairs} is empty; expected a header with {PAIRS_SCHEMA}")
     check_delimiter(header, pairs)
     _pairs_columns(header, pairs)
     check_unique(header, pairs)
@@ -104,7 +130,7 @@ def read_pairs(pairs: Path) -> tuple[list[tuple[int, int, dict]], list[Bad]]:
     limit = csv.field_size_limit()
     csv.field_size_limit(FIELD_LIMIT)
     try:
-        with open_text(pairs, errors="replace") as f:
+        with open_text(pairs, errors="surrogateescape") as f:  # bytes that are not UTF-8 are found per row below
             lines = bounded_lines(f)
             next(lines, None)  # the header
             row, line = 0, 1  # data rows (blank lines not counted), file lines read so far
@@ -128,6 +154,8 @@ def read_pairs(pairs: Path) -> tuple[list[tuple[int, int, dict]], list[Bad]]:
                     bad.append(Bad(where, f"a line longer than {FIELD_LIMIT >> 20} MB", row))
                 elif len(rec) != len(header):
                     bad.append(Bad(where, f"expected {len(header)} fields (as in the header), got {len(rec)}", row))
+                elif why := _not_utf8(rec, header, pairs):
+                    bad.append(Bad(where, why, row))
                 else:
                     rows.append((row, first, dict(zip(header, rec))))
     finally:
@@ -145,7 +173,7 @@ def extract_pairs(pairs: Path, cfg: ExtractConfig, progress: Progress = NO_PROGR
 
 def _extract(pairs: Path, table: list, bad: list[Bad], cfg: ExtractConfig, progress: Progress) -> ExtractReport:
     t0 = time.perf_counter()
-    writer = DatasetWriter(cfg.out, cfg.image_size, recipe=recipe_for(cfg.window))
+    writer = DatasetWriter(cfg.out, cfg.image_size, recipe=recipe_for(cfg.window), window_option="--window")
     report = ExtractReport(out=writer.out, bad=list(bad))
     base = pairs.resolve().parent
     progress.start(len(table) + len(bad), "extracting")
@@ -165,8 +193,12 @@ def _extract(pairs: Path, table: list, bad: list[Bad], cfg: ExtractConfig, progr
             audio_path = Path(values["audio"]) if Path(values["audio"]).is_absolute() else base / values["audio"]
             image_path = Path(values["image"]) if Path(values["image"]).is_absolute() else base / values["image"]
             key = _target_key(rec, audio_path)
-            if key in seen:
-                raise MediaError(f"IMAGE {key} repeats row {seen[key]}")
+            if key in seen:  # the real fault first, when there is one
+                _check_files(audio_path, image_path)
+                _check_picture(image_path)
+                named = "" if rec.get("IMAGE", "").strip() else f" (named after the recording {values['audio']})"
+                raise MediaError(f"IMAGE {key}{named} repeats row {seen[key]}; give each pair its own IMAGE "
+                                 "column value")
             seen[key] = i
             known = sources.get(key)
             if key in writer.keys and known is not None and known != str(audio_path.resolve()):
@@ -188,6 +220,7 @@ def _extract(pairs: Path, table: list, bad: list[Bad], cfg: ExtractConfig, progr
     def run(job):
         where, audio_path, image_path, key, class1, class2 = job
         try:
+            _check_files(audio_path, image_path)
             feats = _pair_features(audio_path, writer.feature_recipe)  # before the image: a bad recording leaves no stray PNG
             _pair_image(image_path, writer, key)
             return key, feats, class1, class2

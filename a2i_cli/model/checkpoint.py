@@ -16,6 +16,7 @@ from .. import __version__
 from ..core.atomic import atomic_path
 from ..core.config import ModelConfig
 from ..core.errors import UserError, short
+from ..core.runs import checkpoint_in
 from ..data.features import FeatureRecipe, recipe_from_dict
 from ..data.normalize import Normalizer
 from .network import AudioToImage, build_model
@@ -62,7 +63,7 @@ def read_checkpoint(path: Path) -> dict:
     """The checkpoint's dict, loaded without running code (safe_load.py); one-line errors for bad files."""
     path = Path(path)
     if path.is_dir():
-        raise UserError(f"checkpoint {path} is a directory; expected a .pt file (e.g. {path / 'weights' / 'best.pt'})")
+        raise UserError(f"checkpoint {path} is a directory; expected a .pt file: {checkpoint_in(path)}")
     if not path.exists():  # a pipe or a device: load_plain says so
         raise UserError(f"checkpoint {path} does not exist; train one with `a2i train` or give the path of an existing .pt file")
     blob = load_plain(path, "checkpoint")

@@ -26,7 +26,16 @@ PANELS = {  # score -> title
     "sharpness": "sharpness / real targets' (1 = as sharp)",
     "class_acc": "class accuracy of the scene classifier",
 }
-LOSSES = {"train": "train_loss", "validation": "val_loss", "test": "test_loss"}
+TB_LOSSES = {"train": "train_loss", "validation": "val_loss", "test": "test_loss"}
+
+
+def loss_series(loss: str = "mse") -> tuple[str, dict[str, str]]:
+    """(title, {label: results.csv field}) of the loss chart. Train and validation record the training
+    reconstruction loss (--loss), test the per-pixel MSE only: each label says which it is."""
+    if str(loss) == "mse":
+        return "per-pixel MSE loss on [-1, 1]", dict(TB_LOSSES)
+    return (f"losses on [-1, 1]: train/val {loss}, test MSE",
+            {f"train ({loss})": "train_loss", f"validation ({loss})": "val_loss", "test (mse)": "test_loss"})
 
 
 def score_series(history: list[dict], score: str) -> dict[str, list[float]]:
@@ -40,11 +49,11 @@ def score_series(history: list[dict], score: str) -> dict[str, list[float]]:
     return series
 
 
-def curves(history: list[dict]):
-    """The results.png picture: a chart of the losses, then one per score."""
+def curves(history: list[dict], loss: str = "mse"):
+    """The results.png picture: a chart of the losses (`loss`: the run's --loss), then one per score."""
     epochs = [r["epoch"] for r in history]
-    panels = [line_panel("per-pixel MSE loss on [-1, 1]", epochs,
-                         {k: [float(r.get(f, float("nan"))) for r in history] for k, f in LOSSES.items()})]
+    title, losses = loss_series(loss)
+    panels = [line_panel(title, epochs, {k: [float(r.get(f, float("nan"))) for r in history] for k, f in losses.items()})]
     for score, title in PANELS.items():
         series = score_series(history, score)
         if score == "class_acc":
@@ -55,20 +64,26 @@ def curves(history: list[dict]):
     return panels_grid(panels, cols=3)
 
 
+def summary_writer_class():
+    """torch.utils.tensorboard's SummaryWriter; a UserError naming the missing package. Called before the run
+    folder is made, so a missing extra leaves no empty runs/train/<name> behind."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise UserError("--tensorboard needs the tensorboard package: pip install 'a2i[tensorboard]' "
+                        "(or pip install tensorboard), or train without --tensorboard")
+    return SummaryWriter
+
+
 class TensorBoardLog:
     """The run's scalars and sample grids in <run>/tensorboard (torch.utils.tensorboard; optional extra)."""
 
     def __init__(self, folder: Path):
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError:
-            raise UserError("--tensorboard needs the tensorboard package: pip install 'a2i[tensorboard]' "
-                            "(or pip install tensorboard), or train without --tensorboard")
-        self.writer = SummaryWriter(log_dir=str(folder))
+        self.writer = summary_writer_class()(log_dir=str(folder))
 
     def epoch(self, record: dict, grid: np.ndarray) -> None:
         e = int(record["epoch"])
-        for name, field in LOSSES.items():
+        for name, field in TB_LOSSES.items():  # tag names kept stable for dashboards; args.yaml says --loss
             if field in record and record[field] == record[field]:
                 self.writer.add_scalar(f"loss/{name}", record[field], e)
         for score in PANELS:
@@ -84,14 +99,14 @@ class TensorBoardLog:
 
 
 class RunLog:
-    def __init__(self, run_dir: Path, tensorboard: bool):
-        self.run_dir = Path(run_dir)
+    def __init__(self, run_dir: Path, tensorboard: bool, loss: str = "mse"):
+        self.run_dir, self.loss = Path(run_dir), str(loss)
         self.tb = TensorBoardLog(self.run_dir / "tensorboard") if tensorboard else None
 
     def epoch(self, history: list[dict], grid: np.ndarray) -> None:
         """After each epoch: results.csv and results.png from the whole history, TensorBoard for this epoch."""
         write_results(self.run_dir, history)
-        save_png(curves(history), self.run_dir / "results.png")
+        save_png(curves(history, self.loss), self.run_dir / "results.png")
         if self.tb:
             self.tb.epoch(history[-1], grid)
 

@@ -46,7 +46,7 @@ from .epoch import train_epoch
 from .losses import reconstruction_loss
 from .network import from_uint8, to_uint8
 from .networks import Networks
-from .run_log import RunLog
+from .run_log import RunLog, summary_writer_class
 from .train_data import TrainData
 from .train_state import read_resume, restore_rng, save_weights, write_args
 
@@ -85,6 +85,8 @@ def format_epoch(r: dict) -> str:
 class Trainer:
     def __init__(self, cfg: TrainConfig, run_dir: Path | None = None, log: Callable[[str], None] = print):
         self.cfg, self.log = cfg, log
+        if cfg.tensorboard:
+            summary_writer_class()  # before any work and before the run folder exists
         if cfg.prepared is None:
             cfg.prepared = newest_run("prepare", "meta.json", cfg.runs_root)
         prepared = Prepared.load(cfg.prepared)
@@ -109,7 +111,7 @@ class Trainer:
             self.nets.reader = reader
             self.nets.reader_index = torch.tensor([index[c] for c in self.data.classes])
         self.run_dir = run_dir or new_run_dir("train", cfg.name, cfg.exist_ok, cfg.runs_root)
-        self.run_log = RunLog(self.run_dir, cfg.tensorboard)
+        self.run_log = RunLog(self.run_dir, cfg.tensorboard, cfg.loss)
         self.baselines = Baselines.compute(self.data, self.classifier)
         self.start_epoch, self.best_loss, self.history = 0, float("inf"), []
 

@@ -1,0 +1,179 @@
+"""Messages a reviewer found wrong or misleading: each names the file, row or option at fault and what to do."""
+from __future__ import annotations
+
+import json
+import os
+import wave
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from typer.testing import CliRunner
+
+from a2i_cli.cli import app
+
+runner = CliRunner()
+
+
+def cli(*args: str):
+    r = runner.invoke(app, [*args])
+    assert "Traceback" not in r.output, r.output
+    return r
+
+
+def write_wav(path: Path, seconds: float = 0.5, sr: int = 8000) -> Path:
+    t = np.arange(int(seconds * sr)) / sr
+    pcm = (0.3 * np.sin(2 * np.pi * 440 * t) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(sr)
+        w.writeframes(pcm.tobytes())
+    return path
+
+
+def pair_files(root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    write_wav(root / "a.wav")
+    Image.fromarray(np.full((20, 20, 3), 120, np.uint8)).save(root / "a.png")
+    return root
+
+
+# ----------------------------------------------------------------------------- extract audio / videos
+
+
+def test_empty_pairs_csv_names_the_pairs_columns(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    r = cli("extract", "audio", str(empty), "--out", str(tmp_path / "ds"))
+    assert r.exit_code == 2, r.output
+    assert "empty.csv is empty" in r.output and "audio,image,CLASS1,CLASS2" in r.output
+    assert "mfcc_1" not in r.output
+
+
+def test_latin1_pairs_csv_is_reported_as_not_utf8(tmp_path):
+    root = pair_files(tmp_path / "in")
+    name = os.fsdecode(b"caf\xe9.wav")  # a Latin-1 file name on disk: the file exists
+    write_wav(root / name)
+    (root / "pairs.csv").write_bytes(b"audio,image,CLASS1,CLASS2\ncaf\xe9.wav,a.png,x,cafe\na.wav,a.png,x,plain\n")
+    r = cli("extract", "audio", str(root / "pairs.csv"), "--out", str(tmp_path / "ds"), "--image-size", "16")
+    assert r.exit_code == 1, r.output
+    out = " ".join(r.output.split())
+    assert "pairs.csv row 1 (line 2)" in out and "not UTF-8" in out and "save pairs.csv as UTF-8" in out
+    assert "does not exist" not in out
+    assert "1 rows added" in out  # the other row goes on
+
+
+def test_bad_image_is_reported_for_what_it_is_not_as_a_repeat(tmp_path):
+    root = pair_files(tmp_path / "in")
+    (root / "folder").mkdir()
+    write_wav(root / "x.wav")
+    rows = ["audio,image,CLASS1,CLASS2", "a.wav,a.png,x,one", "a.wav,folder,x,two", "a.wav,x.wav,x,three",
+            "a.wav,a.png,x,four"]
+    (root / "pairs.csv").write_text("\n".join(rows) + "\n")
+    r = cli("extract", "audio", str(root / "pairs.csv"), "--out", str(tmp_path / "ds"), "--image-size", "16")
+    assert r.exit_code == 1, r.output
+    lines = {n: " ".join(line.split()) for n in (2, 3, 4)
+             for line in r.output.replace("\n ", " ").splitlines() if f"row {n} (line" in line}
+    assert "folder is a directory" in lines[2] and "repeats" not in lines[2]
+    assert "x.wav is not a picture Pillow can read" in lines[3] and "repeats" not in lines[3]
+    assert "repeats row 1" in lines[4] and "own IMAGE" in lines[4]  # a true repeat still says so
+    assert "1 rows added" in " ".join(r.output.split())
+
+
+def test_extract_videos_recipe_mismatch_gives_advice_it_can_take(tmp_path):
+    root = pair_files(tmp_path / "in")
+    (root / "pairs.csv").write_text("audio,image,CLASS1,CLASS2\na.wav,a.png,x,one\n")
+    out = tmp_path / "ds"
+    assert cli("extract", "audio", str(root / "pairs.csv"), "--out", str(out), "--image-size", "16").exit_code == 0
+    assert json.loads((out / "dataset.json").read_text())["feature_recipe"]["placement"] == "sound"
+    (tmp_path / "clip.webm").write_bytes(b"not read: the recipe is checked first")
+    r = cli("extract", "videos", str(tmp_path / "clip.webm"), "--class", "beach", "--out", str(out), "--image-size", "16")
+    text = " ".join(r.output.split())
+    assert r.exit_code == 2 and "another feature recipe" in text and "new --out folder" in text, r.output
+    assert "--window" not in text  # extract videos has no such option
+    r = cli("extract", "audio", str(root / "pairs.csv"), "--out", str(out), "--image-size", "16", "--window", "second")
+    assert r.exit_code == 2 and "--window sound" in " ".join(r.output.split())  # where it can be taken, it is given
+
+
+# ----------------------------------------------------------------------------- train: results.png, --tensorboard
+
+
+def test_results_png_says_which_loss_each_curve_is(monkeypatch):
+    from a2i_cli.model import run_log
+
+    drawn = {}
+    monkeypatch.setattr(run_log, "line_panel", lambda title, epochs, series: drawn.setdefault(title, list(series))
+                        and Image.new("RGB", (8, 8)))
+    history = [{"epoch": e, "train_loss": 0.3, "val_loss": 0.31, "test_loss": 0.05} for e in (1, 2)]
+    run_log.curves(history, "mse+ssim")
+    title = next(iter(drawn))
+    assert "mse+ssim" in title and "MSE" in title and "per-pixel MSE loss" not in title
+    assert drawn[title] == ["train (mse+ssim)", "validation (mse+ssim)", "test (mse)"]
+
+
+def test_tick_labels_are_whole_numbers_not_cut_short():
+    from a2i_cli.eval.plots import line_panel, tick_labels
+
+    for lo, hi in ((15470.3, 15490.8), (1547.2, 1551.0), (0.0123, 0.0456), (-0.5, 0.5), (3e9, 4e9)):
+        ticks = tick_labels(lo, hi)
+        step = (hi - lo) / 4
+        for y, text in ticks:
+            assert len(text) <= 9 and not text.endswith(("e+", "e-", ".")), (lo, hi, text)
+            assert abs(float(text) - y) <= max(step / 4, abs(y) * 0.01), (lo, hi, text)
+    assert [t for _, t in tick_labels(15470, 15490)] == ["15470", "15475", "15480", "15485", "15490"]
+    line_panel("MSE", [1, 2], {"test": [15470.0, 15490.0]})  # draws with room for the widest label
+
+
+def test_tensorboard_missing_leaves_no_run_folder(prepared, in_tmp, monkeypatch):
+    import builtins
+
+    real = builtins.__import__
+
+    def no_tensorboard(name, *a, **k):
+        if name.startswith("torch.utils.tensorboard"):
+            raise ImportError("No module named 'tensorboard'")
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", no_tensorboard)
+    r = cli("train", str(prepared), "--epochs", "1", "--tensorboard", "--no-classifier", "--name", "notb")
+    assert r.exit_code == 2 and "--tensorboard" in r.output and "pip install" in r.output
+    assert not (in_tmp / "runs/train/notb").exists()
+
+
+# ----------------------------------------------------------------------------- --model given a folder
+
+
+def test_model_folder_suggests_only_a_checkpoint_that_exists(in_tmp, make_checkpoint, make_csv):
+    (in_tmp / "runs/train/exp/weights").mkdir(parents=True)
+    make_checkpoint(in_tmp / "runs/train/exp/weights/best.pt")
+    (in_tmp / "empty").mkdir()
+    make_csv(in_tmp / "in.csv", 2)
+    mfcc = ",".join(["0"] * 104)
+    for args in (["generate", "--mfcc", mfcc, "--out", "x.png"], ["batch-generate", "in.csv", "--out", "o"]):
+        r = cli(*args, "--model", "runs/train")
+        text = " ".join(r.output.split())
+        assert r.exit_code == 2 and "is a directory" in text, r.output
+        assert "runs/train/exp/weights/best.pt" in text and "runs/train/weights/best.pt" not in text, text
+        r = cli(*args, "--model", "runs/train/exp")
+        assert "--model runs/train/exp/weights/best.pt" in " ".join(r.output.split()), r.output
+        r = cli(*args, "--model", "empty")
+        text = " ".join(r.output.split())
+        assert r.exit_code == 2 and "empty/weights" not in text and "holds weights/best.pt and weights/last.pt" in text
+
+
+# ----------------------------------------------------------------------------- score
+
+
+def test_score_says_how_many_problems_it_did_not_print(in_tmp):
+    (in_tmp / "g").mkdir()
+    (in_tmp / "t").mkdir()
+    for i in range(7):
+        size = 32 if i == 0 else 4  # six pairs too small to score
+        Image.new("RGB", (size, size), (50, 60, 70)).save(in_tmp / "g" / f"p{i}.png")
+        Image.new("RGB", (size, size), (50, 60, 75)).save(in_tmp / "t" / f"p{i}.png")
+    r = cli("score", "g", "t", "--out", "s")
+    text = " ".join(r.output.split())
+    assert r.exit_code == 1 and text.count("not scored:") == 3, r.output
+    assert "... and 3 more (see s/summary.json)" in text, r.output
+    assert len(json.loads((in_tmp / "s/summary.json").read_text())["problems"]) == 6
