@@ -256,16 +256,21 @@ def whole_numbers(ap: argparse.ArgumentParser, text: str, option: str) -> list[i
 def check_args(ap: argparse.ArgumentParser, args) -> list[int]:
     """Every option checked before any data is built (argparse's one-line error, exit 2); returns the --train-voices K."""
     datasets = [d for d in args.datasets.split(",") if d.strip()]
-    if not datasets or set(datasets) - {"digits", "demo"}:
-        ap.error(f"--datasets {args.datasets!r}: give a comma list of digits, demo")
+    if not datasets or set(datasets) - {"digits", "demo"} or len(set(datasets)) != len(datasets):
+        ap.error(f"--datasets {args.datasets!r}: give a comma list of digits, demo (each once)")
     folds = args.folds.split(",")
     if not set(folds) <= set(SPEAKERS) or len(set(folds)) != len(folds):
         ap.error(f"--folds {args.folds!r}: give a comma list of distinct speakers from {', '.join(SPEAKERS)}")
+    if args.seed_fold not in SPEAKERS:
+        ap.error(f"--seed-fold {args.seed_fold!r}: give one of {', '.join(SPEAKERS)} (compared only when it is in --folds)")
     if args.epochs < 1:
         ap.error(f"--epochs must be 1 or more, got {args.epochs}")
     if args.image_size not in IMAGE_SIZES:
         ap.error(f"--image-size must be one of {list(IMAGE_SIZES)}, got {args.image_size}")
-    for seed in [args.seed, *whole_numbers(ap, args.train_seeds, "--train-seeds")]:
+    seeds = whole_numbers(ap, args.train_seeds, "--train-seeds")
+    if len(set(seeds)) != len(seeds):
+        ap.error(f"--train-seeds {args.train_seeds!r}: each seed once")
+    for seed in [args.seed, *seeds]:
         if not 0 <= seed < 2**32:
             ap.error(f"seeds must be from 0 to 2**32 - 1, got {seed}")
     if "digits" in datasets and args.shared_data is not None and not (args.shared_data / "fsdd").is_dir():

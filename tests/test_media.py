@@ -485,3 +485,10 @@ def test_read_pairs_numbers_rows_and_lines_around_quotes(tmp_path):
     assert rows[2][2]["image"] == "multi\nline.png"
     assert [(b.what, b.order) for b in bad] == [("p.csv row 1 (line 2)", 1)]
     assert "never closed" in bad[0].reason and "close or remove it" in bad[0].reason
+
+
+def test_class_name_not_utf8_is_refused_before_out_is_made(tmp_path):
+    video = write_vfr_video(tmp_path / "a.mkv")
+    r = extract("videos", str(video), "--out", str(tmp_path / "ds"), "--class", os.fsdecode(b"b\xe9ach"))
+    assert r.exit_code == 2 and "--class b'b\\xe9ach' is not valid UTF-8" in r.output, r.output
+    assert not (tmp_path / "ds").exists()

@@ -77,6 +77,9 @@ def test_recipe_records_read_back():
     old = {k: v for k, v in RECIPE.to_dict().items() if k not in ("placement", "trim_db", "min_sound_seconds")}
     assert recipe_from_dict(old) == RECIPE  # records older than placements: the fixed second
     assert recipe_from_dict("Kaggle scene dataset: ...") == RECIPE and recipe_from_dict(None) == RECIPE
+    for edited in ("bogus", 5, [1]):  # not a record a2i writes: refused, not read as the fixed second
+        with pytest.raises(UserError, match="not a JSON object"):
+            recipe_from_dict(edited, "x.json")
     with pytest.raises(UserError, match="8 x 13"):
         recipe_from_dict({**RECIPE.to_dict(), "n_windows": 10}, "x.json")
     with pytest.raises(UserError, match="placement"):
@@ -84,7 +87,8 @@ def test_recipe_records_read_back():
 
 
 @pytest.mark.parametrize("field, value", [
-    ("placement", None), ("placement", 5), ("n_windows", "8"), ("sample_rate", 0), ("sample_rate", -16000),
+    ("placement", None), ("placement", 5), ("placement", []), ("placement", {}), ("n_windows", "8"), ("sample_rate", 0),
+    ("sample_rate", -16000),
     ("sample_rate", 16000.5), ("trim_db", float("nan")), ("n_fft", 1e9), ("min_sound_seconds", 1e9), ("fmax", 9000),
     ("window_samples", 20000), ("int16_scale", "yes"), ("window", "hann"), ("n_mels", True), ("preemphasis", 1.0),
 ])
@@ -133,6 +137,18 @@ def test_extract_refuses_an_edited_dataset_json(tmp_path):
         (tmp_path / "ds" / "dataset.json").write_text(json.dumps({**meta, key: value}))
         with pytest.raises(UserError, match=f"dataset.json: '{key}' is .* not a JSON"):
             DatasetWriter(tmp_path / "ds", 32, recipe=SOUND_RECIPE)
+    good = {"path": "/v/a.webm", "rows": 3, "hop": 1.0, "CLASS1": "OUTDOORS", "CLASS2": "BEACH", "image_size": 32,
+            "bytes": 10, "mtime": 5}
+    for edit in ({"hop": "abc"}, {"hop": None}, {"hop": float("nan")}, {"hop": 0}, {"rows": "x"}, {"rows": -1}):
+        (tmp_path / "ds" / "dataset.json").write_text(json.dumps({**meta, "videos": {"a": {**good, **edit}}}))
+        with pytest.raises(UserError, match="record of video 'a' was edited or damaged"):
+            DatasetWriter(tmp_path / "ds", 32, recipe=SOUND_RECIPE)
+    for edit in ({"videos": {"x": 5}}, {"image_size": -3}):
+        (tmp_path / "ds" / "dataset.json").write_text(json.dumps({**meta, **edit}))
+        with pytest.raises(UserError, match="was edited or damaged"):
+            DatasetWriter(tmp_path / "ds", 32, recipe=SOUND_RECIPE)
+    (tmp_path / "ds" / "dataset.json").write_text(json.dumps({**meta, "videos": {"a": good}}))
+    DatasetWriter(tmp_path / "ds", 32, recipe=SOUND_RECIPE)  # the record extract writes is fine
 
 
 def recipe_checkpoint(path, recipe):

@@ -12,6 +12,7 @@ rename, so an interrupted run leaves the previous complete file.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 from pathlib import Path
@@ -24,6 +25,19 @@ from ..core.config import between
 from ..core.errors import UserError
 from .features import RECIPE, FeatureRecipe, recipe_dict, recipe_difference, recipe_from_dict
 from .schema import FEATURE_COLUMNS, REQUIRED
+
+
+def _video_record_ok(v) -> bool:
+    """A video's record as extract_video writes it: hop > 0, whole rows/bytes/mtime/image_size, text path and classes."""
+    def number(x) -> bool:
+        return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+    def whole(x) -> bool:
+        return isinstance(x, int) and not isinstance(x, bool) and x >= 0
+
+    return (isinstance(v, dict) and number(v.get("hop", 1.0)) and v.get("hop", 1.0) > 0
+            and all(whole(v.get(k, 0)) for k in ("rows", "bytes", "mtime", "image_size"))
+            and all(isinstance(v.get(k, ""), str) for k in ("path", "CLASS1", "CLASS2")))
 
 
 class DatasetWriter:
@@ -87,6 +101,10 @@ class DatasetWriter:
                 raise UserError(f"{self.json}: {key!r} is {json.dumps(meta[key])[:40]}, not a JSON "
                                 f"{'object' if kind is dict else 'list' if kind is list else 'whole number'}; the file was "
                                 "edited: fix it, or extract into a new --out folder")
+        bad_video = next((k for k, v in (meta.get("videos") or {}).items() if not _video_record_ok(v)), None)
+        if bad_video is not None or not 8 <= meta.get("image_size", 8) <= 2048:
+            what = f"the record of video {bad_video!r}" if bad_video is not None else "'image_size'"
+            raise UserError(f"{self.json}: {what} was edited or damaged; fix it, or extract into a new --out folder")
         old = meta.get("feature_recipe")
         if not isinstance(old, dict):
             raise UserError(f"{self.json} records no feature recipe ({old!r}), so new rows might not be comparable "

@@ -92,10 +92,11 @@ def recipe_from_dict(d: dict | str | None, where: str = "the data") -> FeatureRe
 
     Keys missing from older records take the values they had then (the `second` recipe);
     8 windows x 13 coefficients is the schema and cannot change."""
-    if d is None or isinstance(d, str):
-        return RECIPE
+    if d is None or d == "unknown" or (isinstance(d, str) and d.startswith("Kaggle scene dataset")):
+        return RECIPE  # Kaggle data (its description, KAGGLE_RECIPE), or an a2i record older than recipes
     if not isinstance(d, dict):
-        raise UserError(f"{where}: the feature recipe is not a JSON object ({d!r}); make the data again with a2i")
+        raise UserError(f"{where}: the feature recipe is not a JSON object ({str(d)[:60]!r}); the file was edited or "
+                        "is not from a2i: make the data (or model) again with a2i")
     names = {f.name for f in fields(FeatureRecipe)}
     recipe = replace(RECIPE, **{k: v for k, v in d.items() if k in names})
     for name, ok, want in _checks(recipe):
@@ -134,7 +135,7 @@ def _checks(r: FeatureRecipe) -> list[tuple[str, bool, str]]:
         ("int16_scale", isinstance(r.int16_scale, bool), "true or false"),
         ("first_coeff", r.first_coeff == RECIPE.first_coeff, repr(RECIPE.first_coeff)),
         ("layout", r.layout == RECIPE.layout, repr(RECIPE.layout)),
-        ("placement", r.placement in {w.value for w in Window}, " or ".join(repr(w.value) for w in Window)),
+        ("placement", isinstance(r.placement, str) and r.placement in {w.value for w in Window}, " or ".join(repr(w.value) for w in Window)),
         ("trim_db", _number(r.trim_db) and 0 < r.trim_db <= 200, "a number of dB above 0, at most 200"),
         ("min_sound_seconds", _number(r.min_sound_seconds) and 0 < r.min_sound_seconds <= 10,
          "a number of seconds above 0, at most 10"),

@@ -154,6 +154,7 @@ def recipe_of(root: Path) -> dict | str:
     if not isinstance(meta, dict):
         raise UserError(f"{p} is not a dataset description (a JSON object); fix or remove it")
     recorded = meta.get("feature_recipe", "unknown")
-    return recipe_dict(recipe_from_dict(recorded, str(p))) if isinstance(recorded, dict) else recorded
+    recipe = recipe_from_dict(recorded, str(p))  # checked: a string other than the Kaggle description is refused too
+    return recipe_dict(recipe) if isinstance(recorded, dict) else recorded
 
 

@@ -89,7 +89,8 @@ def _not_utf8(rec: list[str], header: list[str], pairs: Path) -> str | None:
         if any("\udc80" <= ch <= "\udcff" for ch in text):
             shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
             return (f"{pairs.name} is not UTF-8 text ({column} '{shown}' on this line holds bytes that are not "
-                    f"UTF-8, as Latin-1 or Windows-1252 files do); save {pairs.name} as UTF-8 and run again")
+                    f"UTF-8, as Latin-1 or Windows-1252 files do); save {pairs.name} as UTF-8 and run again (a file whose name on "
+                    "disk is not UTF-8 must be renamed too)")
     return None
 
 

@@ -43,6 +43,11 @@ def clean_class(name: str | None, option: str, upper: bool) -> str:
     name = (name or "").strip()
     if not name or "," in name or "\n" in name:
         raise UserError(f"{option} must be a non-empty name without commas, got {name!r}")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # bytes from a terminal in another encoding: no UTF-8 CSV can hold them
+        raise UserError(f"{option} {name.encode('utf-8', 'surrogateescape')!r} is not valid UTF-8; type the name "
+                        "in UTF-8") from None
     return name.upper() if upper else name
 
 

@@ -67,9 +67,6 @@ def extract_video(path: Path, writer: DatasetWriter, class1: str, class2: str, h
     videos = writer.meta.setdefault("videos", {})
     source = str(path.resolve())
     known = videos.get(stem)
-    if known is not None and not isinstance(known, dict):
-        raise MediaError(f"{writer.json} records it as {known!r}, not a JSON object; the file was edited: fix it, "
-                         "or extract into a new --out folder")
     if known and known.get("path") != source:
         raise MediaError(
             f"its name {stem!r} is already used in {writer.out} by {known.get('path')}; rename the file "
