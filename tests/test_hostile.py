@@ -218,7 +218,7 @@ def test_second_writer_stops_at_once_and_a_dead_holders_lock_is_taken_over(in_tm
         "prepare": (in_tmp / "runs/prepare/p", ["prepare", "data", "--class", "all", "--image-size", "32", "--name", "p",
                                                 "--exist-ok"]),
     }[command]
-    (in_tmp / "pairs.csv").write_text("audio,image,CLASS1,CLASS2\n")
+    (in_tmp / "pairs.csv").write_text("audio,image,CLASS1,CLASS2\ngone.wav,gone.png,x,y\n")  # one bad row
     folder.mkdir(parents=True, exist_ok=True)
     before = sorted(p.name for p in folder.iterdir())
     holder = hold_lock(folder)

@@ -492,3 +492,17 @@ def test_class_name_not_utf8_is_refused_before_out_is_made(tmp_path):
     r = extract("videos", str(video), "--out", str(tmp_path / "ds"), "--class", os.fsdecode(b"b\xe9ach"))
     assert r.exit_code == 2 and "--class b'b\\xe9ach' is not valid UTF-8" in r.output, r.output
     assert not (tmp_path / "ds").exists()
+
+
+def test_nothing_to_extract_leaves_no_out_folder(tmp_path):
+    """Every video bad, or a pairs CSV with a header only: no empty --out folder is left behind."""
+    (tmp_path / "broken.mp4").write_bytes(b"not a video" * 10)
+    r = extract("videos", str(tmp_path / "broken.mp4"), "--out", str(tmp_path / "ds"), "--class", "x")
+    assert r.exit_code == 1 and "broken.mp4" in r.output and not (tmp_path / "ds").exists()
+    (tmp_path / "ds2").mkdir()  # a folder that was there stays
+    r = extract("videos", str(tmp_path / "broken.mp4"), "--out", str(tmp_path / "ds2"), "--class", "x")
+    assert r.exit_code == 1 and (tmp_path / "ds2").is_dir()
+    header_only = tmp_path / "pairs.csv"
+    header_only.write_text("audio,image,CLASS1,CLASS2\n")
+    r = extract("audio", str(header_only), "--out", str(tmp_path / "ds3"))
+    assert r.exit_code == 2 and "has its header but no rows" in r.output and not (tmp_path / "ds3").exists()

@@ -23,6 +23,7 @@ from ..core.config import ExtractConfig
 from ..core.errors import UserError
 from ..core.images import read_rgb, save_png
 from ..core.locks import output_lock
+from .extract_report import leave_nothing_if_empty
 from ..core.paths import PathOutside, inside
 from ..core.progress import NO_PROGRESS, Progress
 from ..data.csv_stream import FIELD_LIMIT, TOO_LONG, bounded_lines, quoted_records
@@ -161,6 +162,8 @@ def read_pairs(pairs: Path) -> tuple[list[tuple[int, int, dict]], list[Bad]]:
                     rows.append((row, first, dict(zip(header, rec))))
     finally:
         csv.field_size_limit(limit)
+    if not rows and not bad:
+        raise UserError(f"{pairs} has its header but no rows; add one line per pair below it ({PAIRS_SCHEMA})")
     return rows, bad
 
 
@@ -168,7 +171,7 @@ def extract_pairs(pairs: Path, cfg: ExtractConfig, progress: Progress = NO_PROGR
     """Rows of a pairs CSV (audio,image,CLASS1,CLASS2[,IMAGE]) into dataset `out`; bad rows reported."""
     pairs = check_file(pairs, "pairs file").local
     table, bad = read_pairs(pairs)
-    with output_lock(check_out(cfg.out), "extract"):
+    with leave_nothing_if_empty(check_out(cfg.out)), output_lock(cfg.out, "extract"):
         return _extract(pairs, table, bad, cfg, progress)
 
 

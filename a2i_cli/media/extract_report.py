@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,3 +59,19 @@ def check_out(out: Path) -> Path:
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file; give a dataset folder")
     return out
+
+
+@contextmanager
+def leave_nothing_if_empty(out: Path) -> Iterator[None]:
+    """A --out folder this run made is removed again when it ends up holding no file (every input bad):
+    only empty folders are removed, so nothing written is ever lost."""
+    fresh = not out.exists()
+    try:
+        yield
+    finally:
+        if fresh and out.is_dir():
+            for folder, _, _ in sorted(os.walk(out), key=lambda w: -len(w[0])):  # deepest first
+                try:
+                    os.rmdir(folder)  # fails on a folder that holds anything
+                except OSError:
+                    pass

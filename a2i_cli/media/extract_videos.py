@@ -28,7 +28,7 @@ from ..data.classes import class1_for
 from ..data.dataset_writer import DatasetWriter
 from ..data.features import sliding_features
 from .decode import MediaError, first_video_time, frames_at, read_audio
-from .extract_report import PNG_LEVEL, Bad, ExtractReport, check_out, clean_class, workers
+from .extract_report import PNG_LEVEL, Bad, ExtractReport, check_out, clean_class, leave_nothing_if_empty, workers
 
 
 def save_frame(image, size: int, path: Path) -> None:
@@ -140,7 +140,7 @@ def extract_videos(paths: list[Path], cfg: ExtractConfig, progress: Progress = N
     if not files:  # nothing to read: say so before --out is made
         why = "; ".join(f"{b.what}: {b.reason}" for b in bad[:3]) + (f"; and {len(bad) - 3} more" if len(bad) > 3 else "")
         raise UserError(f"no video to read ({why}); give video files or folders of them")
-    with output_lock(check_out(cfg.out), "extract"):
+    with leave_nothing_if_empty(check_out(cfg.out)), output_lock(cfg.out, "extract"):
         writer = DatasetWriter(cfg.out, cfg.image_size)
         report = ExtractReport(out=writer.out, bad=bad)
         progress.start(len(files), "extracting")
