@@ -125,22 +125,6 @@ def test_tick_labels_are_whole_numbers_not_cut_short():
     line_panel("MSE", [1, 2], {"test": [15470.0, 15490.0]})  # draws with room for the widest label
 
 
-def test_tensorboard_missing_leaves_no_run_folder(prepared, in_tmp, monkeypatch):
-    import builtins
-
-    real = builtins.__import__
-
-    def no_tensorboard(name, *a, **k):
-        if name.startswith("torch.utils.tensorboard"):
-            raise ImportError("No module named 'tensorboard'")
-        return real(name, *a, **k)
-
-    monkeypatch.setattr(builtins, "__import__", no_tensorboard)
-    r = cli("train", str(prepared), "--epochs", "1", "--tensorboard", "--no-classifier", "--name", "notb")
-    assert r.exit_code == 2 and "--tensorboard" in r.output and "pip install" in r.output
-    assert not (in_tmp / "runs/train/notb").exists()
-
-
 # ----------------------------------------------------------------------------- --model given a folder
 
 

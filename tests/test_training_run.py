@@ -118,8 +118,9 @@ def test_tensorboard_missing_says_how_to_install(prepared, in_tmp, monkeypatch):
         return real(name, *a, **k)
 
     monkeypatch.setattr(builtins, "__import__", no_tensorboard)
-    r = runner.invoke(app, ["train", str(prepared), "--epochs", "1", "--tensorboard", "--no-classifier"])
+    r = runner.invoke(app, ["train", str(prepared), "--epochs", "1", "--tensorboard", "--no-classifier", "--name", "notb"])
     assert r.exit_code == 2 and "a2i[tensorboard]" in r.output and "Traceback" not in r.output
+    assert not (in_tmp / "runs/train/notb").exists()  # checked before the run folder is made
 
 
 def test_sharpness_ranks_blur_below_detail():
