@@ -41,6 +41,7 @@ def register(app: typer.Typer) -> None:
         aug_shift: Annotated[Optional[int], typer.Option(help=f"Augmentation: shift the 8 frames by up to N frames, 0-4 ({by_arch('aug_shift')}).", show_default=False)] = D["aug_shift"],
         aug_offset: Annotated[Optional[float], typer.Option(help=f"Augmentation: a random offset per coefficient, the same in all 8 frames (another voice or microphone), std in normalised units ({by_arch('aug_offset')}).", show_default=False)] = D["aug_offset"],
         image_class_weight: Annotated[Optional[float], typer.Option(help=f"Weight of a term that asks the frozen scene classifier to read the sound's class in the generated image, 0 = off; needs the classifier ({by_arch('image_class_weight')}).", show_default=False)] = D["image_class_weight"],
+        class_codes: Annotated[Optional[bool], typer.Option("--class-codes/--no-class-codes", help=f"The decoder draws the class the latent predicts, from a learnt code per class, so the picture shows one class, not a blend; needs --class-weight > 0 and 2+ classes ({by_arch('class_codes')}).", show_default=False)] = D["class_codes"],
         ema: Annotated[Optional[float], typer.Option(help=f"Score and save an exponential moving average of the weights, updated after every step with this decay, 0 to 0.9999, 0 = off ({by_arch('ema')}); it starts at the initial weights, so give it many more than 1/(1 - decay) steps.", show_default=False)] = D["ema"],
         classifier: Annotated[bool, typer.Option(help="Score class accuracy with a scene classifier (2+ classes).")] = D["classifier"],
         time_budget: Annotated[Optional[float], typer.Option(help="Stop after the epoch that reaches this many seconds of training.")] = D["time_budget"],
@@ -64,6 +65,7 @@ def register(app: typer.Typer) -> None:
                      "--aug-noise": aug_noise != D["aug_noise"], "--aug-shift": aug_shift != D["aug_shift"],
                      "--aug-offset": aug_offset != D["aug_offset"], "--lr-schedule": lr_schedule != D["lr_schedule"],
                      "--image-class-weight": image_class_weight != D["image_class_weight"], "--ema": ema != D["ema"],
+                     "--class-codes/--no-class-codes": class_codes != D["class_codes"],
                      "--tensorboard": tensorboard != D["tensorboard"],
                      "--no-classifier": classifier != D["classifier"], "--time-budget": time_budget != D["time_budget"],
                      "--device": device != D["device"], "--name": name != D["name"], "--exist-ok": exist_ok}
@@ -78,7 +80,7 @@ def register(app: typer.Typer) -> None:
                               lr=lr, lr_schedule=lr_schedule, seed=seed, device=device, model=mcfg, name=name, exist_ok=exist_ok, loss=loss,
                               adv_weight=adv_weight, class_weight=class_weight, kl_weight=kl_weight, aug_noise=aug_noise,
                               aug_shift=aug_shift, aug_offset=aug_offset, image_class_weight=image_class_weight,
-                              ema=ema, classifier=classifier, time_budget=time_budget, tensorboard=tensorboard)
+                              ema=ema, class_codes=class_codes, classifier=classifier, time_budget=time_budget, tensorboard=tensorboard)
             trainer = Trainer(cfg, log=console.print)
         with progress_bar("epoch") as bar:
             trainer.fit(progress=bar)

@@ -114,6 +114,7 @@ class ModelConfig:
     encoder_widths: tuple[int, ...] = field(default=SEED_ENCODER)
     vae: bool = False
     temporal_channels: int = 128  # a2i encoder width
+    n_classes: int = 0  # a2i: > 0 = class codes: the decoder draws the class the latent predicts (network.ClassCodes)
 
     def __post_init__(self) -> None:
         self.encoder_widths = tuple(self.encoder_widths)
@@ -121,13 +122,18 @@ class ModelConfig:
         check_image_size(self.image_size)
         between(self.latent, 1, MAX_WIDTH, "--latent")
         between(self.temporal_channels, 1, MAX_WIDTH, "temporal_channels")
+        if type(self.n_classes) is not int:
+            raise UserError(f"n_classes must be a whole number, got {self.n_classes!r}")
+        between(self.n_classes, 0, MAX_WIDTH, "n_classes")
+        if self.n_classes and (self.n_classes < 2 or self.arch == Arch.seed):
+            raise UserError(f"class codes need 2+ classes and --arch a2i, got {self.n_classes} classes, arch {self.arch}")
         if self.n_features != N_FEATURES:
             raise UserError(f"a model reads {N_FEATURES} features, not {self.n_features}")
         if not 1 <= len(self.encoder_widths) <= 8 or not all(isinstance(w, int) and 1 <= w <= MAX_WIDTH
                                                             for w in self.encoder_widths):
             raise UserError(f"encoder widths must be 1 to 8 layers of 1..{MAX_WIDTH}, got {self.encoder_widths}")
         chain = [N_FEATURES, *self.encoder_widths, self.latent * 2]
-        params = sum(a * b for a, b in zip(chain[:-1], chain[1:])) + self.latent * 256 * 16
+        params = sum(a * b for a, b in zip(chain[:-1], chain[1:])) + self.latent * 256 * 16 + 2 * self.n_classes * self.latent
         if params > MAX_PARAMS:
             raise UserError(f"a model of about {params / 1e6:.0f} M parameters is more than a2i builds (at most "
                             f"{MAX_PARAMS / 1e6:.0f} M)")
@@ -164,6 +170,7 @@ class TrainConfig:
     image_class_weight: float | None = None  # > 0: the scene classifier must read the generated image's class
     ema: float | None = None  # > 0: score and save an exponential moving average of the weights with this decay per step
     lr_schedule: Schedule | None = None  # constant or cosine
+    class_codes: bool | None = None  # the decoder draws the predicted class from a learnt code per class (needs class_weight > 0)
     classifier: bool = True  # score class accuracy with a scene classifier (2+ classes)
     time_budget: float | None = None  # seconds: stop after the epoch that reaches it
     tensorboard: bool = False  # also log to <run>/tensorboard (needs the tensorboard extra)

@@ -6,9 +6,9 @@ from __future__ import annotations
 # feature recipe (one recording each: many voices and microphones). `--arch auto` trains a2i on 2+ classes.
 RECIPES: dict[str, dict] = {
     "seed": dict(loss="mse", class_weight=0.0, adv_weight=0.0, aug_noise=0.0, aug_shift=0, aug_offset=0.0, lr_schedule="constant",
-                 image_class_weight=0.0, ema=0.0),
+                 image_class_weight=0.0, ema=0.0, class_codes=False),
     "a2i": dict(loss="mse+ssim", class_weight=1.0, adv_weight=0.0, aug_noise=0.2, aug_shift=1, aug_offset=0.0, lr_schedule="cosine",
-                image_class_weight=0.0, ema=0.0),
+                image_class_weight=0.0, ema=0.0, class_codes=True),
 }
 SOUND_RECIPES: dict[str, dict] = {"seed": {}, "a2i": dict(aug_offset=1.0, image_class_weight=1.0)}
 RECIPE_FIELDS = tuple(RECIPES["seed"])

@@ -115,7 +115,7 @@ class FusedEngine(Engine):
         self.model = loaded.model
 
     def _forward_uint8(self, feats: torch.Tensor) -> torch.Tensor:
-        z = self.model.encode(feats)[0].contiguous()  # (B, latent): the mean latent for a VAE
+        z = self.model.latent(feats).contiguous()  # (B, latent): the mean latent for a VAE (+ its class code)
         return ops.decoder(z, self.weights, self.biases, LEAKY_SLOPE, True)  # (B, S, S, 3) uint8
 
 

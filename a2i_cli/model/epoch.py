@@ -18,7 +18,8 @@ def train_epoch(nets: Networks, data: TrainData, cfg: TrainConfig, device: torch
     """Update the networks once over the training rows; return the mean per-pixel reconstruction loss."""
     nets.model.train()
     n = len(data.x_train)
-    y_class = data.y_class if nets.class_head is not None or nets.reader is not None else None
+    codes = nets.model.codes  # class codes: the decoder draws the true class's code in training
+    y_class = data.y_class if nets.class_head is not None or nets.reader is not None or codes is not None else None
     perm = torch.randperm(n)
     total, count = 0.0, 0
     for i in range(0, n, cfg.batch_size):
@@ -29,13 +30,16 @@ def train_epoch(nets: Networks, data: TrainData, cfg: TrainConfig, device: torch
         y = from_uint8(data.y_train[idx]).to(device)  # (B, 3, S, S) in [-1, 1]
         mu, logvar = nets.model.encode(x)
         z = mu if logvar is None else mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        if codes is not None:
+            z = codes.add(z, y_class[idx].to(device))
         out = nets.model.decoder(z)
         loss = reconstruction_loss(cfg.loss, out, y)
         total_loss = loss
         if logvar is not None:
             total_loss = total_loss + cfg.kl_weight * kl_divergence(mu, logvar)
-        if nets.class_head is not None:
-            total_loss = total_loss + cfg.class_weight * F.cross_entropy(nets.class_head(mu), y_class[idx].to(device))
+        if nets.class_head is not None or codes is not None:
+            logits = codes.logits(mu) if codes is not None else nets.class_head(mu)  # (B, n_classes)
+            total_loss = total_loss + cfg.class_weight * F.cross_entropy(logits, y_class[idx].to(device))
         if nets.disc is not None:
             total_loss = total_loss + cfg.adv_weight * adversarial_step(nets, out, y)
         if nets.reader is not None:  # the generated picture must show the class of its sound

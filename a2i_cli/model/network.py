@@ -10,6 +10,9 @@
 `--arch a2i` keeps that decoder (so the fused C++ engine serves it) and reads the 104
 features as 8 frames x 13 coefficients with a temporal convolutional encoder; `vae=True`
 makes the encoder variational (it predicts a mean and log-variance; inference uses the mean).
+With class codes (`n_classes` > 0, the a2i default on 2+ classes) the latent also predicts
+the class, and the decoder draws from the latent plus a learnt code of the predicted class
+(training: of the true class), so a picture shows one class, not a blend of the likely ones.
 
 For smaller images (a power of two from 32 to 256) the decoder has log2(size) layers and
 keeps the widest channel counts: 64x64 is latent -> 256 -> 128 -> 64 -> 32 -> 16 -> 3.
@@ -76,6 +79,27 @@ class TemporalEncoder(nn.Module):
         return self.head(pooled)  # (B, latent) or (B, 2*latent) for a VAE
 
 
+class ClassCodes(nn.Module):
+    """latent -> class logits, and one learnt code per class that is added to the latent before the decoder.
+
+    Trained on the true class (the decoder learns to draw each class from its code, and the
+    latent keeps what differs within a class); at inference the predicted class is added, so
+    the picture commits to the class the sound is heard as.
+    """
+
+    def __init__(self, latent: int, n_classes: int):
+        super().__init__()
+        self.head = nn.Linear(latent, n_classes)  # the class term's logits (cross-entropy in training)
+        self.code = nn.Linear(n_classes, latent, bias=False)  # column k: the code of class k
+
+    def logits(self, mu: torch.Tensor) -> torch.Tensor:
+        return self.head(mu)  # (B, latent) -> (B, n_classes)
+
+    def add(self, z: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+        """(B, latent) + the code of each row's class ((B,) int64) -> (B, latent)."""
+        return z + self.code.weight.t()[classes]
+
+
 class Decoder(nn.Module):
     """`layers` is a ModuleList of blocks: [ConvTranspose2d, BatchNorm2d, LeakyReLU] ... [ConvTranspose2d, Tanh]."""
 
@@ -108,6 +132,7 @@ class AudioToImage(nn.Module):
             self.encoder = Encoder(cfg_enc)
         else:
             self.encoder = TemporalEncoder(cfg)
+        self.codes = ClassCodes(cfg.latent, cfg.n_classes) if cfg.n_classes else None
         self.decoder = Decoder(cfg)
 
     def encode(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -118,9 +143,15 @@ class AudioToImage(nn.Module):
         mu, logvar = h.chunk(2, dim=1)
         return mu, logvar.clamp(-10, 10)
 
+    def latent(self, feats: torch.Tensor) -> torch.Tensor:
+        """(B, 104) -> the decoder's input at inference (B, latent): the mean latent, plus its predicted class's code."""
+        mu, _ = self.encode(feats)
+        if self.codes is None:
+            return mu
+        return self.codes.add(mu, self.codes.logits(mu).argmax(1))
+
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
-        mu, _ = self.encode(feats)  # inference: the mean latent
-        return self.decoder(mu)  # (B, 104) -> (B, 3, S, S)
+        return self.decoder(self.latent(feats))  # (B, 104) -> (B, 3, S, S)
 
 
 def build_model(cfg: ModelConfig) -> AudioToImage:

@@ -17,7 +17,7 @@ from .network import AudioToImage, build_model
 class Networks:
     model: AudioToImage
     opt: torch.optim.Optimizer  # the model's (and the class head's) Adam
-    class_head: torch.nn.Linear | None = None  # latent -> CLASS2 logits (training only, not in best.pt)
+    class_head: torch.nn.Linear | None = None  # latent -> CLASS2 logits (training only, not in best.pt; without class codes)
     disc: PatchDiscriminator | None = None  # adversarial term
     opt_d: torch.optim.Optimizer | None = None
     reader: torch.nn.Module | None = None  # the frozen scene classifier of the image-class term
@@ -39,7 +39,7 @@ class Networks:
         """In a fixed order (model, class head, discriminator), so a seed gives the same initial weights."""
         model = build_model(cfg.model).to(device)
         class_head = None
-        if cfg.class_weight > 0 and n_classes > 1:
+        if cfg.class_weight > 0 and n_classes > 1 and model.codes is None:  # class codes have their own head
             class_head = torch.nn.Linear(cfg.model.latent, n_classes).to(device)
         params = list(model.parameters()) + (list(class_head.parameters()) if class_head else [])
         opt = torch.optim.Adam(params, lr=cfg.lr)

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..core.config import TrainConfig, check_image_size
+from ..core.config import Arch, TrainConfig, check_image_size
 from ..core.errors import UserError, short
 from ..core.images import save_png
 from ..core.locks import output_lock
@@ -82,6 +82,16 @@ def format_epoch(r: dict) -> str:
             f"{'  *' if r['best'] else ''}  [{r['seconds']:.1f}s]")
 
 
+def class_codes(cfg: TrainConfig, n_classes: int, given: bool) -> int:
+    """The model's number of class codes: the training classes when --class-codes applies, else 0. The recipe's
+    codes are off where they cannot work (one class, --arch seed, no class term); an explicit --class-codes there is an error."""
+    why = ("it needs data with 2+ classes" if n_classes < 2 else "--arch seed has none" if cfg.model.arch == Arch.seed
+           else "the class term picks the code: it needs --class-weight > 0" if not cfg.class_weight else "")
+    if cfg.class_codes and why and given:
+        raise UserError(f"--class-codes: {why} (or pass --no-class-codes)")
+    return n_classes if cfg.class_codes and not why else 0
+
+
 class Trainer:
     def __init__(self, cfg: TrainConfig, run_dir: Path | None = None, log: Callable[[str], None] = print):
         self.cfg, self.log = cfg, log
@@ -91,9 +101,12 @@ class Trainer:
             cfg.prepared = newest_run("prepare", "meta.json", cfg.runs_root)
         prepared = Prepared.load(cfg.prepared)
         over_sound = recipe_from_dict(prepared.meta.get("feature_recipe"), str(cfg.prepared)).over_sound
-        icw_given = cfg.image_class_weight is not None
+        icw_given, codes_given = cfg.image_class_weight is not None, cfg.class_codes is not None
         cfg = self.cfg = cfg.resolved(prepared.rows["CLASS2"].nunique(), over_sound)  # --arch auto and the recipe
         cfg.model.image_size = check_image_size(prepared.image_size, f"the image size of {cfg.prepared}")
+        trained_classes = prepared.rows["CLASS2"].iloc[prepared.indices("train")].nunique()  # = len(TrainData.classes)
+        cfg.model.n_classes = class_codes(cfg, trained_classes, codes_given)
+        cfg.class_codes = bool(cfg.model.n_classes)  # args.yaml records what the run does
         self.device = pick_device(cfg.device)
         self.classifier = load_or_train_classifier(prepared, log=log) if cfg.classifier else None
         seed_everything(cfg.seed)  # after the classifier: a cached or fresh one must not change the run
@@ -191,7 +204,8 @@ class Trainer:
                  f"{len(self.data.x_train)} rows, testing on {len(self.data.x_test)}; device {self.device}; seed {cfg.seed}",
                  f"recipe: loss {cfg.loss}, class weight {cfg.class_weight:g}, adversarial weight {cfg.adv_weight:g}, "
                  f"feature noise {cfg.aug_noise:g}, frame shift {cfg.aug_shift}, voice offset {cfg.aug_offset:g}, "
-                 f"image class weight {cfg.image_class_weight:g}, lr {cfg.lr:g} {cfg.lr_schedule}, EMA {cfg.ema:g}; "
+                 f"image class weight {cfg.image_class_weight:g}, class codes {'on' if cfg.model.n_classes else 'off'}, "
+                 f"lr {cfg.lr:g} {cfg.lr_schedule}, EMA {cfg.ema:g}; "
                  f"best.pt: {self.selection()}"]
         for label, s in (("mean training image", b.baseline), ("class-mean oracle", b.oracle)):
             acc = f"  class acc {s['class_acc']:.2f}" if s["class_acc"] == s["class_acc"] else ""
