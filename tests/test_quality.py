@@ -135,9 +135,11 @@ def test_time_budget_stops_after_the_epoch_that_reaches_it(prepared, in_tmp):
     assert len(rows) == 1
 
 
-def test_resume_restores_auxiliary_heads(prepared, in_tmp):
+@pytest.mark.parametrize("codes", ["--class-codes", "--no-class-codes"])
+def test_resume_restores_auxiliary_heads(prepared, in_tmp, codes):
+    """The class head (the model's own with class codes) and the discriminator continue where they stopped."""
     args = ["train", str(prepared), "--batch-size", "8", "--latent", "16", "--arch", "a2i", "--class-weight", "1",
-            "--adv-weight", "0.1", "--no-classifier", "--seed", "2"]
+            "--adv-weight", "0.1", "--no-classifier", "--seed", "2", codes]
     assert runner.invoke(app, args + ["--epochs", "2", "--name", "full"]).exit_code == 0
     assert runner.invoke(app, args + ["--epochs", "1", "--name", "part"]).exit_code == 0
     r = runner.invoke(app, ["train", "--resume", str(in_tmp / "runs/train/part"), "--epochs", "2"])
@@ -146,8 +148,11 @@ def test_resume_restores_auxiliary_heads(prepared, in_tmp):
     b = torch.load(in_tmp / "runs/train/part/weights/last.pt", weights_only=False)
     for k in a["state_dict"]:
         torch.testing.assert_close(a["state_dict"][k], b["state_dict"][k])
-    for k in a["class_head"]:
+    assert ("codes.head.weight" in a["state_dict"]) == (codes == "--class-codes") == (a["class_head"] is None)
+    for k in a["class_head"] or {}:
         torch.testing.assert_close(a["class_head"][k], b["class_head"][k])
+    for k in a["disc"]:
+        torch.testing.assert_close(a["disc"][k], b["disc"][k])
 
 
 def test_augment_offset_is_shared_by_the_frames():
