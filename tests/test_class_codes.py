@@ -118,3 +118,39 @@ def test_the_recipes_codes_stay_off_where_they_cannot_work(prepared, in_tmp):
     train(prepared, "--name", "cw0", "--class-weight", "0")  # no class term: nothing picks a code
     blob = torch.load(in_tmp / "runs/train/cw0/weights/best.pt", weights_only=True)
     assert blob["model_config"]["n_classes"] == 0
+
+
+@pytest.mark.parametrize("edit, says", [
+    (lambda b: b["model_config"].update(n_classes=0), "'codes.head.weight' (and 2 more) that its model_config has no place for"),
+    (lambda b: b["state_dict"].pop("codes.head.weight"), "lacks the weight 'codes.head.weight'"),
+    (lambda b: b["model_config"].update(n_classes=4), "its weight 'codes.head.weight' is (3, 16)"),
+])
+def test_weights_that_do_not_fit_the_config_are_named(tmp_path, edit, says):
+    path = tmp_path / "t.pt"
+    save_checkpoint(path, coded_model(), Normalizer(np.zeros(104, np.float32), np.ones(104, np.float32)))
+    blob = torch.load(path, weights_only=True)
+    edit(blob)
+    torch.save(blob, path)
+    with pytest.raises(UserError, match="t.pt") as e:
+        load_checkpoint(path)
+    assert says in str(e.value)
+
+
+def test_an_exported_program_whose_config_drops_the_codes_is_refused(tmp_path):
+    """Editing n_classes to 0 in a .pt2 must not quietly run another network than the one exported."""
+    import zipfile
+
+    path = tmp_path / "m.pt"
+    save_checkpoint(path, coded_model(), Normalizer(np.zeros(104, np.float32), np.ones(104, np.float32)))
+    r = runner.invoke(app, ["export", "--model", str(path), "--out", str(tmp_path / "m.pt2")])
+    assert r.exit_code == 0, r.output
+    with zipfile.ZipFile(tmp_path / "m.pt2") as src, zipfile.ZipFile(tmp_path / "t.pt2", "w") as out:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename.endswith("extra/a2i.json"):
+                meta = json.loads(data)
+                meta["model_config"]["n_classes"] = 0
+                data = json.dumps(meta).encode()
+            out.writestr(info, data)
+    with pytest.raises(UserError, match="has no place for"):
+        load_engine(tmp_path / "t.pt2", "export")

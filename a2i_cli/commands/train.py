@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
         aug_shift: Annotated[Optional[int], typer.Option(help=f"Augmentation: shift the 8 frames by up to N frames, 0-4 ({by_arch('aug_shift')}).", show_default=False)] = D["aug_shift"],
         aug_offset: Annotated[Optional[float], typer.Option(help=f"Augmentation: a random offset per coefficient, the same in all 8 frames (another voice or microphone), std in normalised units ({by_arch('aug_offset')}).", show_default=False)] = D["aug_offset"],
         image_class_weight: Annotated[Optional[float], typer.Option(help=f"Weight of a term that asks the frozen scene classifier to read the sound's class in the generated image, 0 = off; needs the classifier ({by_arch('image_class_weight')}).", show_default=False)] = D["image_class_weight"],
-        class_codes: Annotated[Optional[bool], typer.Option("--class-codes/--no-class-codes", help=f"The decoder draws the class the latent predicts, from a learnt code per class, so the picture shows one class, not a blend; needs --class-weight > 0 and 2+ classes ({by_arch('class_codes')}).", show_default=False)] = D["class_codes"],
+        class_codes: Annotated[Optional[bool], typer.Option("--class-codes/--no-class-codes", help=f"The decoder draws the class the latent predicts, from a learnt code per class, so the picture shows one class, not a blend; an explicit --class-codes needs --class-weight > 0, 2+ classes and --arch a2i (default: on with a2i on 2+ classes and a class term, else off).", show_default=False)] = D["class_codes"],
         ema: Annotated[Optional[float], typer.Option(help=f"Score and save an exponential moving average of the weights, updated after every step with this decay, 0 to 0.9999, 0 = off ({by_arch('ema')}); it starts at the initial weights, so give it many more than 1/(1 - decay) steps.", show_default=False)] = D["ema"],
         classifier: Annotated[bool, typer.Option(help="Score class accuracy with a scene classifier (2+ classes).")] = D["classifier"],
         time_budget: Annotated[Optional[float], typer.Option(help="Stop after the epoch that reaches this many seconds of training.")] = D["time_budget"],
@@ -71,8 +71,8 @@ def register(app: typer.Typer) -> None:
                      "--device": device != D["device"], "--name": name != D["name"], "--exist-ok": exist_ok}
             changed = [option for option, differs in given.items() if differs]
             if changed:
-                raise UserError(f"--resume continues a run with the settings it started with; {', '.join(changed)} "
-                                "cannot change (only --epochs can); start a new run to train otherwise")
+                raise UserError(f"--resume continues a run with the settings it started with: give only --epochs "
+                                f"(also given: {', '.join(changed)}); start a new run to train otherwise")
             trainer = Trainer.resume(resume, epochs=epochs, log=console.print)
         else:
             mcfg = ModelConfig(arch=arch, latent=latent, vae=vae)

@@ -126,7 +126,8 @@ class ModelConfig:
             raise UserError(f"n_classes must be a whole number, got {self.n_classes!r}")
         between(self.n_classes, 0, MAX_WIDTH, "n_classes")
         if self.n_classes and (self.n_classes < 2 or self.arch == Arch.seed):
-            raise UserError(f"class codes need 2+ classes and --arch a2i, got {self.n_classes} classes, arch {self.arch}")
+            raise UserError(f"n_classes (class codes) must be 0, or 2+ with the a2i architecture; got n_classes "
+                            f"{self.n_classes} with arch {self.arch}")
         if self.n_features != N_FEATURES:
             raise UserError(f"a model reads {N_FEATURES} features, not {self.n_features}")
         if not 1 <= len(self.encoder_widths) <= 8 or not all(isinstance(w, int) and 1 <= w <= MAX_WIDTH

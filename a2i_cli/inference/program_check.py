@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from ..core.config import ModelConfig
-from ..core.errors import UserError
+from ..core.errors import UserError, short
 from ..data.normalize import Normalizer
 from ..model.checkpoint import Loaded
 from ..model.network import build_model
@@ -98,8 +98,11 @@ def _read(path: Path) -> tuple[Loaded, dict]:
             raise _refuse(path, f"has no usable a2i.json or weights config ({e})")
         loaded = Loaded(model=build_model(cfg).eval(), cfg=cfg, norm=norm, meta=meta, path=Path(path))
         module = RawToImage(loaded).eval()
-        state = {}
-        for fqn, like in module.state_dict().items():
+        state, own = {}, module.state_dict()
+        extra = sorted(set(config) - set(own))
+        if extra:  # a weight the config does not build (e.g. class codes with n_classes edited to 0)
+            raise _refuse(path, f"holds the weight {short(repr(extra[0]), 60)} that its a2i.json model_config has no place for")
+        for fqn, like in own.items():
             payload = config.get(fqn)
             name = f"data/weights/{payload.get('path_name', '')}" if isinstance(payload, dict) else None
             if name not in rel:

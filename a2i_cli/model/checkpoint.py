@@ -59,6 +59,25 @@ def save_checkpoint(path: Path, model: AudioToImage, norm: Normalizer, **extra) 
         torch.save(blob, tmp)
 
 
+def weights_mismatch(model: torch.nn.Module, state) -> str | None:
+    """Why `state` cannot load into `model`, in words naming the first weight at fault; None when it fits."""
+    if not isinstance(state, dict):
+        return f"its weights are a {type(state).__name__}, not a mapping of names to tensors"
+    own = model.state_dict()
+    missing, extra = [k for k in own if k not in state], [k for k in state if k not in own]
+    more = lambda names: f" (and {len(names) - 1} more)" if len(names) > 1 else ""  # noqa: E731
+    if missing:
+        return f"it lacks the weight {missing[0]!r}{more(missing)} that its model_config needs"
+    if extra:
+        return f"it holds the weight {short(repr(extra[0]), 60)}{more(extra)} that its model_config has no place for"
+    for name, want in own.items():
+        got = state[name]
+        if not isinstance(got, torch.Tensor) or got.shape != want.shape:
+            shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
+            return f"its weight {name!r} is {shape}, where its model_config's network has {tuple(want.shape)}"
+    return None
+
+
 def read_checkpoint(path: Path) -> dict:
     """The checkpoint's dict, loaded without running code (safe_load.py); one-line errors for bad files."""
     path = Path(path)
@@ -77,6 +96,9 @@ def load_checkpoint(path: Path) -> Loaded:
     try:
         cfg = ModelConfig(**blob["model_config"])
         model = build_model(cfg)
+        why = weights_mismatch(model, blob["state_dict"])
+        if why:
+            raise UserError(f"{why}; is it from another program or version?")
         model.load_state_dict(blob["state_dict"])
         norm = Normalizer.from_dict(blob["norm"])
         if not all(torch.isfinite(v).all() for v in model.state_dict().values() if v.is_floating_point()):

@@ -41,6 +41,7 @@ from ..data.features import recipe_from_dict
 from ..data.prepared import Prepared
 from ..eval.plots import pair_grid
 from .baselines import Baselines, test_scores
+from .checkpoint import weights_mismatch
 from .classifier import load_or_train_classifier
 from .epoch import train_epoch
 from .losses import reconstruction_loss
@@ -85,7 +86,7 @@ def format_epoch(r: dict) -> str:
 def class_codes(cfg: TrainConfig, n_classes: int, given: bool) -> int:
     """The model's number of class codes: the training classes when --class-codes applies, else 0. The recipe's
     codes are off where they cannot work (one class, --arch seed, no class term); an explicit --class-codes there is an error."""
-    why = ("it needs data with 2+ classes" if n_classes < 2 else "--arch seed has none" if cfg.model.arch == Arch.seed
+    why = ("it needs data with 2+ classes" if n_classes < 2 else "--arch seed (the student project's model exactly) has no class codes" if cfg.model.arch == Arch.seed
            else "the class term picks the code: it needs --class-weight > 0" if not cfg.class_weight else "")
     if cfg.class_codes and why and given:
         raise UserError(f"--class-codes: {why} (or pass --no-class-codes)")
@@ -141,6 +142,9 @@ class Trainer:
             raise UserError(f"the prepared data in {cfg.prepared} changed since {run_dir} was trained on it; resuming "
                             f"would mix two datasets: start a new run with `a2i train {cfg.prepared}`")
         self = cls(cfg, run_dir=run_dir, log=log)
+        why = weights_mismatch(self.model, blob["state_dict"])
+        if why:
+            raise UserError(f"{run} cannot be resumed: {why}; start a new run")
         try:
             self.nets.load_state(blob)
             self.start_epoch, self.best_loss = int(blob["epoch"]), float(blob.get("best_loss", float("inf")))
