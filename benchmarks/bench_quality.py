@@ -149,7 +149,8 @@ def split_table(res: dict, reader_name: str) -> str:
              f"validation / {c['test']} test rows, test folders: {', '.join(f.split('/')[-1] for f in res['test_folders'])}",
              "", "| | SSIM | hist | MSE | PSNR | sharpness | class acc | best epoch |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in res["models"].items():
-        label = f"`{name}` ({r['arch']})" if name == "default" else f"`--arch {name}`"
+        label = (f"`{name}` ({r['arch']})" if name == "default" else f"`default`, training seed {name.split('_seed')[1]}"
+                 if name.startswith("default_seed") else f"`--arch {name}`")
         lines.append(f"| {label} | " + " | ".join(FMT[m].format(r[m]) for m in METRICS) + f" | {r['best_epoch']}/{r['epochs']} |")
     for label, key in (("mean training image", "baseline_mean_image"), ("class-mean oracle", "oracle_class_mean")):
         cells = [FMT[m].format(res[key][m]) if res[key][m] == res[key][m] else "" for m in METRICS]
