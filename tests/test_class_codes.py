@@ -154,3 +154,34 @@ def test_an_exported_program_whose_config_drops_the_codes_is_refused(tmp_path):
             out.writestr(info, data)
     with pytest.raises(UserError, match="has no place for"):
         load_engine(tmp_path / "t.pt2", "export")
+
+
+def test_resume_refuses_every_typed_option_and_a_last_pt_that_does_not_fit(prepared, in_tmp):
+    train(prepared, "--name", "r", "--lr", "0.002", "--seed", "5")
+    run = in_tmp / "runs/train/r"
+    # a value equal to the command line's default is still a value the user asked for
+    r = runner.invoke(app, ["train", "--resume", str(run), "--epochs", "2", "--lr", "0.001", "--no-classifier"])
+    assert r.exit_code == 2 and "give only --epochs" in r.output and "--lr" in r.output and "--no-classifier" in r.output
+    last = run / "weights/last.pt"
+    good = torch.load(last, weights_only=True)
+    for edit, says in ((lambda b: b["model_config"].update(n_classes=0), "records n_classes 0, but the run trains 2"),
+                       (lambda b: b["model_config"].pop("n_classes"), "records n_classes 0, but the run trains 2"),
+                       (lambda b: b["optimizer"]["state"][0].update(exp_avg=torch.zeros(3)), "'exp_avg' is (3,)")):
+        blob = torch.load(last, weights_only=True)
+        edit(blob)
+        torch.save(blob, last)
+        r = runner.invoke(app, ["train", "--resume", str(run), "--epochs", "2"])
+        assert r.exit_code == 2 and "cannot be resumed" in r.output and says in r.output, r.output
+        torch.save(good, last)
+    r = runner.invoke(app, ["train", "--resume", str(run), "--epochs", "2"])
+    assert r.exit_code == 0, r.output
+
+
+def test_a_config_value_of_the_wrong_type_names_the_field(tmp_path):
+    path = tmp_path / "t.pt"
+    save_checkpoint(path, coded_model(), Normalizer(np.zeros(104, np.float32), np.ones(104, np.float32)))
+    blob = torch.load(path, weights_only=True)
+    blob["model_config"]["latent"] = "16"
+    torch.save(blob, path)
+    with pytest.raises(UserError, match="model_config latent must be a whole number"):
+        load_checkpoint(path)

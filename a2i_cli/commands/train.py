@@ -20,10 +20,22 @@ def by_arch(field: str) -> str:
     return text + (f"; on `sound`-recipe data {', '.join(sound)}" if sound else "")
 
 
+def typed_options(ctx: typer.Context, skip: tuple[str, ...]) -> list[str]:
+    """The options typed on this command line (as typed: --no-x for a False flag pair), except `skip`; a value
+    equal to the default counts too, so --resume can refuse every option but --epochs."""
+    typed = []
+    for p in ctx.command.params:
+        source = ctx.get_parameter_source(p.name)  # typer's own click: compare by name
+        if p.param_type_name == "option" and p.name not in skip and getattr(source, "name", "") == "COMMANDLINE":
+            typed.append(p.secondary_opts[0] if p.secondary_opts and ctx.params.get(p.name) is False else p.opts[0])
+    return typed
+
+
 def register(app: typer.Typer) -> None:
     @app.command("train")
     @cli_errors
     def train_cmd(
+        ctx: typer.Context,
         prepared: Annotated[Optional[Path], typer.Argument(help="Prepared folder from `a2i prepare` (default: the newest runs/prepare/*).", show_default=False)] = D["prepared"],
         epochs: Annotated[Optional[int], typer.Option(help=f"Total epochs (default {D['epochs']}; with --resume: the run's own, or more).", show_default=False)] = None,
         batch_size: Annotated[int, typer.Option(help="Batch size.")] = D["batch_size"],
@@ -58,18 +70,7 @@ def register(app: typer.Typer) -> None:
         if resume is not None:
             if prepared is not None:
                 raise UserError("--resume continues a run on the data it was trained on; do not pass PREPARED with it")
-            given = {"--batch-size": batch_size != D["batch_size"], "--lr": lr != D["lr"], "--seed": seed != D["seed"],
-                     "--latent": latent != M["latent"], "--arch": arch != ARCH, "--vae": vae != M["vae"],
-                     "--loss": loss != D["loss"], "--class-weight": class_weight != D["class_weight"],
-                     "--adv-weight": adv_weight != D["adv_weight"], "--kl-weight": kl_weight != D["kl_weight"],
-                     "--aug-noise": aug_noise != D["aug_noise"], "--aug-shift": aug_shift != D["aug_shift"],
-                     "--aug-offset": aug_offset != D["aug_offset"], "--lr-schedule": lr_schedule != D["lr_schedule"],
-                     "--image-class-weight": image_class_weight != D["image_class_weight"], "--ema": ema != D["ema"],
-                     "--class-codes/--no-class-codes": class_codes != D["class_codes"],
-                     "--tensorboard": tensorboard != D["tensorboard"],
-                     "--no-classifier": classifier != D["classifier"], "--time-budget": time_budget != D["time_budget"],
-                     "--device": device != D["device"], "--name": name != D["name"], "--exist-ok": exist_ok}
-            changed = [option for option, differs in given.items() if differs]
+            changed = typed_options(ctx, skip=("resume", "epochs"))
             if changed:
                 raise UserError(f"--resume continues a run with the settings it started with: give only --epochs "
                                 f"(also given: {', '.join(changed)}); start a new run to train otherwise")

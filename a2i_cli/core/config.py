@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .choices import Arch, Backend, Device, Engine, ImageFormat, Loss, Schedule, SplitMethod, Window  # noqa: F401
 from .checks import MAX_SEED, at_least, between, check_name, check_seed, choice, defaults, finite  # noqa: F401
-from .errors import UserError
+from .errors import UserError, short
 from .recipes import RECIPE_FIELDS, RECIPES, SOUND_RECIPES  # noqa: F401
 
 N_FRAMES = 8  # windows per row
@@ -119,11 +119,12 @@ class ModelConfig:
     def __post_init__(self) -> None:
         self.encoder_widths = tuple(self.encoder_widths)
         self.arch = choice(Arch, self.arch, "--arch")  # `auto` is resolved by TrainConfig.resolved
-        check_image_size(self.image_size)
+        for name in ("latent", "image_size", "temporal_channels", "n_classes"):  # from a file: any JSON value
+            if type(getattr(self, name)) is not int:
+                raise UserError(f"model_config {name} must be a whole number, got {short(repr(getattr(self, name)), 40)}")
+        check_image_size(self.image_size, "image_size")
         between(self.latent, 1, MAX_WIDTH, "--latent")
         between(self.temporal_channels, 1, MAX_WIDTH, "temporal_channels")
-        if type(self.n_classes) is not int:
-            raise UserError(f"n_classes must be a whole number, got {self.n_classes!r}")
         between(self.n_classes, 0, MAX_WIDTH, "n_classes")
         if self.n_classes and (self.n_classes < 2 or self.arch == Arch.seed):
             raise UserError(f"n_classes (class codes) must be 0, or 2+ with the a2i architecture; got n_classes "

@@ -82,8 +82,20 @@ class Networks:
         else:
             self.model.load_state_dict(blob["state_dict"])
         self.opt.load_state_dict(blob["optimizer"])
+        check_adam_state(self.opt, "optimizer")
         if self.class_head is not None and blob.get("class_head") is not None:
             self.class_head.load_state_dict(blob["class_head"])
         if self.disc is not None and blob.get("disc") is not None:
             self.disc.load_state_dict(blob["disc"])
             self.opt_d.load_state_dict(blob["disc_opt"])
+            check_adam_state(self.opt_d, "disc_opt")
+
+
+def check_adam_state(opt: torch.optim.Optimizer, key: str) -> None:
+    """ValueError unless every moment Adam keeps has the shape of its weight (torch checks it only at the next step)."""
+    for group in opt.param_groups:
+        for p in group["params"]:
+            for name, value in opt.state.get(p, {}).items():
+                if name != "step" and (not isinstance(value, torch.Tensor) or value.shape != p.shape):
+                    shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+                    raise ValueError(f"its {key} state {name!r} is {shape} for a weight of shape {tuple(p.shape)}")

@@ -142,6 +142,10 @@ class Trainer:
             raise UserError(f"the prepared data in {cfg.prepared} changed since {run_dir} was trained on it; resuming "
                             f"would mix two datasets: start a new run with `a2i train {cfg.prepared}`")
         self = cls(cfg, run_dir=run_dir, log=log)
+        recorded_codes = blob["model_config"].get("n_classes", 0)
+        if recorded_codes != self.cfg.model.n_classes:  # the run's data and class_codes decide it; the file must agree
+            raise UserError(f"{run} cannot be resumed: its model_config records n_classes {short(repr(recorded_codes), 40)}, "
+                            f"but the run trains {self.cfg.model.n_classes} class codes; start a new run")
         why = weights_mismatch(self.model, blob["state_dict"])
         if why:
             raise UserError(f"{run} cannot be resumed: {why}; start a new run")
