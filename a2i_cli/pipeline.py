@@ -84,7 +84,7 @@ def run_demo(cfg: DemoConfig, log: Callable[[str], None] = print, progress: Prog
     pcfg = PrepareConfig(data=run / "data", classes=list(cfg.classes), image_size=cfg.image_size, name=cfg.name,
                          exist_ok=cfg.exist_ok, runs_root=cfg.runs_root, split=SplitConfig(seed=cfg.seed))
     prepared_dir, meta = prepare(pcfg, progress)
-    log(f"   {meta['counts']['train']} train / {meta['counts']['test']} test rows -> {prepared_dir}")
+    log(f"   {meta['counts']['train']} train / {meta['counts'].get('val', 0)} validation / {meta['counts']['test']} test rows -> {prepared_dir}")
 
     log("3/5 train")
     tcfg = TrainConfig(prepared=prepared_dir, epochs=cfg.epochs, batch_size=cfg.batch_size, seed=cfg.seed,

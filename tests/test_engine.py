@@ -85,6 +85,8 @@ def test_export_round_trip(ckpt, feats, tmp_path):
     assert load_engine(out, "auto").name == "export"
     with pytest.raises(UserError, match="--engine export"):
         load_engine(out, "eager")
+    again = CliRunner().invoke(app, ["export", "--model", str(out), "--out", str(tmp_path / "again.pt2")])
+    assert again.exit_code == 2 and "already an exported program" in again.output and "--engine" not in again.output
 
 
 def test_auto_picks_fused_when_built_else_eager(ckpt, monkeypatch):

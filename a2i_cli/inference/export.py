@@ -40,6 +40,9 @@ def export_checkpoint(ckpt: Path, out: Path) -> Path:
     out = Path(out)
     if out.suffix != ".pt2":
         raise UserError(f"--out {out} should end in .pt2 (torch.export archive)")
+    if Path(ckpt).suffix == ".pt2" and Path(ckpt).is_file():
+        raise UserError(f"--model {ckpt} is already an exported program; `a2i export` reads a checkpoint (.pt), "
+                        "e.g. runs/train/<name>/weights/best.pt")
     loaded = load_checkpoint(ckpt)
     ep = export_program(loaded)
     meta = {
