@@ -124,29 +124,49 @@ struct OutDesc {
   long uimg = 0, urs = 0;
 };
 
+// Splits n items into ceil(n / most) runs of near-equal length (a row of 8 pixels with
+// tiles of at most 6 rows is 4 + 4, not 6 + 2).
+template <class F>
+void split_even(int n, int most, const F& f) {
+  const int parts = (n + most - 1) / most;
+  for (int p = 0, start = 0; p < parts; ++p) {
+    const int len = n / parts + (p < n % parts ? 1 : 0);
+    f(start, len);
+    start += len;
+  }
+}
+
 // Input: padded NHWC [B][H+2][W+2][cin] at x (image stride img).
-void run_gemm_layer(const float* x, long img, int B, int H, int W, int cin, int cout, const float* wp,
-                    const float* bias_padded, int act, float slope, const OutDesc& od) {
+void run_gemm_layer(const Kernels& K, const float* x, long img, int B, int H, int W, int cin, int cout,
+                    const float* wp, const float* bias_padded, int act, float slope, const OutDesc& od) {
   const long coutp = round_up16(cout);
   GemmLayer L{(long)(W + 2) * cin, cin, cout, coutp, bias_padded, act, slope, od.cs, od.u != nullptr};
   const long S = (long)cin * coutp;
+  // Tiles run along an image row when rows are long enough, else across the images of the chunk.
   const bool pixel_mode = W >= 8;
   std::vector<GemmTile> tiles;
   for (int py = 0; py < 2; ++py)
     for (int px = 0; px < 2; ++px) {
       const float* wpar = wp + (long)((py * 2 + px) * 4) * S;
       for (long co0 = 0; co0 < cout;) {
-        const long rem = coutp - co0;
-        const int nv = rem >= 64 ? 4 : (rem >= 32 ? 2 : 1);
-        const int mrmax = gemm_mr_max(nv);
-        auto add = [&](int b, int m, int n, int mr, long as, long os, long us) {
+        const long need = (cout - co0 + K.vl - 1) / K.vl;  // channel vectors still to do
+        const int nv = need >= 4 && K.nv_max >= 4 ? 4 : (need >= 2 ? 2 : 1);
+        const int mrmax = K.gemm_mr_max(nv);
+        // A tile at output row m (and column n in batch mode) reads tap rows [r0, r1) and,
+        // in batch mode, tap columns [j0, j1): the others fall on the zero border.
+        auto add = [&](int b, int m, int n, int mr, long as, long os, long us, bool cols) {
+          const int r0 = m - 1 + py < 0 ? 1 : 0, r1 = m + py >= H ? 1 : 2;
+          const int j0 = cols && n - 1 + px < 0 ? 1 : 0, j1 = cols && n + px >= W ? 1 : 2;
+          if (r1 <= r0 || j1 <= j0) return;  // cannot happen for H, W >= 1
           GemmTile t;
-          t.a = x + b * img + (long)(m + py) * L.rs_in + (long)(n + px) * cin;
+          t.a = x + b * img + (long)(m + py + r0) * L.rs_in + (long)(n + px + j0) * cin;
           t.as = as;
-          t.w = wpar + co0;
+          t.w = wpar + co0 + ((long)r0 * 2 * cin + (long)j0 * cin) * coutp;
           t.co0 = (int)co0;
           t.mr = mr;
           t.nv = nv;
+          t.nr = r1 - r0;
+          t.kk = (j1 - j0) * cin;
           const int oy = 2 * m + py, ox = 2 * n + px;
           t.o = od.o ? od.o + b * od.img + (oy + od.pad) * od.rs + (ox + od.pad) * od.px : nullptr;
           t.os = os;
@@ -157,16 +177,15 @@ void run_gemm_layer(const float* x, long img, int B, int H, int W, int cin, int 
         if (pixel_mode) {
           for (int b = 0; b < B; ++b)
             for (int m = 0; m < H; ++m)
-              for (int n = 0; n < W; n += mrmax) add(b, m, n, std::min(mrmax, W - n), cin, 2 * od.px, 6);
+              split_even(W, mrmax, [&](int n, int mr) { add(b, m, n, mr, cin, 2 * od.px, 6, false); });
         } else {
           for (int m = 0; m < H; ++m)
             for (int n = 0; n < W; ++n)
-              for (int b = 0; b < B; b += mrmax) add(b, m, n, std::min(mrmax, B - b), img, od.img, od.uimg);
+              split_even(B, mrmax, [&](int b, int mr) { add(b, m, n, mr, img, od.img, od.uimg, true); });
         }
-        co0 += 16 * nv;
+        co0 += (long)K.vl * nv;
       }
     }
-  const Kernels& K = kernels();
   const long n = (long)tiles.size();
   parallel_dynamic(n, std::max<long>(1, n / (16 * std::max(1, at::get_num_threads()))),
                    [&](long lo, long hi) { K.gemm_tiles(L, tiles.data() + lo, hi - lo); });
@@ -245,7 +264,7 @@ at::Tensor deconv_s2k4_cpu(const at::Tensor& x, const at::Tensor& w, const std::
     od.rs = 2L * W;
     od.px = 1;
     od.cs = oplane;
-    run_gemm_layer(xp.data_ptr<float>(), (long)(H + 2) * (W + 2) * cin, B, H, W, cin, cout, wp.data_ptr<float>(),
+    run_gemm_layer(kernels(), xp.data_ptr<float>(), (long)(H + 2) * (W + 2) * cin, B, H, W, cin, cout, wp.data_ptr<float>(),
                    b.data_ptr<float>(), (int)act, sl, od);
   }
   return out;
@@ -362,7 +381,7 @@ at::Tensor decoder_cpu(const at::Tensor& z, at::TensorList weights, at::TensorLi
         od.cs = (long)(Ho + 2) * (Ho + 2);
         od.pad = 1;
       }
-      run_gemm_layer(A + offA[l], img, nb, H, H, cin[l], cout[l], packed[l].data_ptr<float>(),
+      run_gemm_layer(K, A + offA[l], img, nb, H, H, cin[l], cout[l], packed[l].data_ptr<float>(),
                      bpad[l].data_ptr<float>(), act_of(l), sl, od);
     }
     if (p0 >= nl) continue;
@@ -426,9 +445,19 @@ TORCH_LIBRARY(a2i, m) {
   m.def("deconv_s2k4(Tensor x, Tensor w, Tensor? bias, int act, float slope) -> Tensor");
   m.def("decoder(Tensor z, Tensor[] weights, Tensor[] biases, float slope, bool uint8_out) -> Tensor");
   m.def("isa() -> str");
+  m.def("isa_list() -> str[]");
+  m.def("set_isa(str name) -> bool");
 }
 
 std::string isa_cpu() { return kernels().isa; }
+
+std::vector<std::string> isa_list_cpu() {
+  std::vector<std::string> out;
+  for (const Kernels* k : supported_kernels()) out.emplace_back(k->isa);
+  return out;
+}
+
+bool set_isa_cpu(std::string name) { return set_kernels(name); }
 
 TORCH_LIBRARY_IMPL(a2i, CPU, m) {
   m.impl("pack_weight", &pack_weight_cpu);
@@ -436,7 +465,11 @@ TORCH_LIBRARY_IMPL(a2i, CPU, m) {
   m.impl("decoder", &decoder_cpu);
 }
 
-TORCH_LIBRARY_IMPL(a2i, CompositeExplicitAutograd, m) { m.impl("isa", &isa_cpu); }
+TORCH_LIBRARY_IMPL(a2i, CompositeExplicitAutograd, m) {
+  m.impl("isa", &isa_cpu);
+  m.impl("isa_list", &isa_list_cpu);
+  m.impl("set_isa", &set_isa_cpu);
+}
 
 }  // namespace a2i
 

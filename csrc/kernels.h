@@ -2,10 +2,13 @@
 // and the per-instruction-set kernel variants (kernels.cpp + kernels_impl.h).
 #pragma once
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace a2i {
 
-// Pixel-vectorised layer: planar padded input, output planar (float) or HWC uint8.
+// Pixel-vectorised layer: planar padded input (W a multiple of Kernels::vl), output planar
+// (float) or HWC uint8.
 struct PixLayer {
   const float* X;     // input [cin][H+2][W+2], zero border
   long ps, prs;       // input plane stride, row stride
@@ -35,25 +38,34 @@ struct GemmLayer {
 };
 
 struct GemmTile {
-  const float* a;     // A of tile row 0, tap row 0, k = 0
+  const float* a;     // A of tile row 0 at its first tap row and first k
   long as;            // A stride between tile rows
-  const float* w;     // packed weights of the parity, tap row 0, column co0
-  int co0, mr, nv;
+  const float* w;     // packed weights of the parity at the same tap row and k, column co0
+  int co0, mr, nv;    // first output channel, rows (output pixels), vectors of channels
+  int nr, kk;         // tap rows (1 or 2) and k per tap row (cin or 2 * cin) the tile reads
   float* o;           // output of tile row 0 at channel 0
   long os;
   unsigned char* u;   // uint8 output of tile row 0 at channel 0
   long us;
 };
 
-inline int gemm_mr_max(int nv) { return nv == 4 ? 6 : 12; }
-
+// One compiled variant: its name, register file and kernels. Tile shapes follow the
+// register file (kernels_impl.h); the op code (a2i_ops.cpp) asks for them here.
 struct Kernels {
   const char* isa;
+  int vl;             // floats per vector register
+  int nregs;          // vector registers
+  int nv_max;         // GEMM tiles: most channel vectors per tile
+  int (*gemm_mr_max)(int nv);  // GEMM tiles: most rows for nv channel vectors
   void (*pix_rows)(const PixLayer&, int oy0, int oy1);
   void (*gemm_tiles)(const GemmLayer&, const GemmTile*, long n);
 };
 
-// The best variant this CPU supports (A2I_ISA=avx512|avx2|generic forces one).
+// The variant in use: the best this CPU runs, unless A2I_ISA or set_isa() chose another.
 const Kernels& kernels();
+// Every variant this CPU runs, best first.
+std::vector<const Kernels*> supported_kernels();
+// Use variant `name` from now on; false (and nothing changes) when this CPU cannot run it.
+bool set_kernels(const std::string& name);
 
 }  // namespace a2i
