@@ -99,7 +99,8 @@ def run_demo(cfg: DemoConfig, log: Callable[[str], None] = print, progress: Prog
     prepared = Prepared.load(prepared_dir)
     generated = run / "generated"
     generate_split(engine, prepared, generated)
-    log(f"   {len(prepared.indices('test'))} images -> {generated} (engine {engine.name})")
+    why = f", auto: {engine.choice}" if engine.choice else ""
+    log(f"   {len(prepared.indices('test'))} images -> {generated} (engine {engine.name}{why})")
 
     log("5/5 score")
     pairs = pair_images(generated, run / "data")

@@ -57,20 +57,11 @@ Scratch& worker_scratch() {
 
 // Dynamic scheduling over [0, n): the threads pull items from a shared counter, so one
 // thread slowed down by another process on its core does not hold the others back.
-// A single image runs on the calling thread only: it is already several times faster
-// than eager there, and every parallel region costs a lot on a busy machine.
-thread_local bool t_serial = false;
-struct SerialGuard {
-  bool prev;
-  explicit SerialGuard(bool on) : prev(t_serial) { t_serial = on || prev; }
-  ~SerialGuard() { t_serial = prev; }
-};
-
 template <class F>
 void parallel_dynamic(long n, long grain, const F& f) {
   const long nchunks = (n + grain - 1) / grain;
   const int nt = (int)std::min<long>(at::get_num_threads(), nchunks);
-  if (nt <= 1 || t_serial || at::in_parallel_region()) {
+  if (nt <= 1 || at::in_parallel_region()) {
     if (n > 0) f(0L, n);
     return;
   }
@@ -319,7 +310,6 @@ at::Tensor decoder_cpu(const at::Tensor& z, at::TensorList weights, at::TensorLi
   at::Tensor out = uint8_out ? at::empty({B, S, S, 3}, z.options().dtype(at::kByte))
                              : at::empty({B, C_last, S, S}, z.options());
   if (B == 0) return out;
-  SerialGuard serial(B < 2);
   const float sl = (float)slope;
   auto act_of = [&](int l) { return l == nl - 1 ? ACT_TANH : ACT_LEAKY; };
   // Layers whose input is at least 16 wide run pixel-vectorised per image; before that,

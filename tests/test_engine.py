@@ -89,8 +89,28 @@ def test_export_round_trip(ckpt, feats, tmp_path):
     assert again.exit_code == 2 and "already an exported program" in again.output and "--engine" not in again.output
 
 
-def test_auto_picks_fused_when_built_else_eager(ckpt, monkeypatch):
-    assert load_engine(ckpt, "auto").name == ("fused" if ops.has_ops() else "eager")
+def test_auto_picks_the_engine_measured_faster_and_says_why(ckpt, monkeypatch, tmp_path):
+    """auto is never slower than eager: fused only where it measured faster on this CPU, cached per machine."""
+    from a2i_cli.inference import auto
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    if ops.has_ops():
+        eng = load_engine(ckpt, "auto")  # a real measurement on this CPU
+        speedup = auto.auto_engine(eng.cfg.image_size, eng.cfg.latent).speedup
+        assert eng.name == ("fused" if speedup >= 1 else "eager") and f"{speedup:.1f}x eager" in eng.choice
+        assert (tmp_path / "cache/a2i/engine-choice.json").is_file()
+        # a CPU where the fused op loses: auto runs eager and says so (a fresh key: another decoder shape)
+        monkeypatch.setattr(auto, "measure_speedup", lambda size, latent: 0.6)
+        slow = auto.auto_engine(eng.cfg.image_size, eng.cfg.latent + 1)
+        assert slow.engine == "eager" and "0.60x eager" in slow.reason and ops.isa() in slow.reason
+        # remembered: the next process does not measure again
+        monkeypatch.setattr(auto, "measure_speedup", lambda size, latent: pytest.fail("measured twice"))
+        assert auto.auto_engine(eng.cfg.image_size, eng.cfg.latent + 1).engine == "eager"
+        # an unreadable cache only means measuring again
+        (tmp_path / "cache/a2i/engine-choice.json").write_text("{not json")
+        monkeypatch.setattr(auto, "measure_speedup", lambda size, latent: 3.0)
+        assert auto.auto_engine(eng.cfg.image_size, eng.cfg.latent + 1).engine == "fused"
+    assert load_engine(ckpt, "eager").choice == ""  # only auto explains itself
     monkeypatch.setattr(ops, "has_ops", lambda: False)
     monkeypatch.setattr(ops, "ops_reason", lambda: "ImportError: no _C")
     assert load_engine(ckpt, "auto").name == "eager"

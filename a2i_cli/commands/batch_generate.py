@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
         name: Annotated[str, typer.Option(help="Run name under runs/batch-generate/ when --out is not given.")] = D["name"],
         exist_ok: Annotated[bool, typer.Option(help="Reuse runs/batch-generate/<name> (resuming it) instead of making <name>2.")] = D["exist_ok"],
         model: Annotated[Optional[str], typer.Option(help="Checkpoint .pt or exported .pt2, a path or a URI (default: the newest runs/train/*/weights/best.pt).")] = D["model"],
-        engine: Annotated[Engine, typer.Option(help="How the model runs: auto picks fused when the C++ ops are built, else eager.")] = D["engine"],
+        engine: Annotated[Engine, typer.Option(help="How the model runs: auto picks the faster of fused and eager on this CPU (a2i env shows which and why).")] = D["engine"],
         backend: Annotated[Backend, typer.Option(help="Where work runs: local (a process per core), ray, or auto (ray when --ray-address or RAY_ADDRESS is given, in-process for 256 rows or fewer, else local).")] = D["backend"],
         ray_address: Annotated[Optional[str], typer.Option(help="Join this Ray cluster ('auto' or host:port) instead of starting a private local instance.")] = D["ray_address"],
         workers: Annotated[Optional[int], typer.Option(help="Worker processes / Ray actors (default: every core).")] = D["workers"],
@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
         console.print(
             f"{result.written} images written to {result.out} in {result.seconds:.1f} s "
             f"({result.rate:,.0f} images/s, backend {'in-process' if result.backend == 'inline' else result.backend}, "
-            f"engine {engines or 'not started'})"
+            f"engine {engines or 'not started'}{f' - auto: {result.engine_choice}' if result.engine_choice else ''})"
             + (f"; {result.skipped} rows already done" if result.skipped else "")
             + f"; {result.present} images at {result.out} listed in {result.manifest_path}"
         )

@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
         row: Annotated[int, typer.Option(help="With a CSV: the 1-based data row to draw.")] = D["row"],
         out: Annotated[Optional[Path], typer.Option(help="PNG file to write (default generated.png); with a recording, a folder (default generated/).")] = D["out"],
         model: Annotated[Optional[Path], typer.Option(help="Checkpoint .pt or exported .pt2 (default: the newest runs/train/*/weights/best.pt).")] = D["model"],
-        engine: Annotated[Engine, typer.Option(help="How the model runs: auto picks fused when the C++ ops are built, else eager.")] = D["engine"],
+        engine: Annotated[Engine, typer.Option(help="How the model runs: auto picks the faster of fused and eager on this CPU (a2i env shows which and why).")] = D["engine"],
         csv: Annotated[Optional[Path], typer.Option(hidden=True, help="Old spelling: pass the CSV as INPUT.")] = None,
         audio: Annotated[Optional[Path], typer.Option(hidden=True, help="Old spelling: pass the recording as INPUT.")] = None,
         backend: Annotated[Optional[Engine], typer.Option(hidden=True, help="Old spelling of --engine.")] = None,
@@ -66,7 +66,7 @@ def register(app: typer.Typer) -> None:
             with progress_bar("generating") as bar:
                 report = stills_from_audio(source, folder, eng, progress=bar)
             console.print(f"wrote {len(report.files)} images to {report.out} ({report.files[0].name} ...) and "
-                          f"{report.manifest.name}; engine {report.engine}, model {eng.source}")
+                          f"{report.manifest.name}; engine {report.engine}{_why(eng)}, model {eng.source}")
             return
         target = cfg.out or Path("generated.png")
         if target.suffix.lower() != ".png" or target.is_dir():
@@ -75,4 +75,9 @@ def register(app: typer.Typer) -> None:
         eng = load_engine(cfg.model or newest_best(), cfg.engine)
         image = eng.generate(feats[None])[0]
         save_png(image, target)
-        console.print(f"wrote {target} ({image.shape[1]}x{image.shape[0]}, engine {eng.name}, model {eng.source})")
+        console.print(f"wrote {target} ({image.shape[1]}x{image.shape[0]}, engine {eng.name}{_why(eng)}, model {eng.source})")
+
+
+def _why(engine) -> str:
+    """' (auto: <why>)' for --engine auto, else ''."""
+    return f" (auto: {engine.choice})" if engine.choice else ""

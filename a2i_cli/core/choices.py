@@ -7,7 +7,7 @@ from enum import StrEnum
 class Engine(StrEnum):
     """How a model runs."""
 
-    auto = "auto"  # fused when the C++ ops are built, else eager
+    auto = "auto"  # the faster of fused and eager on this CPU (inference/auto.py)
     eager = "eager"  # the checkpoint's nn.Module (the reference)
     fused = "fused"  # the decoder as one C++ op
     export = "export"  # a torch.export program

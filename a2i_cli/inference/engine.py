@@ -4,6 +4,7 @@
     imgs = engine.generate(raw_feats)   # (B, 104) raw MFCC float32 -> (B, S, S, 3) uint8
     engine.name                         # the engine that actually runs ("eager", ...)
     engine.source                       # the file the model came from
+    engine.choice                       # with auto: one line saying why this engine ("" otherwise)
 
 Engines:
     eager   the checkpoint's nn.Module in eval mode (the reference)
@@ -11,7 +12,8 @@ Engines:
             uint8 conversion are baked into the graph, the config travels as extra file)
     fused   the encoder in PyTorch, the decoder as one C++ op (a2i::decoder) with the
             BatchNorms folded into the convolutions, writing uint8 HWC directly
-    auto    fused when the C++ ops are built, else eager
+    auto    the faster of fused and eager on this CPU (measured once per machine, see auto.py);
+            engine.choice says which and why
 
 Raw features are normalised with the statistics stored in the checkpoint, so callers
 never normalise themselves. `engine.recipe` is the feature recipe the model was trained on:
@@ -34,6 +36,7 @@ from ..data.normalize import Normalizer
 from ..model.checkpoint import Loaded, load_checkpoint
 from ..model.network import LEAKY_SLOPE, Decoder, to_uint8
 from . import ops
+from .auto import auto_engine
 from .export import export_program, load_program
 
 
@@ -46,6 +49,7 @@ class Engine:
         self.recipe = recipe  # how audio becomes this model's 104 features
         self.image_size = cfg.image_size
         self.source = source  # the file the model came from, for messages and records
+        self.choice = ""  # set by load_engine for --engine auto: why this engine
 
     def _forward_uint8(self, feats: torch.Tensor) -> torch.Tensor:
         """(B, 104) normalised float32 -> (B, S, S, 3) uint8."""
@@ -164,6 +168,11 @@ def load_engine(ckpt: Path, engine: str = "auto", option: str = "--engine") -> E
         ep = export_program(loaded)
         meta = {"source": str(ckpt), "feature_recipe": loaded.recipe.to_dict()}
         return ExportEngine(ep.module(), loaded.cfg, meta, Path(ckpt))
-    if engine == EngineName.fused or (engine == EngineName.auto and ops.has_ops()):
+    if engine == EngineName.fused:
         return FusedEngine(loaded, option)
+    if engine == EngineName.auto:
+        picked = auto_engine(loaded.cfg.image_size, loaded.cfg.latent)
+        eng = FusedEngine(loaded, option) if picked.engine == "fused" else EagerEngine(loaded)
+        eng.choice = picked.reason
+        return eng
     return EagerEngine(loaded)

@@ -21,6 +21,7 @@ def _version_of(module: str) -> str:
 def environment_report() -> dict[str, str]:
     import torch
 
+    from .cpu import cpu_features, cpu_name
     from .ops import ops_status
 
     ops = ops_status()
@@ -31,10 +32,25 @@ def environment_report() -> dict[str, str]:
         "torch": torch.__version__,
         "threads": str(torch.get_num_threads()),
         "cuda": torch.cuda.is_available() and torch.cuda.get_device_name(0) or "not available",
+        "cpu": f"{cpu_name()} ({', '.join(cpu_features()) or 'no SIMD flags listed'})",
         "c++ ops": ops,
+        "engine auto": auto_line(),
         "ray": _version_of("ray"),
         "av (PyAV)": _version_of("av"),
         "numpy": _version_of("numpy"),
         "pandas": _version_of("pandas"),
         "scikit-image": _version_of("skimage"),
     }
+
+
+def auto_line() -> str:
+    """What --engine auto runs for the default 256x256 model here, and why (measured once, then cached)."""
+    from ..core.config import ModelConfig
+    from .auto import auto_engine
+
+    cfg = ModelConfig()
+    try:
+        picked = auto_engine(cfg.image_size, cfg.latent)
+        return f"{picked.engine} for {cfg.image_size}x{cfg.image_size} models: {picked.reason}"
+    except Exception as e:  # a report must not fail
+        return f"could not measure ({type(e).__name__}: {e})"

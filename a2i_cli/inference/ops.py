@@ -2,6 +2,8 @@
 
     has_ops()            True when a2i_cli._C loaded (checked once, never raises)
     ops_status()         one line for `a2i env`
+    isa() / isa_list()   the kernel variant in use / every variant this CPU runs, best first
+    use_isa(name)        switch variant (benchmarks and tests; A2I_ISA=name picks one at start)
     pack_weight(w)       (cin, cout, 4, 4) -> (2, 2, 2, 2, cin, coutp) kernel layout
     deconv_s2k4(x, w, bias, act, slope)      fused ConvTranspose2d(4, 2, 1) + bias + act
     decoder(z, weights, biases, slope, uint8_out)   the whole decoder in one call
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -57,13 +60,33 @@ def ops_reason() -> str:
 def ops_status() -> str:
     ok, detail = _load()
     if ok:
-        return f"built ({detail}, {isa()} kernels)"
+        note = isa_request_note()
+        return f"built ({detail}, {isa()} kernels of {', '.join(isa_list())})" + (f"; {note}" if note else "")
     return f"not built: {detail}; {BUILD_HINT}"
 
 
 def isa() -> str:
-    """Instruction set of the kernels picked at run time (avx512, avx2, generic)."""
+    """Kernel variant in use: avx512, avx2, generic (x86-64 baseline or portable) or neon."""
     return torch.ops.a2i.isa() if has_ops() else "none"
+
+
+def isa_list() -> list[str]:
+    """Every kernel variant this build holds and this CPU runs, best first ([] without the ops)."""
+    return list(torch.ops.a2i.isa_list()) if has_ops() else []
+
+
+def use_isa(name: str) -> None:
+    """Run the kernels of variant `name` from now on (process-wide); ValueError when this CPU cannot."""
+    if not has_ops() or not torch.ops.a2i.set_isa(name):
+        raise ValueError(f"kernel variant {name!r} does not run here; this CPU runs {', '.join(isa_list()) or 'none'}")
+
+
+def isa_request_note() -> str:
+    """'' or one line saying that A2I_ISA asked for a variant this CPU cannot run (it is then ignored)."""
+    want = os.environ.get("A2I_ISA", "").strip()
+    if not want or not has_ops() or want in isa_list():
+        return ""
+    return f"A2I_ISA={want} is not a variant this CPU runs ({', '.join(isa_list())}); using {isa()}"
 
 
 # --------------------------------------------------------------------------- wrappers

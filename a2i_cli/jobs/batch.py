@@ -57,6 +57,7 @@ class BatchResult:
     backend: str = ""
     engine: str = ""
     engines: dict = field(default_factory=dict)  # engine -> number of nodes that ran it
+    engine_choice: str = ""  # with --engine auto: why the engine (as the last worker saw it)
     errors_path: Location | None = None
     manifest_path: object = None
     first_errors: list[tuple[int, str]] = field(default_factory=list)
@@ -170,6 +171,7 @@ def _generate(stream, spec, cfg, done, manifest, result, err_w, progress, out, h
         manifest.append([[r, p, *e] for r, p, e in zip(chunk.rows.tolist(), res["path"], chunk.extras)])
         result.written += len(chunk.rows)
         result.engine = res["engine"]
+        result.engine_choice = res.get("choice") or result.engine_choice
         nodes[res["engine"]].add(res.get("node", "local"))
         progress.advance(len(chunk.rows))
     result.engines = {engine: len(ids) for engine, ids in nodes.items()}

@@ -2,6 +2,7 @@
 
     Predictor(model_bytes, "model.pt", out)({"row": (B,) int64, "feats": (B, 104) float32})
         -> {"row": (B,), "path": [B relative paths], "engine": the engine that ran,
+            "choice": why that engine (with --engine auto, else ""),
             "data": [B encoded images]  (only with deliver="return")}
 
 Images are named OUT/images/<row // 1000, 6 digits>/<row, 9 digits>.<ext> (1000 files per
@@ -72,7 +73,7 @@ class Predictor:
         images = self.engine.generate(batch["feats"])  # (B, S, S, 3) uint8, under inference_mode
         paths = [image_relpath(row, self.ext) for row in rows.tolist()]
         data = [encode(img, self.fmt, self.png_level, self.quality) for img in images]
-        result = {"row": rows, "path": paths, "engine": self.engine.name}
+        result = {"row": rows, "path": paths, "engine": self.engine.name, "choice": self.engine.choice}
         if self.deliver == "return":
             result["data"] = data
         else:
