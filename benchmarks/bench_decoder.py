@@ -1,17 +1,28 @@
 """Decoder throughput on CPU: eager vs stock variants vs the fused C++ op, side by side.
 
-    python benchmarks/bench_decoder.py [--batches 1,16,64,256] [--compile] [--json FILE]
+    python benchmarks/bench_decoder.py [--batches 1,16,64,256] [--compile] [--layers] [--json FILE]
 
 Every variant maps z (B, latent) to the uint8 image (B, S, S, 3), i.e. what the engine
 returns. Prints images/s (best of the repeats, median alongside), the ratio to eager and
 the share of the compute limit: decoder FLOPs per image (valid transposed-conv taps, from
 the layer shapes) times images/s over the torch.mm GFLOP/s measured in the same run.
+
+The fused op is timed once per kernel variant this CPU runs (avx512, avx2, generic = plain
+x86-64, neon), switched in-process; ONNX Runtime is timed when installed (pip install
+onnxruntime onnx onnxscript), torch.compile with --compile. A summary at the end gives each
+fused variant against eager, ONNX Runtime and torch.mm at the largest batch.
+
+--layers also compares, layer by layer, the fused op's own time in each layer
+(a2i::decoder_layer_times) with the lower bound of the other design: the same layer as
+torch.mm (the BLAS torch ships) of the im2col matrix by the packed weights, 4 output
+parities, with no im2col, bias, activation or layout cost counted.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import platform
 import statistics
 import sys
 import time
@@ -24,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from a2i_cli.core.config import ModelConfig  # noqa: E402
 from a2i_cli.inference import ops  # noqa: E402
+from a2i_cli.inference.cpu import cpu_features, cpu_name  # noqa: E402
 from a2i_cli.inference.engine import fold_decoder  # noqa: E402
 from a2i_cli.model.network import LEAKY_SLOPE, build_model, decoder_channels, to_uint8  # noqa: E402
 
@@ -100,7 +112,12 @@ def variants(model, latent: int, args) -> dict:
     if ops.has_ops():
         weights, biases = fold_decoder(model)
         packed = [ops.pack_weight(w) for w in weights]
-        out["fused (a2i::decoder)"] = lambda z: ops.decoder(z, packed, biases, LEAKY_SLOPE, True)
+        for isa in ops.isa_list():  # one block per kernel variant this CPU runs
+            def fused(z, isa=isa):
+                ops.use_isa(isa)
+                return ops.decoder(z, packed, biases, LEAKY_SLOPE, True)
+
+            out[f"fused {isa} (a2i::decoder)"] = fused
     else:
         print(f"note: fused op not built ({ops.ops_reason()}); {ops.BUILD_HINT}", file=sys.stderr)
     return out
@@ -129,6 +146,7 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=5, help="minimum timed runs per cell")
     p.add_argument("--budget", type=float, default=1.5, help="seconds of extra repeats per cell")
     p.add_argument("--compile", action="store_true", help="also time torch.compile (slow to build)")
+    p.add_argument("--layers", action="store_true", help="also compare each layer with torch.mm's lower bound")
     p.add_argument("--json", type=Path, help="write the numbers to this file")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
@@ -138,7 +156,9 @@ def main() -> None:
     flops = decoder_flops(cfg.latent, args.size)
     peak = mm_gflops()
     load = os.getloadavg()[0]
-    print(f"torch {torch.__version__}, {args.threads} threads, kernels: {ops.isa()}; torch.mm {peak:.1f} GFLOP/s; "
+    cpu = f"{cpu_name()} ({platform.machine()}; {', '.join(cpu_features()) or 'no SIMD flags listed'})"
+    print(f"CPU {cpu}; kernel variants it runs: {', '.join(ops.isa_list()) or 'none (ops not built)'}")
+    print(f"torch {torch.__version__}, {args.threads} threads; torch.mm {peak:.1f} GFLOP/s; "
           f"decoder {flops / 1e6:.1f} MFLOP/image at {args.size}x{args.size}; load average {load:.1f} "
           f"on {os.cpu_count()} CPUs (other jobs make every number noisy)")
     rows = []
@@ -161,10 +181,69 @@ def main() -> None:
                 print(f"batch {batch:4d}  {name:34s} {ips:9.1f} img/s (median {med:8.1f})  "
                       f"{ips / eager_ips:5.2f}x eager  {100 * share:5.1f}% of mm  {1e3 * min(times):8.2f} ms  "
                       f"max|diff| {max_diff}", flush=True)
+    if ops.has_ops():
+        ops.use_isa(ops.isa_list()[0])
+    summary(rows, peak)
+    layers = layer_table(model, args, peak) if args.layers else []
     if args.json:
-        args.json.write_text(json.dumps({"torch": torch.__version__, "threads": args.threads, "isa": ops.isa(),
-                                         "mm_gflops": peak, "load_average": load, "decoder_mflop": flops / 1e6, "size": args.size,
-                                         "rows": rows}, indent=1))
+        args.json.write_text(json.dumps({"torch": torch.__version__, "threads": args.threads, "cpu": cpu,
+                                         "isa_list": ops.isa_list(), "mm_gflops": peak, "load_average": load,
+                                         "decoder_mflop": flops / 1e6, "size": args.size, "rows": rows,
+                                         "layers": layers}, indent=1))
+
+
+def summary(rows: list[dict], peak: float) -> None:
+    """Each fused variant at the largest batch: x eager, x ONNX Runtime, share of torch.mm, and batch-1 latency."""
+    big = max(r["batch"] for r in rows)
+    at = {r["variant"]: r for r in rows if r["batch"] == big}
+    one = {r["variant"]: r for r in rows if r["batch"] == 1}
+    onnx = at.get("onnxruntime")
+    print(f"\nsummary, batch {big} (torch.mm {peak:.1f} GFLOP/s in this run):")
+    for name, r in at.items():
+        if not name.startswith("fused"):
+            continue
+        vs_onnx = f"{r['images_per_s'] / onnx['images_per_s']:5.2f}x onnxruntime" if onnx else "(no onnxruntime)"
+        lat = ""
+        if name in one:
+            ort1 = one.get("onnxruntime")
+            lat = f"; batch 1 {one[name]['latency_ms']:.2f} ms" + (f" vs onnxruntime {ort1['latency_ms']:.2f} ms" if ort1 else "")
+        print(f"  {name:34s} {r['images_per_s']:8.1f} img/s  {r['vs_eager']:5.2f}x eager  {vs_onnx}  "
+              f"{100 * r['compute_share']:5.1f}% of torch.mm{lat}")
+
+
+def layer_table(model, args, peak: float) -> list[dict]:
+    """Per layer at the largest batch: the fused op's own time per layer vs torch.mm's lower bound for that layer."""
+    batch = max(int(b) for b in args.batches.split(","))
+    weights, biases = fold_decoder(model)
+    packed = [ops.pack_weight(w) for w in weights]
+    chans = [w.shape[0] for w in weights] + [weights[-1].shape[1]]
+    z = torch.randn(batch, chans[0])
+    print(f"\nper layer, batch {batch}: the fused op's time in each layer (a2i::decoder_layer_times; best of "
+          f"{args.repeats}) vs the BLAS design's lower bound (torch.mm of the im2col matrix by the packed weights, "
+          f"4 parities; im2col, bias, activation and layout not counted); % = share of torch.mm")
+    fused = {}
+    with torch.inference_mode():
+        for isa in ops.isa_list():
+            ops.use_isa(isa)
+            runs = [ops.decoder_layer_times(z, packed, biases, LEAKY_SLOPE, True) for _ in range(args.repeats + 1)][1:]
+            fused[isa] = [min(r[i] for r in runs) for i in range(len(weights))]
+        out = []
+        for i in range(len(weights)):
+            h, cin, cout = 2**i, chans[i], chans[i + 1]
+            fl = 2 * (4 * h - 2) ** 2 * cin * cout * batch
+            a, wm = torch.randn(batch * h * h, 4 * cin), torch.randn(4 * cin, cout)
+            row = {"layer": i, "shape": f"{cin}x{h}x{h} -> {cout}x{2 * h}x{2 * h}", "mflop": fl / 1e6,
+                   "mm_ms": 4e3 * min(timeit(lambda: torch.mm(a, wm), args.repeats, 0.3))}
+            share = lambda ms: 100 * fl / (ms / 1e3) / peak / 1e9  # noqa: E731
+            cells = [f"torch.mm {row['mm_ms']:7.2f} ms ({share(row['mm_ms']):3.0f}%)"]
+            for isa, t in fused.items():
+                row[f"{isa}_ms"] = 1e3 * t[i]
+                cells.append(f"fused {isa} {1e3 * t[i]:7.2f} ms ({share(1e3 * t[i]):3.0f}%)")
+            print(f"  L{i} {row['shape']:24s} " + "  ".join(cells), flush=True)
+            out.append(row)
+    if ops.has_ops():
+        ops.use_isa(ops.isa_list()[0])
+    return out
 
 
 if __name__ == "__main__":

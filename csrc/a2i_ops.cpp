@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <vector>
 
@@ -261,8 +262,17 @@ at::Tensor deconv_s2k4_cpu(const at::Tensor& x, const at::Tensor& w, const std::
   return out;
 }
 
-at::Tensor decoder_cpu(const at::Tensor& z, at::TensorList weights, at::TensorList biases, double slope,
-                       bool uint8_out) {
+// Seconds spent per layer, when asked (decoder_layer_times): stage-A layers by wall time,
+// stage-B layers by the time summed over the threads that ran them, divided by the threads.
+using Clock = std::chrono::steady_clock;
+struct LayerTimes {
+  std::vector<std::atomic<long>> ns;
+  explicit LayerTimes(int n) : ns(n) {}
+  void add(int l, Clock::time_point t0) { ns[l] += (long)std::chrono::nanoseconds(Clock::now() - t0).count(); }
+};
+
+at::Tensor decoder_impl(const at::Tensor& z, at::TensorList weights, at::TensorList biases, double slope,
+                        bool uint8_out, LayerTimes* times) {
   check_float_cpu(z, "z");
   TORCH_CHECK(z.dim() == 2, "a2i::decoder: z must have rank 2 (B, latent), got rank ", z.dim());
   const int nl = (int)weights.size();
@@ -332,6 +342,7 @@ at::Tensor decoder_cpu(const at::Tensor& z, at::TensorList weights, at::TensorLi
   unsigned char* ou = uint8_out ? out.data_ptr<unsigned char>() : nullptr;
   const Kernels& K = kernels();
   const int nthreads = at::get_num_threads();
+  int per_image_threads = 1;  // threads that shared the stage-B layers (for LayerTimes)
 
   for (long c0 = 0; c0 < B; c0 += CB) {
     const int nb = (int)std::min(CB, B - c0);
@@ -341,6 +352,7 @@ at::Tensor decoder_cpu(const at::Tensor& z, at::TensorList weights, at::TensorLi
       for (int b = 0; b < nb; ++b) std::memcpy(A + offA[0] + (long)b * 9 * C + 4 * C, zd + (c0 + b) * C, C * sizeof(float));
     }
     for (int l = 0; l < std::min(p0, nl); ++l) {
+      const Clock::time_point t0 = Clock::now();
       const int H = 1 << l, Ho = 2 * H;
       const long img = (long)(H + 2) * (H + 2) * cin[l];
       OutDesc od;
@@ -373,6 +385,7 @@ at::Tensor decoder_cpu(const at::Tensor& z, at::TensorList weights, at::TensorLi
       }
       run_gemm_layer(K, A + offA[l], img, nb, H, H, cin[l], cout[l], packed[l].data_ptr<float>(),
                      bpad[l].data_ptr<float>(), act_of(l), sl, od);
+      if (times) times->add(l, t0);
     }
     if (p0 >= nl) continue;
     // Stage B: per image, planar padded buffers, the final layer straight into `out`.
@@ -406,13 +419,16 @@ at::Tensor decoder_cpu(const at::Tensor& z, at::TensorList weights, at::TensorLi
           P.ors = Ho + 2;
           P.opad = 1;
         }
+        const Clock::time_point t0 = Clock::now();
         if (par_rows)
           parallel_dynamic(Ho, std::max(1, Ho / 16), [&](long lo, long hi) { K.pix_rows(P, (int)lo, (int)hi); });
         else
           K.pix_rows(P, 0, Ho);
+        if (times) times->add(l, t0);
       }
     };
     if (nb >= nthreads && nthreads > 1) {
+      per_image_threads = nthreads;
       parallel_dynamic(nb, 1, [&](long lo, long hi) {
         float* s = worker_scratch().get(sigB, std::max<long>(totB, 1));
         for (long b = lo; b < hi; ++b) run_image((int)b, s, false);
@@ -425,6 +441,23 @@ at::Tensor decoder_cpu(const at::Tensor& z, at::TensorList weights, at::TensorLi
       for (int b = 0; b < nb; ++b) run_image(b, s, true);
     }
   }
+  if (times && per_image_threads > 1)
+    for (int l = p0; l < nl; ++l) times->ns[l] = times->ns[l] / per_image_threads;
+  return out;
+}
+
+at::Tensor decoder_cpu(const at::Tensor& z, at::TensorList weights, at::TensorList biases, double slope,
+                       bool uint8_out) {
+  return decoder_impl(z, weights, biases, slope, uint8_out, nullptr);
+}
+
+// The decoder once, returning its seconds per layer instead of the images (benchmarks/bench_decoder.py --layers).
+std::vector<double> decoder_layer_times_cpu(const at::Tensor& z, at::TensorList weights, at::TensorList biases,
+                                            double slope, bool uint8_out) {
+  LayerTimes times((int)weights.size());
+  decoder_impl(z, weights, biases, slope, uint8_out, &times);
+  std::vector<double> out;
+  for (auto& t : times.ns) out.push_back(t.load() * 1e-9);
   return out;
 }
 
@@ -434,6 +467,7 @@ TORCH_LIBRARY(a2i, m) {
   m.def("pack_weight(Tensor w) -> Tensor");
   m.def("deconv_s2k4(Tensor x, Tensor w, Tensor? bias, int act, float slope) -> Tensor");
   m.def("decoder(Tensor z, Tensor[] weights, Tensor[] biases, float slope, bool uint8_out) -> Tensor");
+  m.def("decoder_layer_times(Tensor z, Tensor[] weights, Tensor[] biases, float slope, bool uint8_out) -> float[]");
   m.def("isa() -> str");
   m.def("isa_list() -> str[]");
   m.def("set_isa(str name) -> bool");
@@ -453,6 +487,7 @@ TORCH_LIBRARY_IMPL(a2i, CPU, m) {
   m.impl("pack_weight", &pack_weight_cpu);
   m.impl("deconv_s2k4", &deconv_s2k4_cpu);
   m.impl("decoder", &decoder_cpu);
+  m.impl("decoder_layer_times", &decoder_layer_times_cpu);
 }
 
 TORCH_LIBRARY_IMPL(a2i, CompositeExplicitAutograd, m) {

@@ -191,3 +191,9 @@ def test_a2i_isa_picks_the_variant_at_start(want):
 
 def test_ops_status_line():
     assert ops.ops_status().startswith("built (")
+
+
+def test_decoder_layer_times_one_per_layer():
+    weights, biases = fold_decoder(random_model(32))
+    times = ops.decoder_layer_times(torch.randn(3, 128), weights, biases, 0.2, True)
+    assert len(times) == len(weights) and all(t >= 0 for t in times) and sum(times) > 0

@@ -7,6 +7,7 @@
     pack_weight(w)       (cin, cout, 4, 4) -> (2, 2, 2, 2, cin, coutp) kernel layout
     deconv_s2k4(x, w, bias, act, slope)      fused ConvTranspose2d(4, 2, 1) + bias + act
     decoder(z, weights, biases, slope, uint8_out)   the whole decoder in one call
+    decoder_layer_times(...)                        the same, timed per layer (benchmarks)
 
 Every op has a `*_ref` twin below written with stock PyTorch; tests compare the two and
 the references document exactly what the C++ computes. `register_fake` makes the ops
@@ -113,6 +114,14 @@ def decoder(
 ) -> torch.Tensor:
     """z (B, latent) -> (B, 3, S, S) float in [-1, 1], or (B, S, S, 3) uint8 when uint8_out."""
     return torch.ops.a2i.decoder(z, list(weights), list(biases), slope, uint8_out)
+
+
+def decoder_layer_times(
+    z: torch.Tensor, weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor], slope: float = 0.2,
+    uint8_out: bool = True,
+) -> list[float]:
+    """Runs `decoder` once and returns its seconds per layer (for benchmarks, not for results)."""
+    return list(torch.ops.a2i.decoder_layer_times(z, list(weights), list(biases), slope, uint8_out))
 
 
 # --------------------------------------------------------------------------- references
