@@ -89,7 +89,7 @@ def measure_speedup(image_size: int, latent: int) -> float:
     """Eager decoder time / fused op time for SAMPLES images of random weights (best of ROUNDS, interleaved)."""
     from ..core.config import ModelConfig
     from ..model.network import LEAKY_SLOPE, Decoder, to_uint8
-    from .engine import fold_decoder
+    from .fold import fold_decoder
 
     gen = torch.Generator().manual_seed(0)
     with torch.random.fork_rng():
