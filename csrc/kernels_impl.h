@@ -7,11 +7,14 @@
 //   A2I_VBYTES  bytes per vector register: 64 (AVX-512), 32 (AVX2), 16 (SSE2, NEON, portable)
 //   A2I_NREGS   vector registers: 32 (AVX-512, NEON) or 16 (AVX2, SSE2, portable)
 //
+// and optionally the variant's name for the few builtins that have no portable spelling
+// (A2I_AVX2, A2I_SSE2: min/max/round; A2I_RCP14, A2I_RCPPS256: a reciprocal estimate).
+//
 // Every tile shape below is derived from those two numbers, so the accumulators of a tile
 // stay in registers on every variant (a 16-register file gets tiles of at most 12
-// accumulators, a 32-register file of at most 24). The header must only use GCC vector
-// extensions (no intrinsics, except the optional reciprocal below) and must not include
-// system headers.
+// accumulators, a 32-register file of at most 24). The header uses GCC vector extensions
+// (plus the builtins above, each with a portable fallback) and must not include system
+// headers: csrc/check/check_kernels.cpp builds it without torch, for other architectures too.
 //
 // Geometry. out[oy, ox] of ConvTranspose2d(k=4, s=2, p=1) for oy = 2m + py, ox = 2n + px
 // reads the 2x2 input window rows iy = m - 1 + py + r, cols ix = n - 1 + px + j
@@ -178,34 +181,39 @@ static inline vf zip_hi(vf e, vf o) { const vi idx = A2I_ZIP_HI; return __builti
 #undef A2I_ZIP_HI
 
 // VL pixels of 4 bytes (R | G << 8 | B << 16) -> 3 * VL bytes RGB at dst: a byte shuffle
-// inside each 16-byte lane (pshufb), then a dword shuffle that joins the 12-byte runs.
-static inline void store_rgb(unsigned char* dst, vi px) {
+// inside each 16-byte lane (pshufb), then a dword shuffle that joins the 12-byte runs. With
+// `room` the caller guarantees that the VL bytes after them may be written (the next store
+// of the same row overwrites them), so one full-width store does; else exactly 3 * VL bytes.
+static inline void store_rgb(unsigned char* dst, vi px, bool room) {
 #if A2I_VBYTES == 64
   const vb in_lane = {0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, 3, 7, 11, 15,
                       16, 17, 18, 20, 21, 22, 24, 25, 26, 28, 29, 30, 19, 23, 27, 31,
                       32, 33, 34, 36, 37, 38, 40, 41, 42, 44, 45, 46, 35, 39, 43, 47,
                       48, 49, 50, 52, 53, 54, 56, 57, 58, 60, 61, 62, 51, 55, 59, 63};
   const vi join = {0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, 3, 7, 11, 15};
-  vi packed = __builtin_shuffle((vi)__builtin_shuffle((vb)px, in_lane), join);
+  const vi packed = __builtin_shuffle((vi)__builtin_shuffle((vb)px, in_lane), join);
 #elif A2I_VBYTES == 32
   const vb in_lane = {0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, 3, 7, 11, 15,
                       16, 17, 18, 20, 21, 22, 24, 25, 26, 28, 29, 30, 19, 23, 27, 31};
   const vi join = {0, 1, 2, 4, 5, 6, 3, 7};
-  vi packed = __builtin_shuffle((vi)__builtin_shuffle((vb)px, in_lane), join);
-  // 16 + 8 bytes straight from the register (a 24-byte memcpy goes through the stack)
-  typedef int v4i __attribute__((vector_size(16)));
-  typedef long long v2l __attribute__((vector_size(16)));
-  const v4i lo = {packed[0], packed[1], packed[2], packed[3]};
-  const v4i hi = {packed[4], packed[5], packed[6], packed[7]};
-  __builtin_memcpy(dst, &lo, 16);
-  const long long h8 = ((v2l)hi)[0];
-  __builtin_memcpy(dst + 16, &h8, 8);
-  return;
+  const vi packed = __builtin_shuffle((vi)__builtin_shuffle((vb)px, in_lane), join);
 #else
   const vb in_lane = {0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, 3, 7, 11, 15};
-  vi packed = (vi)__builtin_shuffle((vb)px, in_lane);
+  const vi packed = (vi)__builtin_shuffle((vb)px, in_lane);
 #endif
-  __builtin_memcpy(dst, &packed, 3 * VL);
+  if (room) {
+    __builtin_memcpy(dst, &packed, sizeof(vi));
+    return;
+  }
+  // exactly 3 * VL bytes, in whole 16- and 8-byte pieces where the width allows
+  typedef int v4i __attribute__((vector_size(16)));
+  long done = 0;
+  for (; done + 16 <= 3 * VL; done += 16) {
+    v4i part;
+    __builtin_memcpy(&part, (const char*)&packed + done, 16);
+    __builtin_memcpy(dst + done, &part, 16);
+  }
+  for (; done + 4 <= 3 * VL; done += 4) __builtin_memcpy(dst + done, (const char*)&packed + done, 4);
 }
 
 // ---------------------------------------------------------------------------------
@@ -306,11 +314,12 @@ static inline void pix_tile(const PixLayer& L, int oy, int co0, int n0) {
         }
       }
       unsigned char* dst = L.U + ((long)oy * L.urs) + (long)(2 * (n0 + VL * b)) * 3;
+      const bool last = n0 + VL * (b + 1) >= L.W;  // the row's last block: nothing of this row after it
       for (int h = 0; h < 2; ++h) {
         vi px = q[h][0];
         if (COB > 1) px |= q[h][1] << 8;
         if (COB > 2) px |= q[h][2] << 16;
-        store_rgb(dst + 3 * VL * h, px);
+        store_rgb(dst + 3 * VL * h, px, h == 0 || !last);
       }
     }
     return;
