@@ -1,4 +1,4 @@
-"""`a2i env`: versions, whether the C++ ops are built, whether Ray and PyAV are importable."""
+"""`a2i env`: versions, whether the C++ ops are built, whether Ray and PyAV are importable, which PNG codecs run."""
 from __future__ import annotations
 
 import typer
@@ -10,8 +10,11 @@ def register(app: typer.Typer) -> None:
     @app.command("env")
     @cli_errors
     def env_cmd() -> None:
-        """Print versions, whether the C++ ops are built and whether Ray and PyAV are importable."""
+        """Print versions, whether the C++ ops are built, whether Ray and PyAV are importable, and the PNG codecs."""
+        from ..core.png import codecs
         from ..inference.environment import environment_report
 
-        for key, value in environment_report().items():
-            console.print(f"{key:<14} {value}")
+        report = environment_report()
+        report.update({f"png {role}": library for role, library in codecs().items()})
+        for key, value in report.items():
+            console.print(f"{key:<14} {value}", markup=False, highlight=False)

@@ -9,17 +9,24 @@ Modes: 16-bit and 32-bit greyscale are scaled to 0..255 (not clipped), float ima
 [0, 1] are scaled by 255, palette images keep their colours, CMYK is converted, and an
 alpha channel is composited over white (what a viewer shows). EXIF orientation is applied,
 so a phone photo is upright. Shrinking uses area averaging (box), enlarging bicubic.
+
+PNG goes through png.py: with the `a2i[fast]` extra, plain 8-bit RGB files are decoded by
+libspng and level 1-3 PNGs encoded with ISA-L, to the same pixels as Pillow; everything
+else (and everything without the extra) is Pillow's.
 """
 from __future__ import annotations
 
 import io
+import os
+import stat
 import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
 
-from .atomic import atomic_path
+from . import png
+from .atomic import atomic_path, write_bytes
 
 BACKGROUND = (255, 255, 255)  # what transparent pixels become
 MAX_PIXELS = 64_000_000  # a bigger image is refused (a 140 KB PNG can unpack to gigabytes)
@@ -83,9 +90,33 @@ def as_rgb_array(im: Image.Image, size: int | tuple[int, int] | None = None, cro
 
 def read_rgb(path: Path, size: int | tuple[int, int] | None = None, crop: bool = False) -> np.ndarray:
     """Decode an image file to (H, W, 3) uint8 RGB (first frame of an animation; EXIF orientation applied)."""
+    fast = _read_plain_png(path)
+    if fast is not None:
+        wanted = (size, size) if isinstance(size, int) else size
+        if not crop and (wanted is None or tuple(wanted) == (fast.shape[1], fast.shape[0])):
+            return fast
+        return as_rgb_array(Image.fromarray(fast), size, crop)
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)  # -> an error the caller reports per image
         return _read_rgb(path, size, crop)
+
+
+def _read_plain_png(source) -> np.ndarray | None:
+    """The pixels of a plain 8-bit RGB PNG decoded by png.decode_rgb, or None: Pillow reads this one (not a PNG,
+    another kind of PNG, no fast decoder, not a regular file, unreadable: Pillow then names the fault)."""
+    if not png.has_fast_decoder():
+        return None
+    if isinstance(source, io.BytesIO):
+        return png.decode_rgb(source.getvalue(), MAX_PIXELS) if source.tell() == 0 else None
+    try:
+        with open(source, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode) or f.read(8) != png.SIGNATURE:
+                return None
+            f.seek(0)
+            data = f.read()
+    except (OSError, TypeError, ValueError):
+        return None
+    return png.decode_rgb(data, MAX_PIXELS)
 
 
 def _read_rgb(path, size, crop) -> np.ndarray:
@@ -99,8 +130,12 @@ def _read_rgb(path, size, crop) -> np.ndarray:
 
 
 def save_png(image: Image.Image | np.ndarray, path: Path, compress_level: int = 6) -> Path:
-    """Atomic PNG write (temporary name in the same folder, then rename)."""
+    """Atomic PNG write (temporary name in the same folder, then rename); an (H, W, 3) uint8 array at level
+    1-3 goes through png.encode_png (fast with a2i[fast])."""
     path = Path(path)
+    if isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3 \
+            and compress_level in png.FAST_LEVELS:
+        return write_bytes(path, png.encode_png(image, compress_level))
     im = Image.fromarray(image) if isinstance(image, np.ndarray) else image
     with atomic_path(path) as tmp:
         im.save(tmp, format="PNG", compress_level=compress_level)
@@ -109,11 +144,11 @@ def save_png(image: Image.Image | np.ndarray, path: Path, compress_level: int = 
 
 def encode(image: np.ndarray, fmt: str = "png", png_level: int = 1, quality: int = 90) -> bytes:
     """(H, W, 3) uint8 -> the bytes of a png, jpg or webp file."""
+    if fmt == "png":
+        return png.encode_png(image, png_level)
     buf = io.BytesIO()
     pil = Image.fromarray(image)
-    if fmt == "png":
-        pil.save(buf, format="PNG", compress_level=png_level)
-    elif fmt == "jpg":
+    if fmt == "jpg":
         pil.save(buf, format="JPEG", quality=quality)
     elif fmt == "webp":
         pil.save(buf, format="WEBP", quality=quality, method=2)
