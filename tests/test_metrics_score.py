@@ -120,3 +120,17 @@ def test_ssim_matches_skimage_on_realistic_flat_and_high_contrast():
     ref = metrics.ssim_reference(xs, ys)
     np.testing.assert_allclose(metrics.ssim(xs, ys), ref, atol=1e-4, rtol=0)
     assert metrics.ssim(xs[:2], xs[:2]).tolist() == [1.0, 1.0]
+
+
+def test_histograms_mse_and_sharpness_equal_their_plain_definitions():
+    a, b = _scene_like(3, 70, 3), _scene_like(3, 70, 4)
+    a[0, :5], b[1] = 0, 255  # extremes: empty and full bins
+    h = metrics.histograms(a).numpy()
+    for k in range(3):
+        for c in range(3):
+            assert np.array_equal(h[k, c], np.bincount(a[k, :, :, c].ravel(), minlength=256))
+        assert metrics.mse(a, b)[k] == ((a[k].astype(np.float64) - b[k]) ** 2).mean()
+        g = a[k].astype(np.float64).mean(-1)
+        gx, gy = (g[1:-1, 2:] - g[1:-1, :-2]) / 2, (g[2:, 1:-1] - g[:-2, 1:-1]) / 2
+        assert metrics.sharpness(a[k : k + 1])[0] == pytest.approx(np.sqrt(gx**2 + gy**2).mean(), rel=1e-6)
+    assert np.isnan(metrics.sharpness(np.zeros((1, 2, 5, 3), np.uint8))[0])  # no inner pixel

@@ -9,7 +9,9 @@ are refused. `allow_outside=True` (the user's explicit --allow-outside-paths) li
 """
 from __future__ import annotations
 
+import os
 import re
+import stat
 from pathlib import Path, PurePosixPath
 
 DRIVE = re.compile(r"^[A-Za-z]:[/\\]")
@@ -25,8 +27,26 @@ def normalise(text: str) -> str:
     return str(text).strip().replace("\\", "/")
 
 
-def inside(root: Path, text: str, allow_outside: bool = False, what: str = "path") -> Path:
-    """root / text, resolved; PathOutside when it leaves root (unless allow_outside)."""
+def _resolve(path: Path, folders: dict | None) -> Path:
+    """path.resolve(); with `folders` (a dict kept for one batch of paths) each folder is resolved once and
+    only the file's own name is looked at per path (a link there is resolved in full, as resolve() does)."""
+    if folders is None or ".." in path.parts:
+        return path.resolve()
+    real = folders.get(path.parent)
+    if real is None:
+        real = folders[path.parent] = path.parent.resolve()
+    full = real / path.name
+    try:
+        if stat.S_ISLNK(os.lstat(full).st_mode):
+            return full.resolve()
+    except OSError:  # not there (yet): resolve() leaves such a name as it is
+        pass
+    return full
+
+
+def inside(root: Path, text: str, allow_outside: bool = False, what: str = "path", folders: dict | None = None) -> Path:
+    """root / text, resolved; PathOutside when it leaves root (unless allow_outside). Pass the same `folders`
+    dict for many paths read in one go: their folders are then resolved once each."""
     rel = normalise(text)
     if not rel:
         raise PathOutside(f"{what} is empty")
@@ -35,20 +55,20 @@ def inside(root: Path, text: str, allow_outside: bool = False, what: str = "path
         return (Path(rel) if posix.is_absolute() else Path(root) / rel).resolve()
     if posix.is_absolute() or DRIVE.match(rel):
         raise PathOutside(f"{what} {text!r} is an absolute path; paths in it must be relative to {root}")
-    base = Path(root).resolve()
-    full = (base / rel).resolve()
+    base = _resolve(Path(root), folders) if folders is not None else Path(root).resolve()
+    full = _resolve(base / rel, folders)
     if not full.is_relative_to(base):
         raise PathOutside(f"{what} {text!r} leads outside {root} (to {full})")
     return full
 
 
-def within(root, text: str, allow_outside: bool = False, what: str = "path"):
+def within(root, text: str, allow_outside: bool = False, what: str = "path", folders: dict | None = None):
     """`inside` for a Location root, local or a URI (where '..' and absolute paths are refused as text)."""
     from .storage import Location, is_uri
 
     root = Location.of(root)
     if root.is_local:
-        return Location.of(inside(root.local, text, allow_outside, what))
+        return Location.of(inside(root.local, text, allow_outside, what, folders))
     rel = normalise(text)
     if allow_outside and (is_uri(rel) or rel.startswith("/")):
         return Location.of(rel)

@@ -93,12 +93,13 @@ def _check_some_targets(pairs: Pairs, targets: Location) -> None:
 def _from_manifest(rows: list[tuple[int, dict]], bad: list[dict], generated: Location, root: Location,
                    allow_outside: bool) -> Pairs:
     pairs = Pairs([], [], [], refused=list(bad))
+    folders: dict = {}  # resolved once each for the whole manifest
     for i, rec in rows:
         gp, ip = rec["path"], rec["IMAGE"]
         name = PurePosixPath(normalise(gp)).stem or f"row{i}"
         try:
-            g = within(generated, gp, allow_outside, what=f"manifest row {i}: path")
-            t = within(root, ip, allow_outside, what=f"manifest row {i}: IMAGE")
+            g = within(generated, gp, allow_outside, what=f"manifest row {i}: path", folders=folders)
+            t = within(root, ip, allow_outside, what=f"manifest row {i}: IMAGE", folders=folders)
         except PathOutside as e:
             pairs.refused.append({"name": name, "reason": f"{e}; pass --allow-outside-paths to follow it"})
             continue

@@ -47,7 +47,7 @@ def write_report(out: Path, frame: pd.DataFrame, summary: dict, n_examples: int 
             lines.append(f"| {m} | " + " | ".join(f"{st[k]:.4f}" for k in ("mean", "median", "std", "min", "max")) + " |")
         lines.append("")
     if len(frame):
-        save_png(ssim_histogram(frame["ssim"].to_numpy()), out / "ssim_hist.png")
+        save_png(ssim_histogram(frame["ssim"].to_numpy()), out / "ssim_hist.png", compress_level=1)
         lines += ["## SSIM distribution", "", "![SSIM histogram](ssim_hist.png)", ""]
         with Image.open(image_source(frame["generated"].iloc[0])) as first:
             size = first.size
@@ -58,7 +58,7 @@ def write_report(out: Path, frame: pd.DataFrame, summary: dict, n_examples: int 
                 lines += [f"## {group.capitalize()} examples", "", f"(not drawn: {type(e).__name__}: {e})", ""]
                 continue
             grid = pair_grid(tgts, gens, cols=len(rows), labels=[f"{v:.3f}" for v in rows["ssim"]])
-            save_png(grid, out / f"examples_{group}.png")
+            save_png(grid, out / f"examples_{group}.png", compress_level=1)
             names = ", ".join(f"`{n}` ({v:.3f})" for n, v in zip(rows["name"], rows["ssim"]))
             lines += [f"## {group.capitalize()} examples by SSIM", "", "Target above, generated below.", "",
                       f"![{group}](examples_{group}.png)", "", names, ""]

@@ -65,22 +65,18 @@ class ScoreWorker:
         scores = {m: np.full(n, np.nan) for m in METRIC_NAMES}
         problems = []
         g_data, t_data = task.get("generated_data") or [None] * n, task.get("target_data") or [None] * n
-        loaded = [load_pair(g, t, gd, td) for g, t, gd, td in zip(gens, tgts, g_data, t_data)]
-        by_shape: dict[tuple, list[int]] = {}
-        for i, (g, t, why) in enumerate(loaded):
+        for i, args in enumerate(zip(gens, tgts, g_data, t_data)):
+            gen, tgt, why = load_pair(*args)
             if why:
                 problems.append((i, why))
-            else:
-                by_shape.setdefault(g.shape, []).append(i)
-        for idx in by_shape.values():
-            try:
-                gen, tgt = np.stack([loaded[i][0] for i in idx]), np.stack([loaded[i][1] for i in idx])
-                batch = score_batch(gen, tgt) | {"sharpness": sharpness(gen), "target_sharpness": sharpness(tgt)}
+                continue
+            try:  # one pair at a time: no stacked copies, and the images of one pair stay in the cache
+                pair = score_batch(gen[None], tgt[None]) | {"sharpness": sharpness(gen), "target_sharpness": sharpness(tgt)}
             except ValueError as e:  # e.g. images smaller than the SSIM window
-                problems += [(i, f"cannot be scored: {e}") for i in idx]
+                problems.append((i, f"cannot be scored: {e}"))
                 continue
             for m in METRIC_NAMES:
-                scores[m][idx] = batch[m]
+                scores[m][i] = pair[m][0]
         return {"scores": scores, "problems": problems}
 
 
