@@ -82,6 +82,9 @@ for _mod in sorted(m.name for m in pkgutil.iter_modules(commands.__path__) if no
 
 
 def main() -> None:
+    from .jobs.workers import keep_freed_memory
+
+    keep_freed_memory()  # inline runs (small inputs) do their work in this process
     app()
 
 

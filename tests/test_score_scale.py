@@ -53,3 +53,17 @@ def test_local_workers_equal_inline(tiny_data, in_tmp, ckpt):
 def test_score_without_any_batch_output(in_tmp):
     r = runner.invoke(app, ["score"])
     assert r.exit_code == 2 and "a2i batch-generate" in r.output
+
+
+def test_keep_freed_memory_is_harmless_everywhere(monkeypatch):
+    import ctypes
+
+    from a2i_cli.jobs import workers
+
+    workers.keep_freed_memory()  # glibc here: two mallopt calls
+
+    def no_libc(*a, **k):
+        raise OSError("no C library")
+
+    monkeypatch.setattr(ctypes, "CDLL", no_libc)
+    workers.keep_freed_memory()  # elsewhere: nothing happens

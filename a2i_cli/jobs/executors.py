@@ -33,7 +33,7 @@ from typing import Any, Iterable, Iterator
 from ..core.config import Backend, choice
 from ..core.errors import UserError
 from .ray_tasks import run_on_ray
-from .workers import WorkerDied, WorkerSpec, exit_with_parent, local_cores, one_thread
+from .workers import WorkerDied, WorkerSpec, exit_with_parent, keep_freed_memory, local_cores, one_thread
 
 
 def choose_backend(backend: str, n_items: int | None, ray_address: str | None, small: int = 256) -> str:
@@ -64,6 +64,7 @@ def _init_pool_worker(spec: WorkerSpec, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     exit_with_parent(parent)  # no orphans: a worker never outlives the run that started it
     one_thread()
+    keep_freed_memory()
     _SPEC = spec
 
 

@@ -12,7 +12,7 @@ import collections
 from typing import Iterable, Iterator
 
 from .ray_session import ray_session
-from .workers import WorkerDied, WorkerSpec, one_thread
+from .workers import WorkerDied, WorkerSpec, keep_freed_memory, one_thread
 
 _CACHE: dict[str, object] = {}  # in each Ray worker process: the worker built for the current spec
 
@@ -26,6 +26,7 @@ def run_task(boxed_spec: list, task):
     worker = _CACHE.get(key)
     if worker is None:
         one_thread()
+        keep_freed_memory()
         worker = ray.get(ref).build()
         one_thread()
         _CACHE.clear()
