@@ -44,6 +44,31 @@ def test_predictor_without_ray(tmp_path, ckpt):
     assert image_relpath(42, ".png") == "images/000000/000000042.png"
 
 
+def test_images_are_written_atomically_and_a_removed_shard_is_made_again(tmp_path, ckpt, monkeypatch):
+    from a2i_cli.core import atomic
+
+    pred = Predictor(ckpt.read_bytes(), ckpt.name, str(tmp_path / "o"), engine="eager")
+    feats = np.random.default_rng(0).normal(0, 10, (2, 104)).astype(np.float32)
+    first = pred({"row": np.array([1, 2]), "feats": feats})
+    shard = tmp_path / "o/images/000000"
+    assert sorted(os.listdir(shard)) == ["000000001.png", "000000002.png"]  # no temporary left behind
+    for p in shard.iterdir():
+        p.unlink()
+    shard.rmdir()  # removed while the worker runs: it is made again
+    assert pred({"row": np.array([1, 2]), "feats": feats})["path"] == first["path"]
+    assert sorted(os.listdir(shard)) == ["000000001.png", "000000002.png"]
+
+    def full_disk(fd, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(atomic.os, "write", full_disk)
+    before = (shard / "000000001.png").read_bytes()
+    with pytest.raises(OSError, match="No space"):
+        pred({"row": np.array([1]), "feats": feats[:1]})
+    assert (shard / "000000001.png").read_bytes() == before and sorted(os.listdir(shard)) == ["000000001.png",
+                                                                                                 "000000002.png"]
+
+
 def test_csv_stream_chunks_and_bad_rows(tmp_path, make_csv):
     path = make_csv(tmp_path / "in.csv", 10, bad={2: "text", 4: "nan", 5: "short", 7: "long", 9: "inf"})
     stream = CsvStream(path)

@@ -82,3 +82,17 @@ def test_unterminated_quote_on_the_first_data_line_spoils_that_row_only(tmp_path
     errors = [e for c in chunks for e in c[3]]
     assert [row for row, _ in errors] == [1, 6]
     assert "never closed; close or remove it" in errors[0][1]
+
+
+def test_empty_cells_are_named_and_every_reader_agrees(tmp_path, make_csv):
+    path = make_csv(tmp_path / "e.csv", 40)
+    lines = path.read_text().splitlines()
+    for row, col in ((1, 1), (17, 104), (40, 50)):  # mfcc_<col> left empty in data row <row>
+        fields = lines[row].split(",")
+        fields[col] = ""  # id, mfcc_1, ..., mfcc_104, IMAGE, CLASS2
+        lines[row] = ",".join(fields)
+    path.write_text("\n".join(lines) + "\n")
+    reference = collect(only(CsvStream(path), "csv"), size=16)
+    assert collect(only(CsvStream(path), "arrow"), size=16) == reference
+    errors = dict(e for chunk in reference for e in chunk[3])
+    assert set(errors) == {1, 17, 40} and all(why.endswith("is empty") for why in errors.values())

@@ -50,10 +50,36 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
 
 def write_bytes(path: Path, data: bytes) -> Path:
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
-            f.write(data)
-    return Path(path)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_into(str(path), data)
+    return path
+
+
+_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
+def write_into(path: str, data: bytes) -> None:
+    """Atomic write of `data` to `path` in an existing folder, in four system calls (open, write, close,
+    rename) and no Path objects: batch-generate writes thousands of images a second this way."""
+    folder, name = os.path.split(path)
+    stem, dot, ext = name.rpartition(".")
+    if not stem:  # no suffix
+        stem, dot, ext = name, "", ""
+    tmp = os.path.join(folder, f".{stem}.{os.getpid()}-{next(_counter)}{MARK}{dot}{ext}")  # as temporary_name
+    fd = os.open(tmp, _FLAGS, 0o666)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def write_text(path: Path, text: str) -> Path:

@@ -111,6 +111,26 @@ class Fallback(Exception):
     """A reader cannot go on; the next one takes over after the rows handed out so far."""
 
 
+def _float_matrix(cols: list, n: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """float32 arrow arrays -> (n, len(cols)) float32 (nulls as NaN) and the null mask (None when there are none).
+
+    Read from the arrays' buffers: pyarrow's to_numpy imports pandas on its first call (half a
+    second of the driver's time in a batch-generate run) and copies once more."""
+    feats = np.empty((n, len(cols)), np.float32)
+    nulls = None
+    for j, c in enumerate(cols):
+        data = c.buffers()[1]
+        feats[:, j] = np.frombuffer(data, np.float32, count=n, offset=c.offset * 4) if n else 0
+        if c.null_count:
+            bits = np.frombuffer(c.buffers()[0], np.uint8)
+            null = ~np.unpackbits(bits, count=c.offset + n, bitorder="little")[c.offset :].astype(bool)
+            feats[null, j] = np.nan
+            if nulls is None:
+                nulls = np.zeros((n, len(cols)), bool)
+            nulls[:, j] = null
+    return feats, nulls
+
+
 class CsvStream:
     """A CSV with mfcc_1..mfcc_104 (local or URI) read in chunks; bad rows are reported, not fatal."""
 
@@ -227,18 +247,16 @@ class CsvStream:
 
         cols = [batch.column(i) for i in self.feature_idx]
         bad: dict[int, str] = {}
+        nulls = None
         if floats:
-            feats = np.stack([c.to_numpy(zero_copy_only=False) for c in cols], axis=1).astype(np.float32, copy=False)
-            nulls = np.stack([np.asarray(c.is_null()) for c in cols], axis=1) if batch.num_rows else None
+            feats, nulls = _float_matrix(cols, batch.num_rows)
         else:
             try:
-                feats = np.stack([pc.cast(c, pa.float32()).to_numpy(zero_copy_only=False) for c in cols], axis=1)
-                nulls = None
+                feats, _ = _float_matrix([pc.cast(c, pa.float32()) for c in cols], batch.num_rows)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # some value is not a number: per row
                 cells = list(zip(*(c.to_pylist() for c in cols)))
                 feats, problems = parse_cells(cells)
                 bad.update(problems)
-                nulls = None
         finite = np.isfinite(feats).all(axis=1) if len(feats) else np.ones(0, bool)
         for i in np.flatnonzero(~finite).tolist():
             if i in bad:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.atomic import write_into
 from ..core.errors import UserError
 from ..core.images import encode
 from ..core.paths import PathOutside, inside
@@ -63,7 +64,7 @@ class Predictor:
             except OSError:
                 pass  # not here: another node
         self.crash_once = crash_once  # tests: this process kills itself once (marker file) to prove retries
-        self._made: set[Path] = set()
+        self._made: set[str] = set()  # shard folders (relative) checked and made
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict:
         if self.crash_once and not os.path.exists(self.crash_once):
@@ -98,16 +99,26 @@ def write_image(out: Location, rel: str, blob: bytes, made: set) -> None:
     if out.is_uri and not out.is_local:
         out.child(rel).write_bytes(blob)
         return
+    folder = rel.rpartition("/")[0]
+    if folder not in made:
+        _make_shard(out, rel)
+        made.add(folder)
+    try:
+        write_into(os.path.join(str(out.local), rel), blob)
+    except FileNotFoundError:  # the shard folder was removed meanwhile: make it again, once
+        _make_shard(out, rel)
+        write_into(os.path.join(str(out.local), rel), blob)
+
+
+def _make_shard(out: Location, rel: str) -> None:
+    """Make OUT/images/<shard>/, refusing links and files in the way and any folder that leads outside OUT."""
     path = out.local / rel
-    if path.parent not in made:
-        for folder in (path.parent.parent, path.parent):  # OUT/images, OUT/images/000042
-            if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
-                raise UserError(f"{folder} is {'a link' if folder.is_symlink() else 'a file'}, not the image folder "
-                                "a2i makes; move it away or pass a new --out")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            inside(out.local, str(path.parent.relative_to(out.local)), what="image folder")  # no symlink out
-        except PathOutside as e:
-            raise UserError(f"{e}; remove that link or pass a new --out")
-        made.add(path.parent)
-    Location.of(path).write_bytes(blob)
+    for folder in (path.parent.parent, path.parent):  # OUT/images, OUT/images/000042
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            raise UserError(f"{folder} is {'a link' if folder.is_symlink() else 'a file'}, not the image folder "
+                            "a2i makes; move it away or pass a new --out")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        inside(out.local, str(path.parent.relative_to(out.local)), what="image folder")  # no symlink out
+    except PathOutside as e:
+        raise UserError(f"{e}; remove that link or pass a new --out")
