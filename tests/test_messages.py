@@ -161,3 +161,23 @@ def test_score_says_how_many_problems_it_did_not_print(in_tmp):
     assert r.exit_code == 1 and text.count("not scored:") == 3, r.output
     assert "... and 3 more (see s/summary.json)" in text, r.output
     assert len(json.loads((in_tmp / "s/summary.json").read_text())["problems"]) == 6
+
+
+def test_the_a2i_process_exits_with_its_code_and_all_of_its_output(tmp_path):
+    """main() skips Python's slow finalisation (os._exit after the atexit functions): exit codes and output
+    must be what sys.exit would give."""
+    import subprocess
+    import sys
+
+    def a2i(*args):
+        return subprocess.run([sys.executable, "-m", "a2i_cli.cli", *args], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=120)
+
+    r = a2i("--version")
+    assert r.returncode == 0 and r.stdout.startswith("a2i ")
+    r = a2i("score", str(tmp_path / "missing"), str(tmp_path))
+    assert r.returncode == 2 and r.stderr.count("error:") == 1 and "does not exist" in r.stderr
+    r = a2i("no-such-command")
+    assert r.returncode == 2 and "No such command" in r.stderr
+    helped = a2i("score", "--help")
+    assert helped.returncode == 0 and "Score generated images" in helped.stdout and helped.stdout.rstrip().endswith("─╯")

@@ -106,7 +106,7 @@ def other_kinds() -> dict[str, bytes]:
     exif[0x0112] = 6  # rotated: Pillow turns it upright
     return {
         "grey": pillow_png(Image.fromarray(rgb[..., 0])),
-        "grey 16-bit": pillow_png(Image.fromarray((rgb[..., 0].astype(np.uint16) * 257))),
+        "grey 16-bit": pillow_png(Image.fromarray(rgb[..., 0].astype(np.uint16) * 257)),
         "palette": pillow_png(Image.fromarray(rgb).convert("P")),
         "rgba": pillow_png(Image.fromarray(rgba, "RGBA")),
         "transparent colour": pillow_png(Image.fromarray(rgb), transparency=(1, 2, 3)),

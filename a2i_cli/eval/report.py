@@ -7,15 +7,18 @@ Pictures are drawn with Pillow only (plots.py).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from PIL import Image
 
 from ..core.atomic import write_text
 from ..core.images import read_rgb, save_png
 from .plots import pair_grid, ssim_histogram
 from .score import image_source
+
+if TYPE_CHECKING:  # pandas loads only where a frame is made (not in the workers)
+    import pandas as pd
 
 GROUPS = ("best", "median", "worst")
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ..core.atomic import atomic_path, write_json
 from ..core.errors import short
@@ -20,6 +20,9 @@ from ..core.images import read_rgb
 from ..core.paths import NOT_REGULAR
 from ..core.storage import Location
 from .metrics import SSIM_REPORT, score_batch, sharpness
+
+if TYPE_CHECKING:  # pandas loads only where a frame is made (not in the workers)
+    import pandas as pd
 
 METRIC_NAMES = ("ssim", "hist", "mse", "psnr", "sharpness", "target_sharpness")
 
