@@ -134,3 +134,14 @@ def test_histograms_mse_and_sharpness_equal_their_plain_definitions():
         gx, gy = (g[1:-1, 2:] - g[1:-1, :-2]) / 2, (g[2:, 1:-1] - g[:-2, 1:-1]) / 2
         assert metrics.sharpness(a[k : k + 1])[0] == pytest.approx(np.sqrt(gx**2 + gy**2).mean(), rel=1e-6)
     assert np.isnan(metrics.sharpness(np.zeros((1, 2, 5, 3), np.uint8))[0])  # no inner pixel
+
+
+@pytest.mark.parametrize("size", [7, 8, 70, 71, 134, 256])
+def test_ssim_and_mse_in_one_pass_equal_each_alone(size):
+    a, b = _pairs(n=2, size=size, seed=size)
+    s, m = metrics.ssim_and_mse(a, b)
+    assert np.array_equal(s, metrics.ssim(a, b)) and np.array_equal(m, metrics.mse(a, b))
+    for strip in (1, 5, 64):
+        s2, m2 = metrics.ssim_and_mse(a, b, strip=strip)
+        np.testing.assert_allclose(s2, s, rtol=0, atol=1e-12)
+        assert np.array_equal(m2, m)

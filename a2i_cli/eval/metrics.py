@@ -72,8 +72,9 @@ def _box_sums(m: np.ndarray, win: int, axis: int) -> np.ndarray:
     return total
 
 
-def _ssim_strip_sum(x: np.ndarray, y: np.ndarray, win: int) -> float:
-    """Sum over the valid window positions of the SSIM maps of two (h, W, C) uint8 strips, all channels.
+def _ssim_strip_sum(x: np.ndarray, y: np.ndarray, win: int, own: int = 0) -> tuple[float, int]:
+    """(Sum over the valid window positions of the SSIM maps of two (h, W, C) uint8 strips, all channels;
+    the sum of the squared differences over the strip's first `own` rows, exact, for MSE).
 
     Window sums are exact integers: Sx, Sy in int16 while they fit (255 * 49 < 2^15; half
     the memory traffic), S(x^2 + y^2) and Sxy in int32 (2 * 255^2 * 49 * 49 < 2^31). The
@@ -91,6 +92,7 @@ def _ssim_strip_sum(x: np.ndarray, y: np.ndarray, win: int) -> float:
     np.multiply(xy[0], xy[0], out=m[0], dtype=big)
     m[0] += np.multiply(xy[1], xy[1], dtype=big)
     np.multiply(xy[0], xy[1], out=m[1], dtype=big)
+    sq_err = int(m[0, :own].sum(dtype=np.int64)) - 2 * int(m[1, :own].sum(dtype=np.int64)) if own else 0
     sx, sy = _box_sums(_box_sums(xy, win, 2), win, 1)  # each (h-win+1, W-win+1, C)
     ssq, sxy = _box_sums(_box_sums(m, win, 2), win, 1)
     c1 = (SSIM_K1 * DATA_RANGE) ** 2 * n * n  # constants scaled like the integer sums
@@ -107,7 +109,7 @@ def _ssim_strip_sum(x: np.ndarray, y: np.ndarray, win: int) -> float:
     den = np.add(lum, c1, dtype=np.float32)
     den *= np.add(ssq, c2, dtype=np.float32)
     num /= den
-    return 4 * float(num.sum(dtype=np.float64))
+    return 4 * float(num.sum(dtype=np.float64)), sq_err
 
 
 def ssim(a, b, win: int = SSIM_WIN, strip: int = 64) -> np.ndarray:
@@ -117,6 +119,12 @@ def ssim(a, b, win: int = SSIM_WIN, strip: int = 64) -> np.ndarray:
     strips of `strip` output rows so the working set stays in the CPU cache. ~10x faster
     than scikit-image per pair on one core (benchmarks/bench_score.py), same values.
     """
+    return ssim_and_mse(a, b, win, strip)[0]
+
+
+def ssim_and_mse(a, b, win: int = SSIM_WIN, strip: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """(ssim(a, b), mse(a, b)) in one pass over the pixels: the squares and products SSIM forms anyway give
+    the squared error, summed over the rows each strip owns (strips overlap by win - 1 rows)."""
     x, y = _as_bhwc(a), _as_bhwc(b)
     if x.shape != y.shape:
         raise ValueError(f"image shapes differ: {tuple(x.shape)} vs {tuple(y.shape)}")
@@ -126,14 +134,18 @@ def ssim(a, b, win: int = SSIM_WIN, strip: int = 64) -> np.ndarray:
         raise ValueError(f"the SSIM window must be odd, got {win}")
     B, H, W, C = x.shape
     out_h = H - win + 1
-    out = np.empty(B, np.float64)
+    out, sq = np.empty(B, np.float64), np.empty(B, np.float64)
     for k in range(B):
-        total = 0.0
+        total, err = 0.0, 0
         for r0 in range(0, out_h, strip):
             h = min(strip, out_h - r0) + win - 1
-            total += _ssim_strip_sum(x[k, r0 : r0 + h], y[k, r0 : r0 + h], win)
+            own = strip if r0 + strip < out_h else h  # the last strip owns the rows to the bottom
+            s, e = _ssim_strip_sum(x[k, r0 : r0 + h], y[k, r0 : r0 + h], win, own)
+            total += s
+            err += e
         out[k] = total / (C * out_h * (W - win + 1))
-    return out
+        sq[k] = err / (H * W * C)
+    return out, sq
 
 
 def ssim_reference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -234,5 +246,5 @@ METRICS = {"ssim": ssim, "hist": hist_similarity, "mse": mse, "psnr": psnr}
 
 def score_batch(generated, targets) -> dict[str, np.ndarray]:
     """Every metric for a batch of pairs: {"ssim": (B,), "hist": (B,), "mse": (B,), "psnr": (B,)}."""
-    m = mse(generated, targets)
-    return {"ssim": ssim(generated, targets), "hist": hist_similarity(generated, targets), "mse": m, "psnr": _psnr_from_mse(m)}
+    s, m = ssim_and_mse(generated, targets)
+    return {"ssim": s, "hist": hist_similarity(generated, targets), "mse": m, "psnr": _psnr_from_mse(m)}
