@@ -40,7 +40,7 @@ from ..core.storage import Location
 from ..data.csv_stream import CsvStream
 from .batch_check import bytes_fingerprint, check_model, check_resume, input_record
 from .batch_output import check_listed, clean_temporaries, open_manifest, remember_output
-from .executors import choose_backend, run_ordered
+from .executors import choose_backend, forks_workers, run_ordered
 from .predictor import Predictor, folder_identity, write_image
 from .workers import WorkerDied, WorkerSpec
 
@@ -79,7 +79,7 @@ def batch_generate(csv_path, cfg: BatchConfig, progress: Progress = NO_PROGRESS,
     if stream.count_rows() == 0:
         raise UserError(f"{stream.source} has a header but no data rows; nothing to generate")
     model = Location.of(cfg.model if cfg.model is not None else newest_best())
-    model_bytes = check_model(model)
+    model_bytes, engine = check_model(model, str(cfg.engine))
     out = Location.of(cfg.out if cfg.out is not None else new_run_dir("batch-generate", cfg.name, cfg.exist_ok))
     if out.is_file():
         raise UserError(f"--out {out} is a file; give a folder for the images")
@@ -87,7 +87,7 @@ def batch_generate(csv_path, cfg: BatchConfig, progress: Progress = NO_PROGRESS,
         raise UserError(f"--out {out} is a link to {os.readlink(out.local)}, which does not exist; give a real folder")
     check_ours(out)
     with lock_output(out, "batch-generate") as held:
-        return _run(stream, model, model_bytes, out, cfg, progress, predictor_kwargs, held)
+        return _run(stream, model, model_bytes, engine, out, cfg, progress, predictor_kwargs, held)
 
 
 def check_ours(out: Location) -> None:
@@ -104,7 +104,7 @@ def check_ours(out: Location) -> None:
                         "give a new or empty folder")
 
 
-def _run(stream: CsvStream, model: Location, model_bytes: bytes, out: Location, cfg: BatchConfig,
+def _run(stream: CsvStream, model: Location, model_bytes: bytes, engine, out: Location, cfg: BatchConfig,
          progress: Progress, predictor_kwargs: dict | None, held) -> BatchResult:
     record = {**input_record(stream.source), "model": str(model.local.resolve()) if model.is_local else str(model),
               "model_file": bytes_fingerprint(model_bytes), "format": str(cfg.format)}
@@ -127,6 +127,9 @@ def _run(stream: CsvStream, model: Location, model_bytes: bytes, out: Location, 
                                   "engine": str(cfg.engine), "fmt": str(cfg.format), "png_level": cfg.png_level,
                                   "quality": cfg.quality, "deliver": deliver,
                                   "out_identity": folder_identity(out.local) if deliver == "return" else None,
+                                  # this process's engine, where the workers are forked from it (or are it)
+                                  "prebuilt": engine if result.backend == "inline" or (
+                                      result.backend == "local" and forks_workers()) else None,
                                   **(predictor_kwargs or {})})
     errors = io.StringIO()
     err_w = csv.writer(errors, lineterminator="\n")

@@ -17,8 +17,9 @@ def bytes_fingerprint(data: bytes) -> dict:
     return {"bytes": len(data), "blake2b": hashlib.blake2b(data, digest_size=16).hexdigest()}
 
 
-def check_model(model: Location) -> bytes:
-    """The model file's bytes, after loading them once here (a bad model fails in one line, before any work)."""
+def check_model(model: Location, engine: str = "auto"):
+    """(the model file's bytes, the engine built from them here): a bad model fails in one line, before any
+    work, and workers forked from this process can use the engine as it is."""
     if model.is_dir():
         hint = f": {checkpoint_in(model.local)}" if model.is_local else ""
         raise UserError(f"checkpoint {model} is a directory; expected a .pt or .pt2 file{hint}")
@@ -29,8 +30,7 @@ def check_model(model: Location) -> bytes:
         raise UserError(f"{what} {model} does not exist; train one with `a2i train` or give the path of an existing file")
     data = model.read_bytes()
     name = model.text.rsplit("/", 1)[-1]
-    engine_from_bytes(data, name, "auto", str(model))  # builds the engine a worker will build: every check runs here
-    return data
+    return data, engine_from_bytes(data, name, engine, str(model))  # the engine a worker builds: every check runs
 
 
 def input_record(source: Location) -> dict:

@@ -83,8 +83,13 @@ def _run_inline(spec: WorkerSpec, tasks: Iterable) -> Iterator:
         yield worker(task)
 
 
+def forks_workers() -> bool:
+    """True where local workers are forked: they inherit this process's memory (a built model) unpickled."""
+    return "fork" in mp.get_all_start_methods()
+
+
 def _run_local(spec: WorkerSpec, tasks: Iterable, workers: int, in_flight: int) -> Iterator:
-    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    ctx = mp.get_context("fork" if forks_workers() else "spawn")
     pending: collections.deque = collections.deque()
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_pool_worker,
                              initargs=(spec, os.getpid())) as pool:

@@ -51,8 +51,9 @@ def engine_from_bytes(model: bytes, name: str, engine: str, shown: str | None = 
 class Predictor:
     def __init__(self, model: bytes, model_name: str, out: str, engine: str = "auto", fmt: str = "png",
                  png_level: int = 1, quality: int = 90, deliver: str = "write", crash_once: str | None = None,
-                 model_shown: str | None = None, out_identity: str | None = None):
-        self.engine = engine_from_bytes(model, model_name, engine, model_shown)
+                 model_shown: str | None = None, out_identity: str | None = None, prebuilt=None):
+        # prebuilt: the engine the driver built from these bytes, inherited through fork (never pickled)
+        self.engine = prebuilt if prebuilt is not None else engine_from_bytes(model, model_name, engine, model_shown)
         self.out = Location.of(out)
         self.fmt, self.ext = str(fmt), EXTENSIONS[str(fmt)]
         self.png_level, self.quality = png_level, quality
