@@ -401,3 +401,28 @@ def test_score_by_name_refuses_links_out_of_its_folders(in_tmp, tiny_data):
     r = runner.invoke(app, ["score", "g", "t", "--out", "s"])
     assert r.exit_code == 1 and "leads outside" in r.output
     assert pd.read_csv(in_tmp / "s/scores.csv")["name"].tolist() == ["a"]
+
+
+def test_paths_resolved_with_the_folder_cache_equal_resolve(tmp_path):
+    from a2i_cli.core.paths import PathOutside, inside
+
+    root = tmp_path / "root"
+    (root / "images/a").mkdir(parents=True)
+    (tmp_path / "outside").mkdir()
+    (root / "images/a/x.png").write_bytes(b"x")
+    (root / "images/link.png").symlink_to(tmp_path / "outside/y.png")  # a file link out
+    (root / "images/out").symlink_to(tmp_path / "outside")  # a folder link out
+    (root / "images/in").symlink_to(root / "images/a")  # a folder link that stays inside
+    folders: dict = {}
+    for rel in ("images/a/x.png", "images/a/missing.png", "images/in/x.png", "images/./a/x.png", "images/a/../a/x.png",
+                "images//a/x.png", "images/link.png", "images/out/y.png", "images/a/../../../outside/y.png"):
+        try:
+            want = inside(root, rel)
+        except PathOutside as e:
+            want = type(e)
+        try:
+            got = inside(root, rel, folders=folders)
+        except PathOutside as e:
+            got = type(e)
+        assert got == want, rel
+    assert inside(root, "images/in/x.png", folders=folders) == (root / "images/a/x.png").resolve()

@@ -130,9 +130,11 @@ def _read_rgb(path, size, crop) -> np.ndarray:
 
 
 def save_png(image: Image.Image | np.ndarray, path: Path, compress_level: int = 6) -> Path:
-    """Atomic PNG write (temporary name in the same folder, then rename); an (H, W, 3) uint8 array at level
-    1-3 goes through png.encode_png (fast with a2i[fast])."""
+    """Atomic PNG write (temporary name in the same folder, then rename); an RGB image or (H, W, 3) uint8 array
+    at level 1-3 goes through png.encode_png (fast with a2i[fast])."""
     path = Path(path)
+    if isinstance(image, Image.Image) and image.mode == "RGB" and compress_level in png.FAST_LEVELS:
+        image = np.asarray(image)
     if isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3 \
             and compress_level in png.FAST_LEVELS:
         return write_bytes(path, png.encode_png(image, compress_level))

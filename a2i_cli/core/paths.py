@@ -27,19 +27,19 @@ def normalise(text: str) -> str:
     return str(text).strip().replace("\\", "/")
 
 
-def _resolve(path: Path, folders: dict | None) -> Path:
-    """path.resolve(); with `folders` (a dict kept for one batch of paths) each folder is resolved once and
-    only the file's own name is looked at per path (a link there is resolved in full, as resolve() does)."""
-    if folders is None or ".." in path.parts:
-        return path.resolve()
-    real = folders.get(path.parent)
+def _resolved_in(base: str, rel: str, folders: dict) -> str:
+    """os.path.realpath(base/rel) for a resolved `base` and a plain relative `rel` (no '', '.' or '..'
+    parts): each folder is resolved once per `folders` dict, and per path only the file's own name is
+    looked at (a link there is resolved in full, as realpath does)."""
+    parent, _, name = rel.rpartition("/")
+    real = folders.get((base, parent))
     if real is None:
-        real = folders[path.parent] = path.parent.resolve()
-    full = real / path.name
+        real = folders[(base, parent)] = os.path.realpath(os.path.join(base, parent)) if parent else base
+    full = os.path.join(real, name)
     try:
         if stat.S_ISLNK(os.lstat(full).st_mode):
-            return full.resolve()
-    except OSError:  # not there (yet): resolve() leaves such a name as it is
+            return os.path.realpath(full)
+    except OSError:  # not there (yet): realpath leaves such a name as it is
         pass
     return full
 
@@ -55,8 +55,16 @@ def inside(root: Path, text: str, allow_outside: bool = False, what: str = "path
         return (Path(rel) if posix.is_absolute() else Path(root) / rel).resolve()
     if posix.is_absolute() or DRIVE.match(rel):
         raise PathOutside(f"{what} {text!r} is an absolute path; paths in it must be relative to {root}")
-    base = _resolve(Path(root), folders) if folders is not None else Path(root).resolve()
-    full = _resolve(base / rel, folders)
+    if folders is not None and not any(part in ("", ".", "..") for part in rel.split("/")):
+        base = folders.get(("root", str(root)))
+        if base is None:
+            base = folders[("root", str(root))] = os.path.realpath(root)
+        full = _resolved_in(base, rel, folders)
+        if full != base and not full.startswith(base.rstrip(os.sep) + os.sep):
+            raise PathOutside(f"{what} {text!r} leads outside {root} (to {full})")
+        return Path(full)
+    base = Path(root).resolve()
+    full = (base / rel).resolve()
     if not full.is_relative_to(base):
         raise PathOutside(f"{what} {text!r} leads outside {root} (to {full})")
     return full
