@@ -212,9 +212,12 @@ def infer_ms(ckpt: Path, engine: str, n: int = 64) -> tuple[float, str]:
     e = load_engine(ckpt, engine)
     x = np.random.default_rng(1).normal(0, 10, (n, 104)).astype(np.float32)
     e.generate(x[:8])
-    t0 = time.perf_counter()
-    e.generate(x)
-    return (time.perf_counter() - t0) / n * 1000, e.name
+    best = float("inf")
+    for _ in range(5):  # best of 5: the machine is shared
+        t0 = time.perf_counter()
+        e.generate(x)
+        best = min(best, (time.perf_counter() - t0) / n * 1000)
+    return best, e.name
 
 
 def main() -> None:
