@@ -19,7 +19,8 @@ at a time, Pillow's default PNG) is timed on --naive-rows rows: its per-image ra
 not depend on the row count.
 
 The encoding limit is cores / (time for Pillow to PNG-encode one of the images this run
-produced, at --png-level, one core, best of 5 passes over 64 of them): what a perfect pipeline whose only cost is Pillow's
+produced, at --png-level, one core; best of 5 passes over 64 of them, measured right after
+each run of a2i local and once more at the end, the least time kept: the strictest limit): what a perfect pipeline whose only cost is Pillow's
 encoding would reach; the run prints a2i local's rate as a share of it (the goal is 70%).
 a2i itself encodes with a2i_cli/core/png.py (isal with the a2i[fast] extra, 10x faster),
 so it can come near that limit although it also runs the model. The pipeline limit adds
@@ -263,11 +264,17 @@ def main() -> None:
         print(results[-1], flush=True)
         return out
 
+    from PIL import Image
+
+    encode_times = []  # Pillow's time per image, measured right after each run of a2i local: the least is used
     for _ in range(args.repeat):  # the machine is shared: the best run of a2i local is kept
         out_local = variant("a2i local", lambda out: [*a2i, str(csv_path), "--out", str(out), "--backend", "local",
                                                       *common], args.rows)
         if len(results) > 1:
             results.remove(min(results, key=lambda r: r["images_per_s"]))
+        sample = sorted((out_local / "images").rglob("*.png"))[:: max(1, args.rows // 64)][:64]
+        images = [np.asarray(Image.open(p).convert("RGB")) for p in sample]
+        encode_times.append(encode_ms(images, args.png_level))
     ray_rows = args.rows if args.ray_rows is None else args.ray_rows
     if ray_rows:
         _, ray_csv = make_inputs(work, ray_rows, args.size)
@@ -278,11 +285,7 @@ def main() -> None:
     variant("naive", lambda out: [sys.executable, __file__, "_naive", str(naive_csv), str(out), str(ckpt),
                                   str(args.naive_rows)], min(args.naive_rows, args.rows))
 
-    from PIL import Image
-
-    sample = sorted((out_local / "images").rglob("*.png"))[:: max(1, args.rows // 64)][:64]
-    images = [np.asarray(Image.open(p).convert("RGB")) for p in sample]
-    enc = encode_ms(images, args.png_level)
+    enc = min(encode_times + [encode_ms(images, args.png_level)])
     enc_default = encode_ms(images, 6)
     enc_a2i = a2i_encode_ms(images, args.png_level)
     inf, engine = infer_ms(ckpt, args.engine)
