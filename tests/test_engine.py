@@ -106,10 +106,11 @@ def test_auto_picks_the_engine_measured_faster_and_says_why(ckpt, monkeypatch, t
         # remembered: the next process does not measure again
         monkeypatch.setattr(auto, "measure_speedup", lambda size, latent: pytest.fail("measured twice"))
         assert auto.auto_engine(eng.cfg.image_size, eng.cfg.latent + 1).engine == "eager"
-        # an unreadable cache only means measuring again
-        (tmp_path / "cache/a2i/engine-choice.json").write_text("{not json")
+        # an unreadable or malformed cache only means measuring again
         monkeypatch.setattr(auto, "measure_speedup", lambda size, latent: 3.0)
-        assert auto.auto_engine(eng.cfg.image_size, eng.cfg.latent + 1).engine == "fused"
+        for junk in ("{not json", "null", '{"version": 1, "entries": [1]}', '{"version": 1, "entries": {"k": 5}}'):
+            (tmp_path / "cache/a2i/engine-choice.json").write_text(junk)
+            assert auto.auto_engine(eng.cfg.image_size, eng.cfg.latent + 1).engine == "fused"
     assert load_engine(ckpt, "eager").choice == ""  # only auto explains itself
     monkeypatch.setattr(ops, "has_ops", lambda: False)
     monkeypatch.setattr(ops, "ops_reason", lambda: "ImportError: no _C")

@@ -61,18 +61,21 @@ def _key(image_size: int, latent: int) -> str:
 
 
 def _read_cache() -> dict:
+    """{"version": .., "entries": {key: {"speedup": float, "measured": date}}}, or {} for anything else."""
     try:
         data = json.loads(cache_path().read_text())
-        return data if isinstance(data, dict) and data.get("version") == CACHE_VERSION else {}
     except (OSError, ValueError):
         return {}
+    if not isinstance(data, dict) or data.get("version") != CACHE_VERSION or not isinstance(data.get("entries"), dict):
+        return {}
+    return data
 
 
 def _write_cache(key: str, speedup: float) -> None:
     path = cache_path()
     try:
-        data = _read_cache() or {"version": CACHE_VERSION}
-        entries = data.setdefault("entries", {})
+        data = _read_cache() or {"version": CACHE_VERSION, "entries": {}}
+        entries = data["entries"]
         entries[key] = {"speedup": round(speedup, 3), "measured": time.strftime("%Y-%m-%d")}
         if len(entries) > 64:  # a long-lived machine with many builds: keep the newest
             for old in list(entries)[:-64]:
