@@ -111,9 +111,20 @@ def _tree_rss(root: int) -> int:
     return total
 
 
-def run_measured(cmd: list[str], cwd: Path) -> tuple[float, int, int]:
+def hide_fast_extra(work: Path) -> Path:
+    """A folder that, first on PYTHONPATH, makes `import isal` and `import imagecodecs` fail: a2i as installed
+    without the a2i[fast] extra (Pillow encodes and decodes)."""
+    shim = work / "without_fast"
+    for name in ("isal", "imagecodecs"):
+        (shim / name).mkdir(parents=True, exist_ok=True)
+        (shim / name / "__init__.py").write_text('raise ImportError("hidden by bench_batch --without-fast")\n')
+    return shim
+
+
+def run_measured(cmd: list[str], cwd: Path, first_on_path: Path | None = None) -> tuple[float, int, int]:
     """(wall seconds, peak tree RSS bytes, return code); a2i importable from any cwd."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    path = [str(first_on_path) if first_on_path else None, str(ROOT), os.environ.get("PYTHONPATH")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, path))}
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = 0
@@ -240,6 +251,8 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=None, help="folder for inputs and outputs (default: a temporary one)")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     ap.add_argument("--repeat", type=int, default=2, help="runs of a2i local; the best is kept (a shared machine)")
+    ap.add_argument("--without-fast", action="store_true",
+                    help="also run a2i local as installed without the a2i[fast] extra (Pillow encodes)")
     args = ap.parse_args()
 
     from a2i_cli.jobs.workers import local_cores
@@ -256,10 +269,10 @@ def main() -> None:
         common += ["--workers", str(args.workers)]
     results = []
 
-    def variant(name, cmd, rows):
-        out = work / f"out_{name.replace(' ', '_')}"
+    def variant(name, cmd, rows, first_on_path=None):
+        out = work / f"out_{name.replace(' ', '_').replace('/', '_')}"
         subprocess.run(["rm", "-rf", str(out)], check=True)
-        wall, rss, rc = run_measured(cmd(out), cwd=work)  # runs/ records land in the work folder
+        wall, rss, rc = run_measured(cmd(out), cwd=work, first_on_path=first_on_path)  # runs/ records land in work
         results.append({"variant": name, "rows": rows, "seconds": round(wall, 2), "images_per_s": round(rows / wall, 1),
                         "peak_rss_mb": round(rss / 2**20), "rc": rc})
         print(results[-1], flush=True)
@@ -276,6 +289,10 @@ def main() -> None:
         sample = sorted((out_local / "images").rglob("*.png"))[:: max(1, args.rows // 64)][:64]
         images = [np.asarray(Image.open(p).convert("RGB")) for p in sample]
         encode_times.append(encode_ms(images, args.png_level))
+    if args.without_fast:  # the same run with Pillow encoding (a2i installed without the a2i[fast] extra)
+        variant("a2i local, Pillow PNG (no a2i[fast])", lambda out: [*a2i, str(csv_path), "--out", str(out),
+                                                                     "--backend", "local", *common],
+                args.rows, first_on_path=hide_fast_extra(work))
     ray_rows = args.rows if args.ray_rows is None else args.ray_rows
     if ray_rows:
         _, ray_csv = make_inputs(work, ray_rows, args.size)
