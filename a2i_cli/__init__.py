@@ -3,9 +3,17 @@
 Areas, lowest first; a module imports only from its own area or lower ones:
     core -> data -> eval -> model -> inference -> jobs -> media -> pipeline.py -> commands/, cli.py
 """
-from importlib.metadata import PackageNotFoundError, version
 
-try:
-    __version__ = version("a2i")
-except PackageNotFoundError:  # running from a source tree without install
-    __version__ = "0.0.0+src"
+
+def __getattr__(name: str) -> str:
+    """`a2i_cli.__version__`, looked up on first use: importlib.metadata costs every a2i command 70 ms."""
+    if name != "__version__":
+        raise AttributeError(f"module 'a2i_cli' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    global __version__
+    try:
+        __version__ = version("a2i")
+    except PackageNotFoundError:  # running from a source tree without install
+        __version__ = "0.0.0+src"
+    return __version__

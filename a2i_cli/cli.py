@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 from typer.core import TyperGroup
 
-from . import __version__, commands
+from . import commands
 from .commands._common import err_console, say
 from .core.config import Backend, Engine
 
@@ -64,6 +64,8 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
+        from . import __version__
+
         typer.echo(f"a2i {__version__}")
         raise typer.Exit()
 

@@ -50,22 +50,26 @@ def inside(root: Path, text: str, allow_outside: bool = False, what: str = "path
     rel = normalise(text)
     if not rel:
         raise PathOutside(f"{what} is empty")
-    posix = PurePosixPath(rel)
     if allow_outside:
-        return (Path(rel) if posix.is_absolute() else Path(root) / rel).resolve()
-    if posix.is_absolute() or DRIVE.match(rel):
+        return (Path(rel) if rel.startswith("/") else Path(root) / rel).resolve()
+    if rel.startswith("/") or DRIVE.match(rel):
         raise PathOutside(f"{what} {text!r} is an absolute path; paths in it must be relative to {root}")
     if folders is not None and not any(part in ("", ".", "..") for part in rel.split("/")):
-        base = folders.get(("root", str(root)))
-        if base is None:
-            base = folders[("root", str(root))] = os.path.realpath(root)
-        full = _resolved_in(base, rel, folders)
-        if full != base and not full.startswith(base.rstrip(os.sep) + os.sep):
-            raise PathOutside(f"{what} {text!r} leads outside {root} (to {full})")
-        return Path(full)
+        return Path(_inside_text(root, rel, text, what, folders))
     base = Path(root).resolve()
     full = (base / rel).resolve()
     if not full.is_relative_to(base):
+        raise PathOutside(f"{what} {text!r} leads outside {root} (to {full})")
+    return full
+
+
+def _inside_text(root, rel: str, text: str, what: str, folders: dict) -> str:
+    """inside() for a plain relative `rel`, as a string, with the folders cache (see _resolved_in)."""
+    base = folders.get(("root", str(root)))
+    if base is None:
+        base = folders[("root", str(root))] = os.path.realpath(root)
+    full = _resolved_in(base, rel, folders)
+    if full != base and not full.startswith(base.rstrip(os.sep) + os.sep):
         raise PathOutside(f"{what} {text!r} leads outside {root} (to {full})")
     return full
 
@@ -76,6 +80,13 @@ def within(root, text: str, allow_outside: bool = False, what: str = "path", fol
 
     root = Location.of(root)
     if root.is_local:
+        rel = normalise(text)
+        if folders is not None and not allow_outside and rel and not rel.startswith("/") and not DRIVE.match(rel) \
+                and not any(part in ("", ".", "..") for part in rel.split("/")):
+            local = folders.get(("local", root.text))
+            if local is None:
+                local = folders[("local", root.text)] = root.local
+            return Location(_inside_text(local, rel, text, what, folders))  # realpath's text is normalised
         return Location.of(inside(root.local, text, allow_outside, what, folders))
     rel = normalise(text)
     if allow_outside and (is_uri(rel) or rel.startswith("/")):
