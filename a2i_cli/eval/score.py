@@ -9,6 +9,8 @@ jobs/score_job.py's business.
 from __future__ import annotations
 
 import io
+import os
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,23 +40,41 @@ def image_source(text: str, data: bytes | None = None):
 def load_pair(g: str, t: str, g_data: bytes | None = None,
               t_data: bytes | None = None) -> tuple[np.ndarray | None, np.ndarray | None, str]:
     """(generated, target resized to it, "") or (None, None, reason)."""
+    sources = []
     for role, path, data in (("generated image", g, g_data), ("target", t, t_data)):
-        if data is None and Location.of(path).is_local:
-            if Path(Location.of(path).local).is_dir():
-                return None, None, f"{role} {path} is a directory, not an image file"
-            local = Path(Location.of(path).local)
-            if not local.is_file():
-                why = NOT_REGULAR if local.exists() else "does not exist"
-                return None, None, f"{role} {path} {why}"
+        loc = Location.of(path)
+        if data is not None or not loc.is_local:
+            sources.append(image_source(path, data))
+            continue
+        local = loc.local
+        why = _not_an_image_file(local)
+        if why:
+            return None, None, f"{role} {path} {why}"
+        sources.append(local)
     try:
-        gen = read_rgb(image_source(g, g_data))
+        gen = read_rgb(sources[0])
     except Exception as e:
         return None, None, f"generated image {g} unreadable ({type(e).__name__}: {short(e, 120)})"
     try:
-        tgt = read_rgb(image_source(t, t_data), (gen.shape[1], gen.shape[0]))
+        tgt = read_rgb(sources[1], (gen.shape[1], gen.shape[0]))
     except Exception as e:
         return None, None, f"target {t} unreadable ({type(e).__name__}: {short(e, 120)})"
     return gen, tgt, ""
+
+
+def _not_an_image_file(local: Path) -> str:
+    """Why a local path cannot be an image file ("" when it is a regular file): one stat, pathlib's answers."""
+    try:
+        mode = os.stat(local).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return "does not exist"
+    except OSError:  # e.g. no permission to look: the checks as pathlib makes them
+        if local.is_dir():
+            return "is a directory, not an image file"
+        return "" if local.is_file() else (NOT_REGULAR if local.exists() else "does not exist")
+    if stat.S_ISDIR(mode):
+        return "is a directory, not an image file"
+    return "" if stat.S_ISREG(mode) else NOT_REGULAR
 
 
 class ScoreWorker:
