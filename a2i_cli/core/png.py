@@ -14,7 +14,7 @@ files of the same size (benchmarks/bench_png.py). Level 0 (stored, no compressio
 
 Decoding, with `imagecodecs` installed (its libspng): 8-bit RGB, not interlaced, without
 transparency or EXIF chunks, i.e. the files whose Pillow decoding is exactly the stored
-samples; 1.3-2x faster than Pillow. Anything else (palette, grey, 16-bit, alpha,
+samples; 1.2-1.9x faster than Pillow. Anything else (palette, grey, 16-bit, alpha,
 orientation, APNG, JPEG...) and any file the fast decoder refuses goes to Pillow, so a
 damaged file gets Pillow's message. The pixels are Pillow's, to the bit, and like Pillow
 it checks the zlib stream's checksum: of 3,000 randomly damaged files it decoded none
