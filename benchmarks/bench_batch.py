@@ -328,7 +328,7 @@ def main() -> None:
                "local_vs_parallel_encoding": round(local / measured_limit, 3),
                "local_vs_encoding_limit": round(local / limits["encoding_limit_images_per_s"], 3),
                "local_vs_pipeline_limit": round(local / limits["pipeline_limit_images_per_s"], 3),
-               "local_vs_naive": round(local / naive_rate, 1)}
+               "local_vs_naive": round(local / naive_rate, 1) if naive_rate else None}
     print()
     print("| variant | rows | images/s | peak RSS (MB) |\n|---|---:|---:|---:|")
     for r in results:

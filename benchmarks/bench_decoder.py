@@ -7,11 +7,13 @@ returns. Prints images/s (best of the repeats, median alongside), the ratio to e
 the share of the compute limit: decoder FLOPs per image (valid transposed-conv taps, from
 the layer shapes) times images/s over the torch.mm GFLOP/s measured in the same run (best
 of 10 at the start and again at the end; the summary uses the higher, the rows the first).
+Every variant runs with the allocator settings of a2i's own processes (freed memory kept for
+reuse, jobs/workers.py: keep_freed_memory); --fresh-memory runs with glibc's defaults.
 
 The fused op is timed once per kernel variant this CPU runs (avx512, avx2, generic = plain
 x86-64, neon), switched in-process; ONNX Runtime is timed when installed
 (pip install -e ".[onnx]"), torch.compile with --compile. A summary at the end gives each
-fused variant against eager, ONNX Runtime and torch.mm at the largest batch.
+fused variant against eager, ONNX Runtime and torch.mm at batch 64 (else the largest batch).
 
 --layers also compares, layer by layer, the fused op's own time in each layer
 (a2i::decoder_layer_times) with the lower bound of the other design: the same layer as
@@ -38,6 +40,7 @@ from a2i_cli.core.config import ModelConfig  # noqa: E402
 from a2i_cli.inference import ops  # noqa: E402
 from a2i_cli.inference.cpu import cpu_features, cpu_name  # noqa: E402
 from a2i_cli.inference.engine import fold_decoder  # noqa: E402
+from a2i_cli.jobs.workers import keep_freed_memory  # noqa: E402
 from a2i_cli.model.network import LEAKY_SLOPE, build_model, decoder_channels, to_uint8  # noqa: E402
 
 
@@ -150,7 +153,11 @@ def main() -> None:
     p.add_argument("--compile", action="store_true", help="also time torch.compile (slow to build)")
     p.add_argument("--layers", action="store_true", help="also compare each layer with torch.mm's lower bound")
     p.add_argument("--json", type=Path, help="write the numbers to this file")
+    p.add_argument("--fresh-memory", action="store_true",
+                   help="glibc's default allocator settings (a2i's processes keep freed memory for reuse)")
     args = p.parse_args()
+    if not args.fresh_memory:  # as every a2i process runs: the same for every variant
+        keep_freed_memory()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     cfg = ModelConfig(image_size=args.size)
@@ -202,8 +209,9 @@ def main() -> None:
 
 
 def summary(rows: list[dict], peak: float) -> None:
-    """Each fused variant at the largest batch: x eager, x ONNX Runtime, share of torch.mm, and batch-1 latency."""
-    big = max(r["batch"] for r in rows)
+    """Each fused variant at batch 64 (else the largest): x eager, x ONNX Runtime, share of torch.mm, batch-1 latency."""
+    batches = {r["batch"] for r in rows}
+    big = 64 if 64 in batches else max(batches)
     at = {r["variant"]: r for r in rows if r["batch"] == big}
     one = {r["variant"]: r for r in rows if r["batch"] == 1}
     onnx = at.get("onnxruntime")
@@ -221,8 +229,9 @@ def summary(rows: list[dict], peak: float) -> None:
 
 
 def layer_table(model, args, peak: float) -> list[dict]:
-    """Per layer at the largest batch: the fused op's own time per layer vs torch.mm's lower bound for that layer."""
-    batch = max(int(b) for b in args.batches.split(","))
+    """Per layer at batch 64 (else the largest): the fused op's own time per layer vs torch.mm's lower bound."""
+    batches = {int(b) for b in args.batches.split(",")}
+    batch = 64 if 64 in batches else max(batches)
     weights, biases = fold_decoder(model)
     packed = [ops.pack_weight(w) for w in weights]
     chans = [w.shape[0] for w in weights] + [weights[-1].shape[1]]

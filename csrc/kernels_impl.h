@@ -229,7 +229,7 @@ static inline void pix_acc_both(const PixLayer& L, int py, int m, int r0, int r1
                                 vf (&E)[NB][COB], vf (&O)[NB][COB]) {
   const long S = (long)L.cin * L.coutp;
   for (int b = 0; b < NB; ++b)
-    for (int c = 0; c < COB; ++c) { E[b][c] = vf{}; O[b][c] = vf{}; }
+    for (int c = 0; c < COB; ++c) E[b][c] = O[b][c] = splat(L.bias[co0 + c]);  // the bias is the start
   for (int r = r0; r < r1; ++r) {
     const int iy = m - 1 + py + r;                                // padded row iy + 1
     const float* xrow = L.X + (long)(iy + 1) * L.prs + n0;        // padded col n0 = ix n0 - 1
@@ -263,7 +263,7 @@ template <int COB, int NB, int PX>
 static inline void pix_acc_one(const PixLayer& L, int py, int m, int r0, int r1, int co0, int n0, vf (&A)[NB][COB]) {
   const long S = (long)L.cin * L.coutp;
   for (int b = 0; b < NB; ++b)
-    for (int c = 0; c < COB; ++c) A[b][c] = vf{};
+    for (int c = 0; c < COB; ++c) A[b][c] = splat(L.bias[co0 + c]);  // the bias is the start
   for (int r = r0; r < r1; ++r) {
     const int iy = m - 1 + py + r;
     const float* xrow = L.X + (long)(iy + 1) * L.prs + n0 + PX;
@@ -300,35 +300,32 @@ static inline void pix_tile(const PixLayer& L, int oy, int co0, int n0) {
   }
   if (L.U) {  // final uint8 HWC image, COB == cout == 3
     for (int b = 0; b < NB; ++b) {
-      vi q[2][COB];
+      // levels of the even (e) and odd (o) columns, packed R | G << 8 | B << 16 per pixel,
+      // then interleaved into image order: one zip per 8 pixels instead of one per channel
+      vi pe = vi{}, po = vi{};
       for (int c = 0; c < COB; ++c) {
-        const float bias = L.bias[co0 + c];
+        vi qe, qo;
         if (L.act == 2) {
-          q[0][c] = tanh_levels(zip_lo(E[b][c], O[b][c]) + bias);
-          q[1][c] = tanh_levels(zip_hi(E[b][c], O[b][c]) + bias);
+          qe = tanh_levels(E[b][c]);
+          qo = tanh_levels(O[b][c]);
         } else {
-          vf e = apply_act(E[b][c] + bias, L.act, L.slope);
-          vf o = apply_act(O[b][c] + bias, L.act, L.slope);
-          q[0][c] = to_u8_levels(zip_lo(e, o));
-          q[1][c] = to_u8_levels(zip_hi(e, o));
+          qe = to_u8_levels(apply_act(E[b][c], L.act, L.slope));
+          qo = to_u8_levels(apply_act(O[b][c], L.act, L.slope));
         }
+        pe |= qe << (8 * c);
+        po |= qo << (8 * c);
       }
+      const vi q[2] = {(vi)zip_lo((vf)pe, (vf)po), (vi)zip_hi((vf)pe, (vf)po)};
       unsigned char* dst = L.U + ((long)oy * L.urs) + (long)(2 * (n0 + VL * b)) * 3;
       const bool last = n0 + VL * (b + 1) >= L.W;  // the row's last block: nothing of this row after it
-      for (int h = 0; h < 2; ++h) {
-        vi px = q[h][0];
-        if (COB > 1) px |= q[h][1] << 8;
-        if (COB > 2) px |= q[h][2] << 16;
-        store_rgb(dst + 3 * VL * h, px, h == 0 || !last);
-      }
+      for (int h = 0; h < 2; ++h) store_rgb(dst + 3 * VL * h, q[h], h == 0 || !last);
     }
     return;
   }
   for (int b = 0; b < NB; ++b) {
     for (int c = 0; c < COB; ++c) {
-      const float bias = L.bias[co0 + c];
-      vf e = apply_act(E[b][c] + bias, L.act, L.slope);
-      vf o = apply_act(O[b][c] + bias, L.act, L.slope);
+      vf e = apply_act(E[b][c], L.act, L.slope);
+      vf o = apply_act(O[b][c], L.act, L.slope);
       float* dst = L.O + (long)(co0 + c) * L.ocs + (long)(oy + L.opad) * L.ors + L.opad + 2 * (n0 + VL * b);
       storeu(dst, zip_lo(e, o));
       storeu(dst + VL, zip_hi(e, o));
