@@ -99,7 +99,7 @@ def run_demo(cfg: DemoConfig, log: Callable[[str], None] = print, progress: Prog
     prepared = Prepared.load(prepared_dir)
     generated = run / "generated"
     generate_split(engine, prepared, generated)
-    why = f", auto: {engine.choice}" if engine.choice else ""
+    why = f", {engine.choice}" if engine.choice else ""
     log(f"   {len(prepared.indices('test'))} images -> {generated} (engine {engine.name}{why})")
 
     log("5/5 score")

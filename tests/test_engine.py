@@ -111,7 +111,12 @@ def test_auto_picks_the_engine_measured_faster_and_says_why(ckpt, monkeypatch, t
         for junk in ("{not json", "null", '{"version": 1, "entries": [1]}', '{"version": 1, "entries": {"k": 5}}'):
             (tmp_path / "cache/a2i/engine-choice.json").write_text(junk)
             assert auto.auto_engine(eng.cfg.image_size, eng.cfg.latent + 1).engine == "fused"
-    assert load_engine(ckpt, "eager").choice == ""  # only auto explains itself
+    assert load_engine(ckpt, "eager").choice == ""  # nothing to explain
+    if ops.has_ops():  # fused names its kernels, and an A2I_ISA this CPU cannot run is said where work is reported
+        assert load_engine(ckpt, "fused").choice == f"{ops.isa()} kernels"
+        monkeypatch.setenv("A2I_ISA", "avx1024")
+        assert "A2I_ISA='avx1024' is not a variant this CPU runs" in load_engine(ckpt, "fused").choice
+        monkeypatch.delenv("A2I_ISA")
     monkeypatch.setattr(ops, "has_ops", lambda: False)
     monkeypatch.setattr(ops, "ops_reason", lambda: "ImportError: no _C")
     assert load_engine(ckpt, "auto").name == "eager"
@@ -146,3 +151,43 @@ def test_every_arch_runs_on_every_engine(tmp_path, feats, arch, vae):
     engines = ["export"] + (["fused"] if ops.has_ops() else [])
     for e in engines:
         _close_u8(load_engine(path, e).generate(feats), ref)
+
+
+@needs_ops
+def test_auto_cache_is_read_only_from_a_small_regular_file(monkeypatch, tmp_path):
+    """A FIFO, a device or a folder where the cache should be is ignored (no hang, no endless read, no litter);
+    an entry older than 30 days or a relative XDG_CACHE_HOME means measuring again."""
+    import json
+    import os
+    import time
+
+    from a2i_cli.inference import auto
+
+    calls = []
+    monkeypatch.setattr(auto, "measure_speedup", lambda size, latent: calls.append(1) or 4.0)
+    cache = tmp_path / "c" / "a2i" / "engine-choice.json"
+    cache.parent.mkdir(parents=True)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "c"))
+    os.mkfifo(cache)
+    assert auto.auto_engine(32, 16).engine == "fused"  # returns: the FIFO was not opened
+    cache.unlink()
+    cache.symlink_to("/dev/zero")
+    assert auto.auto_engine(32, 16).engine == "fused"
+    cache.unlink()
+    cache.mkdir()
+    assert auto.auto_engine(32, 16).engine == "fused"
+    assert [p.name for p in cache.parent.iterdir()] == ["engine-choice.json"]  # no temporary file left
+    cache.rmdir()
+    auto.auto_engine(32, 16)
+    n = len(calls)
+    auto.auto_engine(32, 16)
+    assert len(calls) == n  # remembered
+    data = json.loads(cache.read_text())
+    for entry in data["entries"].values():
+        entry["measured"] = time.strftime("%Y-%m-%d", time.localtime(time.time() - 40 * 86400))
+    cache.write_text(json.dumps(data))
+    auto.auto_engine(32, 16)
+    assert len(calls) == n + 1  # too old: measured again
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert auto.cache_path() == tmp_path / "home" / ".cache" / "a2i" / "engine-choice.json"

@@ -186,7 +186,7 @@ def test_a2i_isa_picks_the_variant_at_start(want):
     if want in ISAS:
         assert used == want and "A2I_ISA" not in status
     else:
-        assert used == ISAS[0] and f"A2I_ISA={want} is not a variant this CPU runs" in status
+        assert used == ISAS[0] and f"A2I_ISA={want!r} is not a variant this CPU runs" in status
 
 
 def test_ops_status_line():

@@ -211,3 +211,41 @@ def test_randomly_damaged_files_decode_as_pillow_decodes_them(tmp_path):
         except Exception as e:  # noqa: BLE001
             pytest.fail(f"trial {trial}: the fast decoder returned pixels where Pillow raises {type(e).__name__}")
         assert np.array_equal(fast, want), trial
+
+
+def after_idat(data: bytes, kind: bytes, body: bytes, crc_ok: bool = True) -> bytes:
+    """`data` (a PNG) with one chunk inserted right before IEND, i.e. after the image data."""
+    crc = zlib.crc32(kind + body) ^ (0 if crc_ok else 0xFFFF)
+    return data[:-12] + struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc) + data[-12:]
+
+
+def test_chunks_after_the_image_data_count_as_pillow_counts_them(tmp_path, monkeypatch):
+    """EXIF orientation after IDAT rotates the picture, a damaged text chunk makes Pillow refuse the file (before
+    IDAT) or not: the fast decoder reads neither, so what a2i reads never depends on a2i[fast] being installed."""
+    image = samples()["noise"]  # (64, 80, 3)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90 degrees
+    raw_exif = exif.tobytes()
+    files = {"exif after": after_idat(pillow_png(image), b"eXIf", raw_exif[6:] if raw_exif.startswith(b"Exif") else raw_exif),
+             "bad text after": after_idat(pillow_png(image), b"tEXt", b"Comment\x00hi", crc_ok=False)}
+    good = with_chunks(pillow_png(image), [(b"tEXt", b"Comment\x00hi")])
+    bad_before = bytearray(good)
+    bad_before[33 + 8 + 10] ^= 0xFF  # the stored CRC of the tEXt chunk right after IHDR
+    files["bad text before"] = bytes(bad_before)
+    for name, data in files.items():
+        assert not png.plain_rgb(data, images.MAX_PIXELS), name
+        (tmp_path / f"{name}.png").write_bytes(data)
+
+    def outcome(name):
+        try:
+            return "pixels", images.read_rgb(tmp_path / f"{name}.png")
+        except Exception as e:  # noqa: BLE001
+            return "error", type(e)
+
+    fast = {name: outcome(name) for name in files}
+    monkeypatch.setattr(png, "_spng_decode", None)
+    for name in files:
+        slow = outcome(name)
+        assert fast[name][0] == slow[0], name
+        assert fast[name][1] is slow[1] if slow[0] == "error" else np.array_equal(fast[name][1], slow[1]), name
+    assert png.plain_rgb(after_idat(pillow_png(image), b"tEXt", b"Comment\x00hi"), images.MAX_PIXELS)  # still fast

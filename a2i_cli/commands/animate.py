@@ -45,6 +45,6 @@ def register(app: typer.Typer) -> None:
         console.print(
             f"wrote {report.out}: {report.frames} frames at {report.fps} fps ({report.size}x{report.size}, "
             f"{report.video_codec}) + AAC audio, {report.audio_seconds:.2f} s; engine {report.engine}"
-            f"{f' (auto: {eng.choice})' if eng.choice else ''}, "
+            f"{f' ({eng.choice})' if eng.choice else ''}, "
             f"{report.seconds:.1f} s"
         )

@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
         console.print(
             f"{result.written} images written to {result.out} in {result.seconds:.1f} s "
             f"({result.rate:,.0f} images/s, backend {'in-process' if result.backend == 'inline' else result.backend}, "
-            f"engine {engines or 'not started'}{f' - auto: {result.engine_choice}' if result.engine_choice else ''})"
+            f"engine {engines or 'not started'}{f' ({result.engine_choice})' if result.engine_choice else ''})"
             + (f"; {result.skipped} rows already done" if result.skipped else "")
             + f"; {result.present} images at {result.out} listed in {result.manifest_path}"
         )

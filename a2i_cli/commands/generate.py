@@ -79,5 +79,5 @@ def register(app: typer.Typer) -> None:
 
 
 def _why(engine) -> str:
-    """' (auto: <why>)' for --engine auto, else ''."""
-    return f" (auto: {engine.choice})" if engine.choice else ""
+    """' (auto: <why>)' for --engine auto, ' (avx2 kernels)' for fused, else ''."""
+    return f" ({engine.choice})" if engine.choice else ""

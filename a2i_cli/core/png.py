@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import io
 import struct
+import zlib
 
 import numpy as np
 
@@ -39,9 +40,10 @@ except (ImportError, AttributeError):  # Pillow decodes (AttributeError: an imag
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 FAST_LEVELS = (1, 2, 3)  # the png levels isal serves (its levels 1-3); others are Pillow's
-# Chunks before the image data after which Pillow's RGB is no longer the stored samples
+# Chunks (anywhere in the file) with which Pillow's RGB is no longer the stored samples
 # (transparency, EXIF orientation) or the image is not one still (APNG).
-_PILLOW_ONLY = {b"tRNS", b"eXIf", b"acTL"}
+_PILLOW_ONLY = {b"tRNS", b"eXIf", b"acTL", b"fcTL", b"fdAT"}
+_KNOWN_CRITICAL = {b"IHDR", b"IDAT", b"IEND", b"PLTE"}
 
 
 def _chunk(kind: bytes, data: bytes | memoryview) -> bytes:
@@ -81,22 +83,35 @@ def encode_png(image: np.ndarray, level: int = 1) -> bytes:
 
 def plain_rgb(data: bytes, max_pixels: int) -> bool:
     """True when `data` is a PNG whose Pillow RGB decoding is its stored 8-bit RGB samples, no bigger than
-    max_pixels; False for anything else, broken files included (Pillow then reads it and says what is wrong)."""
+    max_pixels; False for anything else, broken files included (Pillow then reads it and says what is wrong).
+
+    Every chunk is looked at, before and after the image data, as Pillow does: a chunk that changes
+    Pillow's pixels (transparency, EXIF orientation, animation) anywhere, an unknown critical chunk, or a
+    checksum that does not match outside IDAT (Pillow verifies those and refuses the file; it does not
+    verify IDAT's, and neither does this) sends the file to Pillow."""
     if len(data) < 33 or not data.startswith(SIGNATURE) or data[12:16] != b"IHDR":
         return False
     w, h, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", data[16:29])
     if depth != 8 or colour != 2 or interlace != 0 or not 0 < w * h <= max_pixels:
         return False
-    pos = 33
-    while pos + 8 <= len(data):  # the chunks before the first IDAT
+    pos, seen_idat = 8, False
+    while pos + 12 <= len(data):
         (n,) = struct.unpack(">I", data[pos : pos + 4])
         kind = data[pos + 4 : pos + 8]
-        if kind == b"IDAT":
-            return True
-        if kind in _PILLOW_ONLY:
+        end = pos + 12 + n
+        if end > len(data) or kind in _PILLOW_ONLY:
             return False
-        pos += 12 + n
-    return False
+        if kind == b"IEND":
+            return seen_idat
+        if kind == b"IDAT":
+            seen_idat = True
+        else:
+            if kind not in _KNOWN_CRITICAL and kind[:1].isupper():
+                return False  # an unknown critical chunk: Pillow decides what it means
+            if zlib.crc32(data[pos + 4 : pos + 8 + n]) != struct.unpack(">I", data[pos + 8 + n : end])[0]:
+                return False  # a damaged chunk: Pillow refuses the file, with its own message
+        pos = end
+    return False  # no IEND: truncated, Pillow says so
 
 
 def has_fast_decoder() -> bool:

@@ -29,7 +29,10 @@ from .cpu import cpu_name
 
 CACHE_VERSION = 1
 SAMPLES = 4  # images per timed call: enough to time, cheap for eager at 256x256
-ROUNDS = 3
+ROUNDS = 5
+CLOSE = 1.5  # speedups below this are measured twice more (the median of three decides)
+MAX_AGE_DAYS = 30
+MAX_CACHE_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,8 @@ class AutoChoice:
 
 
 def cache_path() -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache"  # a relative one is ignored (XDG spec)
     return base / "a2i" / "engine-choice.json"
 
 
@@ -62,9 +66,13 @@ def _key(image_size: int, latent: int) -> str:
 
 def _read_cache() -> dict:
     """{"version": .., "entries": {key: {"speedup": float, "measured": date}}}, or {} for anything else."""
+    path = cache_path()
     try:
-        data = json.loads(cache_path().read_text())
-    except (OSError, ValueError):
+        if not path.is_file() or path.stat().st_size > MAX_CACHE_BYTES:  # a FIFO or /dev/zero is never read
+            return {}
+        with open(path, "rb") as f:
+            data = json.loads(f.read(MAX_CACHE_BYTES + 1))
+    except (OSError, ValueError, RuntimeError):  # RuntimeError: HOME unknown
         return {}
     if not isinstance(data, dict) or data.get("version") != CACHE_VERSION or not isinstance(data.get("entries"), dict):
         return {}
@@ -72,8 +80,8 @@ def _read_cache() -> dict:
 
 
 def _write_cache(key: str, speedup: float) -> None:
-    path = cache_path()
     try:
+        path = cache_path()
         data = _read_cache() or {"version": CACHE_VERSION, "entries": {}}
         entries = data["entries"]
         entries[key] = {"speedup": round(speedup, 3), "measured": time.strftime("%Y-%m-%d")}
@@ -82,13 +90,24 @@ def _write_cache(key: str, speedup: float) -> None:
                 del entries[old]
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data, indent=1))
-        os.replace(tmp, path)
-    except OSError:
+        try:
+            tmp.write_text(json.dumps(data, indent=1))
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)  # left only when the replace failed (a folder in the file's place, ...)
+    except (OSError, RuntimeError):
         pass  # not writable: measure again next time
 
 
 def measure_speedup(image_size: int, latent: int) -> float:
+    """Eager decoder time / fused op time, the median of three measurements when they are close."""
+    first = _measure_once(image_size, latent)
+    if first >= CLOSE:
+        return first
+    return sorted([first, _measure_once(image_size, latent), _measure_once(image_size, latent)])[1]
+
+
+def _measure_once(image_size: int, latent: int) -> float:
     """Eager decoder time / fused op time for SAMPLES images of random weights (best of ROUNDS, interleaved)."""
     from ..core.config import ModelConfig
     from ..model.network import LEAKY_SLOPE, Decoder, to_uint8
@@ -120,6 +139,14 @@ def measure_speedup(image_size: int, latent: int) -> float:
     return best[eager] / max(best[fused], 1e-9)
 
 
+def _too_old(measured) -> bool:
+    try:
+        age = time.time() - time.mktime(time.strptime(str(measured), "%Y-%m-%d"))
+    except (ValueError, OverflowError):
+        return True
+    return not 0 <= age <= MAX_AGE_DAYS * 86400
+
+
 def auto_engine(image_size: int, latent: int) -> AutoChoice:
     """What `--engine auto` runs for a decoder latent -> image_size on this machine, and why."""
     if not ops.has_ops():
@@ -127,7 +154,7 @@ def auto_engine(image_size: int, latent: int) -> AutoChoice:
     key = _key(image_size, latent)
     entry = _read_cache().get("entries", {}).get(key)
     speedup = entry.get("speedup") if isinstance(entry, dict) else None
-    if not isinstance(speedup, (int, float)) or not speedup > 0:
+    if not isinstance(speedup, (int, float)) or not speedup > 0 or _too_old(entry.get("measured")):
         speedup = measure_speedup(image_size, latent)
         _write_cache(key, speedup)
     if speedup >= 1.0:

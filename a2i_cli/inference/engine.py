@@ -4,7 +4,7 @@
     imgs = engine.generate(raw_feats)   # (B, 104) raw MFCC float32 -> (B, S, S, 3) uint8
     engine.name                         # the engine that actually runs ("eager", ...)
     engine.source                       # the file the model came from
-    engine.choice                       # with auto: one line saying why this engine ("" otherwise)
+    engine.choice                       # a few words for summaries: "auto: <why>", the fused kernels, or ""
 
 Engines:
     eager   the checkpoint's nn.Module in eval mode (the reference)
@@ -49,7 +49,7 @@ class Engine:
         self.recipe = recipe  # how audio becomes this model's 104 features
         self.image_size = cfg.image_size
         self.source = source  # the file the model came from, for messages and records
-        self.choice = ""  # set by load_engine for --engine auto: why this engine
+        self.choice = ""  # for summaries: why this engine (auto), which kernels (fused)
 
     def _forward_uint8(self, feats: torch.Tensor) -> torch.Tensor:
         """(B, 104) normalised float32 -> (B, S, S, 3) uint8."""
@@ -91,6 +91,8 @@ class FusedEngine(Engine):
         weights, self.biases = fold_decoder(loaded.model)
         self.weights = [ops.pack_weight(w) for w in weights]  # packed once, reused every call
         self.model = loaded.model
+        note = ops.isa_request_note()  # an A2I_ISA this CPU cannot run is said where the work is reported
+        self.choice = f"{ops.isa()} kernels" + (f"; {note}" if note else "")
 
     def _forward_uint8(self, feats: torch.Tensor) -> torch.Tensor:
         z = self.model.latent(feats).contiguous()  # (B, latent): the mean latent for a VAE (+ its class code)
@@ -147,6 +149,7 @@ def load_engine(ckpt: Path, engine: str = "auto", option: str = "--engine") -> E
     if engine == EngineName.auto:
         picked = auto_engine(loaded.cfg.image_size, loaded.cfg.latent)
         eng = FusedEngine(loaded, option) if picked.engine == "fused" else EagerEngine(loaded)
-        eng.choice = picked.reason
+        note = ops.isa_request_note()
+        eng.choice = f"auto: {picked.reason}" + (f"; {note}" if note else "")
         return eng
     return EagerEngine(loaded)

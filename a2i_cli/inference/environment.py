@@ -46,11 +46,12 @@ def environment_report() -> dict[str, str]:
 def auto_line() -> str:
     """What --engine auto runs for the default 256x256 model here, and why (measured once, then cached)."""
     from ..core.config import ModelConfig
-    from .auto import auto_engine
+    from .auto import auto_engine, cache_path
 
     cfg = ModelConfig()
     try:
         picked = auto_engine(cfg.image_size, cfg.latent)
-        return f"{picked.engine} for {cfg.image_size}x{cfg.image_size} models: {picked.reason}"
+        return (f"{picked.engine} for {cfg.image_size}x{cfg.image_size} models: {picked.reason} "
+                f"(remembered in {cache_path()}; delete it to measure again)")
     except Exception as e:  # a report must not fail
         return f"could not measure ({type(e).__name__}: {e})"

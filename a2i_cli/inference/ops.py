@@ -84,10 +84,10 @@ def use_isa(name: str) -> None:
 
 def isa_request_note() -> str:
     """'' or one line saying that A2I_ISA asked for a variant this CPU cannot run (it is then ignored)."""
-    want = os.environ.get("A2I_ISA", "").strip()
+    want = os.environ.get("A2I_ISA", "")  # compared as the C++ side compares it: exactly
     if not want or not has_ops() or want in isa_list():
         return ""
-    return f"A2I_ISA={want} is not a variant this CPU runs ({', '.join(isa_list())}); using {isa()}"
+    return f"A2I_ISA={want!r} is not a variant this CPU runs ({', '.join(isa_list())}); using {isa()}"
 
 
 # --------------------------------------------------------------------------- wrappers

@@ -57,7 +57,7 @@ class BatchResult:
     backend: str = ""
     engine: str = ""
     engines: dict = field(default_factory=dict)  # engine -> number of nodes that ran it
-    engine_choice: str = ""  # with --engine auto: why the engine (as the last worker saw it)
+    engine_choice: str = ""  # why the engine (auto) or its kernels (fused), as the last worker saw it
     errors_path: Location | None = None
     manifest_path: object = None
     first_errors: list[tuple[int, str]] = field(default_factory=list)

@@ -2,7 +2,7 @@
 
     Predictor(model_bytes, "model.pt", out)({"row": (B,) int64, "feats": (B, 104) float32})
         -> {"row": (B,), "path": [B relative paths], "engine": the engine that ran,
-            "choice": why that engine (with --engine auto, else ""),
+            "choice": why that engine (auto) or which kernels (fused), else "",
             "data": [B encoded images]  (only with deliver="return")}
 
 Images are named OUT/images/<row // 1000, 6 digits>/<row, 9 digits>.<ext> (1000 files per
