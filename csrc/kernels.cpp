@@ -32,10 +32,8 @@ namespace k_avx512 {
 namespace k_avx2 {
 #define A2I_VBYTES 32
 #define A2I_NREGS 16
-#define A2I_RCPPS256 1
 #define A2I_AVX2 1
 #include "kernels_impl.h"
-#undef A2I_RCPPS256
 #undef A2I_AVX2
 #undef A2I_NREGS
 #undef A2I_VBYTES
