@@ -246,20 +246,28 @@ def sound_span(x: np.ndarray, recipe: FeatureRecipe = SOUND_RECIPE) -> tuple[int
     return int(loud[0] * hop), int(end)
 
 
-def sound_features(x16: np.ndarray, recipe: FeatureRecipe = SOUND_RECIPE) -> np.ndarray:
-    """`sound` recipe, one recording: (n,) 16 kHz mono -> (104,) float32.
+def sound_windows(x16: np.ndarray, recipe: FeatureRecipe = SOUND_RECIPE) -> tuple[np.ndarray, int, int]:
+    """`sound` recipe: where its windows sit in a 16 kHz recording, (starts (8,), width, samples needed).
 
     The 8 windows, each a quarter of the sound long (n_windows / 2 = 4), are spread evenly
     from the sound's start to its end, as the Kaggle recipe spreads 0.25 s windows over a second.
+    A short recording needs more samples than it has (`samples needed` > its length): it is
+    widened into zero padding.
     """
-    x = np.asarray(x16, dtype=np.float64)
-    start, end = sound_span(x, recipe)
+    start, end = sound_span(np.asarray(x16, dtype=np.float64), recipe)
     span = max(end - start, int(round(recipe.min_sound_seconds * recipe.sample_rate)))
     start = max(0, (start + end) // 2 - span // 2)
-    if start + span > len(x):  # a short recording: widen into zero padding
-        x = np.pad(x, (0, start + span - len(x)))
     width = max(1, int(round(span * recipe.window_samples / recipe.clip_samples)))  # a quarter of the sound
     starts = np.round(np.linspace(start, start + span - width, recipe.n_windows)).astype(np.int64)
+    return starts, width, start + span
+
+
+def sound_features(x16: np.ndarray, recipe: FeatureRecipe = SOUND_RECIPE) -> np.ndarray:
+    """`sound` recipe, one recording: (n,) 16 kHz mono -> (104,) float32 (windows: `sound_windows`)."""
+    x = np.asarray(x16, dtype=np.float64)
+    starts, width, needed = sound_windows(x, recipe)
+    if needed > len(x):  # a short recording: widen into zero padding
+        x = np.pad(x, (0, needed - len(x)))
     if recipe.int16_scale:
         x = x * 32768.0
     frames = x[starts[:, None] + np.arange(width)[None, :]]  # (8, width)
