@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
                           ray_address=ray_address, workers=workers, batch_size=batch_size, format=format,
                           png_level=png_level, quality=quality)
         with progress_bar("generating") as bar:
-            result = batch_generate(csv, cfg, progress=bar)
+            result = batch_generate(csv, cfg, progress=bar, warn=lambda note: say("warning:", "yellow", note))
         engines = ", ".join(f"{e} on {n} node{'s' if n > 1 else ''}" for e, n in result.engines.items())
         console.print(
             f"{result.written} images written to {result.out} in {result.seconds:.1f} s "

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..core.config import PrepareConfig, SplitConfig, SplitMethod, defaults
-from ._common import cli_errors, console, pick, progress_bar
+from ._common import cli_errors, console, pick, progress_bar, say
 
 D, S = defaults(PrepareConfig), defaults(SplitConfig)
 
@@ -34,6 +34,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Read a scene dataset, pick classes, split, normalise and cache it for training."""
         from ..data.prepare import prepare
+        from ..data.recipe_check import prepared_warning
 
         data = pick(data, data_old, "--data", "DATA") or D["data"]
         cfg = PrepareConfig(
@@ -59,3 +60,6 @@ def register(app: typer.Typer) -> None:
                       + (f"; test folders: {', '.join(held)}" if held else "")
                       + (f"; cut into blocks: {', '.join(cut)}" if cut else ""))
         console.print(f"prepared -> {out}")
+        note = prepared_warning(out, meta)
+        if note:
+            say("warning:", "yellow", note)

@@ -27,6 +27,7 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -38,6 +39,7 @@ from ..core.progress import NO_PROGRESS, Progress
 from ..core.runs import new_run_dir, newest_best
 from ..core.storage import Location
 from ..data.csv_stream import CsvStream
+from ..data.recipe_check import engine_norm, first_rows, training_warning
 from .batch_check import bytes_fingerprint, check_model, check_resume, input_record
 from .batch_output import check_listed, clean_temporaries, open_manifest, remember_output
 from .executors import choose_backend, forks_workers, run_ordered
@@ -68,8 +70,11 @@ class BatchResult:
 
 
 def batch_generate(csv_path, cfg: BatchConfig, progress: Progress = NO_PROGRESS,
-                   predictor_kwargs: dict | None = None) -> BatchResult:
-    """Generate one image per good row of `csv_path` into cfg.out; see the module docstring."""
+                   predictor_kwargs: dict | None = None, warn: Callable[[str], None] | None = None) -> BatchResult:
+    """Generate one image per good row of `csv_path` into cfg.out; see the module docstring.
+
+    `warn` gets one line when the CSV's first rows sit far from the model's training rows (another
+    feature recipe?, data/recipe_check.py); without it that check is skipped."""
     choose_backend(cfg.backend, None, cfg.ray_address)  # a bad backend fails before anything is written
     stream = CsvStream(csv_path)
     clash = [c for c in stream.extra_columns if c in ("row", "path")]
@@ -80,6 +85,9 @@ def batch_generate(csv_path, cfg: BatchConfig, progress: Progress = NO_PROGRESS,
         raise UserError(f"{stream.source} has a header but no data rows; nothing to generate")
     model = Location.of(cfg.model if cfg.model is not None else newest_best())
     model_bytes, engine = check_model(model, str(cfg.engine))
+    note = warn and training_warning(first_rows(stream), engine_norm(engine), engine.recipe, stream.source, model)
+    if note:
+        warn(note)
     out = Location.of(cfg.out if cfg.out is not None else new_run_dir("batch-generate", cfg.name, cfg.exist_ok))
     if out.is_file():
         raise UserError(f"--out {out} is a file; give a folder for the images")
