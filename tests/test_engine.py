@@ -125,7 +125,7 @@ def test_auto_picks_the_engine_measured_faster_and_says_why(ckpt, monkeypatch, t
 
 
 def test_unknown_engine_and_bad_features(ckpt):
-    assert {e.value for e in Engine} == {"auto", "eager", "export", "fused"}
+    assert {e.value for e in Engine} == {"auto", "eager", "export", "fused", "onnx"}
     with pytest.raises(UserError, match="unknown --engine"):
         load_engine(ckpt, "tensorrt")
     with pytest.raises(UserError, match=r"\(B, 104\)"):

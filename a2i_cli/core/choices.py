@@ -7,10 +7,18 @@ from enum import StrEnum
 class Engine(StrEnum):
     """How a model runs."""
 
-    auto = "auto"  # the faster of fused and eager on this CPU (inference/auto.py)
+    auto = "auto"  # the fastest of eager, fused and onnx measured on this CPU (inference/auto.py)
     eager = "eager"  # the checkpoint's nn.Module (the reference)
     fused = "fused"  # the decoder as one C++ op
     export = "export"  # a torch.export program
+    onnx = "onnx"  # the model exported to ONNX in memory, run by ONNX Runtime (the a2i[onnx] extra)
+
+
+class ExportFormat(StrEnum):
+    """What `a2i export` writes."""
+
+    pt2 = "pt2"  # a torch.export archive: runs with torch alone (--engine export)
+    onnx = "onnx"  # an ONNX model: runs with onnxruntime alone, no torch (needs the a2i[onnx] extra to write)
 
 
 class Backend(StrEnum):

@@ -1,6 +1,6 @@
 """Every option of every command, typed and with its default, in one place (the CLI reads defaults from here).
 
-One word, one meaning: `engine` is how a model runs (auto/eager/fused/export), `backend`
+One word, one meaning: `engine` is how a model runs (auto/eager/fused/export/onnx), `backend`
 is where work runs (auto/local/ray). Choices are enums, so `--help` lists them and a bad
 value is refused before any work. Each dataclass checks its values in `__post_init__` and
 raises `UserError` naming the option, so the library gives the same messages as the CLI.
@@ -13,7 +13,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from .choices import Arch, Backend, Device, Engine, ImageFormat, Loss, Schedule, SplitMethod, Window  # noqa: F401
+from .choices import Arch, Backend, Device, Engine, ExportFormat, ImageFormat, Loss, Schedule, SplitMethod, Window  # noqa: F401
 from .checks import MAX_SEED, at_least, between, check_name, check_seed, choice, defaults, finite  # noqa: F401
 from .errors import UserError, short
 from .recipes import RECIPE_FIELDS, RECIPES, SOUND_RECIPES  # noqa: F401
@@ -285,7 +285,8 @@ class ScoreConfig:
 @dataclass
 class ExportConfig:
     model: Path | None = None  # default: the newest best.pt
-    out: Path | None = None  # default: next to the checkpoint, .pt2
+    out: Path | None = None  # default: next to the checkpoint, with the format's suffix
+    format: ExportFormat | None = None  # default: from --out's suffix, else pt2 (it needs only torch)
 
 
 # --------------------------------------------------------------------------- media

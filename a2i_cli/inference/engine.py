@@ -1,4 +1,4 @@
-"""Inference engines behind one interface: how a model runs (eager, fused C++ decoder, torch.export).
+"""Inference engines behind one interface: how a model runs (eager, fused C++ decoder, torch.export, ONNX Runtime).
 
     engine = load_engine(ckpt_path, engine="auto")
     imgs = engine.generate(raw_feats)   # (B, 104) raw MFCC float32 -> (B, S, S, 3) uint8
@@ -12,8 +12,11 @@ Engines:
             uint8 conversion are baked into the graph, the config travels as extra file)
     fused   the encoder in PyTorch, the decoder as one C++ op (a2i::decoder) with the
             BatchNorms folded into the convolutions, writing uint8 HWC directly
-    auto    the faster of fused and eager on this CPU (measured once per machine, see auto.py);
-            engine.choice says which and why
+    onnx    the checkpoint exported to ONNX in memory when the engine is made (a few seconds),
+            run by an ONNX Runtime session with as many threads as torch has in the process
+            that runs it (one per worker); needs the a2i[onnx] extra (onnx_export.py)
+    auto    the fastest of eager, fused and onnx on this CPU (those that can run here; measured
+            once per machine, see auto.py); engine.choice says which and why
 
 Raw features are normalised with the statistics stored in the checkpoint, so callers
 never normalise themselves. `engine.recipe` is the feature recipe the model was trained on:
@@ -21,6 +24,7 @@ whoever turns audio into features for it (generate AUDIO, animate) uses that rec
 """
 from __future__ import annotations
 
+import os
 import zipfile
 from pathlib import Path
 
@@ -34,7 +38,7 @@ from ..data.features import FeatureRecipe, recipe_from_dict
 from ..data.normalize import Normalizer
 from ..model.checkpoint import Loaded, load_checkpoint
 from ..model.network import LEAKY_SLOPE, to_uint8
-from . import ops
+from . import onnx_export, ops
 from .auto import auto_engine
 from .fold import fold_decoder  # noqa: F401  (also imported from here by tests and benchmarks)
 from .export import export_program, load_program
@@ -115,6 +119,33 @@ class ExportEngine(Engine):
         return self.program(feats)
 
 
+class OnnxEngine(Engine):
+    """The checkpoint as an ONNX graph (normalisation and uint8 conversion inside) run by ONNX Runtime."""
+
+    name = "onnx"
+
+    def __init__(self, loaded: Loaded, option: str = "--engine"):
+        onnx_export.require_onnx(f"{option} onnx")
+        # the normalisation is in the graph: the engine's own is the identity
+        super().__init__(loaded.cfg, Normalizer.identity(loaded.cfg.n_features), loaded.path, loaded.recipe)
+        self.onnx_bytes = onnx_export.onnx_model(loaded).SerializeToString()  # the serialised ONNX model
+        self.choice = f"ONNX Runtime {onnx_export.ort_version()}"
+        # one session per (process, threads), made on first use: a worker forked from the process that made
+        # the engine gets its own, sized to its threads; sessions of other processes are kept, never destroyed
+        # (their threads do not exist here)
+        self._sessions: dict[tuple[int, int], object] = {}
+
+    def session(self):
+        key = (os.getpid(), torch.get_num_threads())
+        if key not in self._sessions:
+            self._sessions[key] = onnx_export.new_session(self.onnx_bytes, threads=key[1])
+        return self._sessions[key]
+
+    def _forward_uint8(self, feats: torch.Tensor) -> torch.Tensor:
+        out = self.session().run(None, {onnx_export.INPUT: feats.contiguous().numpy()})[0]
+        return torch.from_numpy(out)  # (B, S, S, 3) uint8
+
+
 def is_program(path: Path) -> bool:
     """True for a torch.export archive: by its content when the file can be read, else by the suffix."""
     if not Path(path).is_file():  # a pipe or a device is never opened here (zipfile would read it for ever)
@@ -146,9 +177,12 @@ def load_engine(ckpt: Path, engine: str = "auto", option: str = "--engine") -> E
         return ExportEngine(ep.module(), loaded.cfg, meta, Path(ckpt))
     if engine == EngineName.fused:
         return FusedEngine(loaded, option)
+    if engine == EngineName.onnx:
+        return OnnxEngine(loaded, option)
     if engine == EngineName.auto:
         picked = auto_engine(loaded.cfg.image_size, loaded.cfg.latent)
-        eng = FusedEngine(loaded, option) if picked.engine == "fused" else EagerEngine(loaded)
+        made = {"fused": FusedEngine, "onnx": OnnxEngine}
+        eng = made[picked.engine](loaded, option) if picked.engine in made else EagerEngine(loaded)
         note = ops.isa_request_note()
         eng.choice = f"auto: {picked.reason}" + (f"; {note}" if note else "")
         return eng

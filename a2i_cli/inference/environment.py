@@ -22,6 +22,7 @@ def environment_report() -> dict[str, str]:
     import torch
 
     from .cpu import cpu_features, cpu_name
+    from .onnx_export import onnx_status
     from .ops import ops_status
 
     ops = ops_status()
@@ -34,6 +35,7 @@ def environment_report() -> dict[str, str]:
         "cuda": torch.cuda.is_available() and torch.cuda.get_device_name(0) or "not available",
         "cpu": f"{cpu_name()} ({', '.join(cpu_features()) or 'no SIMD flags listed'})",
         "c++ ops": ops,
+        "onnx engine": onnx_status(),
         "engine auto": auto_line(),
         "ray": _version_of("ray"),
         "av (PyAV)": _version_of("av"),
