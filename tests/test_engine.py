@@ -91,9 +91,10 @@ def test_export_round_trip(ckpt, feats, tmp_path):
 
 def test_auto_picks_the_engine_measured_faster_and_says_why(ckpt, monkeypatch, tmp_path):
     """auto is never slower than eager: fused only where it measured faster on this CPU, cached per machine."""
-    from a2i_cli.inference import auto
+    from a2i_cli.inference import auto, onnx_export
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(onnx_export, "has_onnx", lambda: False)  # fused vs eager here; onnx in auto: test_onnx.py
     if ops.has_ops():
         eng = load_engine(ckpt, "auto")  # a real measurement on this CPU
         speedup = auto.auto_engine(eng.cfg.image_size, eng.cfg.latent).speedup
@@ -161,8 +162,9 @@ def test_auto_cache_is_read_only_from_a_small_regular_file(monkeypatch, tmp_path
     import os
     import time
 
-    from a2i_cli.inference import auto
+    from a2i_cli.inference import auto, onnx_export
 
+    monkeypatch.setattr(onnx_export, "has_onnx", lambda: False)  # the cache file's handling, with fused vs eager
     calls = []
     monkeypatch.setattr(auto, "measure_speedup", lambda size, latent: calls.append(1) or 4.0)
     cache = tmp_path / "c" / "a2i" / "engine-choice.json"

@@ -1,4 +1,4 @@
-"""ONNX: `a2i export --format onnx` run by plain onnxruntime, `--engine onnx`, and the messages without the extra.
+"""ONNX: `a2i export --format onnx` run by plain onnxruntime, `--engine onnx`, onnx in auto, and the messages without the extra.
 
 Exporting to ONNX takes a few seconds, so the file and the engine are made once per module.
 """
@@ -126,9 +126,12 @@ def test_engine_onnx_matches_eager_and_batch_generate_runs_it(ckpt, rows, tmp_pa
 
 
 def test_without_the_extra_every_onnx_path_says_how_to_install_it(ckpt, monkeypatch, tmp_path):
+    from a2i_cli.inference import auto, ops
+
     monkeypatch.setattr(onnx_export, "missing_packages", lambda: ["onnxruntime"])
     assert not onnx_export.has_onnx() and onnx_export.onnx_reason() == "onnxruntime is not installed"
     assert onnx_export.onnx_status() == 'not available: onnxruntime is not installed (pip install "a2i[onnx]")'
+    assert "onnx" not in auto.candidates()
     r = runner.invoke(app, ["export", "--model", str(ckpt), "--out", str(tmp_path / "m.onnx")])
     line = 'error: a2i export --format onnx needs ONNX Runtime and the ONNX exporter (onnxruntime is not installed); ' \
            'pip install "a2i[onnx]"'
@@ -139,3 +142,49 @@ def test_without_the_extra_every_onnx_path_says_how_to_install_it(ckpt, monkeypa
     r = runner.invoke(app, ["generate", "--mfcc", ",".join(["1"] * 104), "--model", str(ckpt), "--engine", "onnx",
                             "--out", str(tmp_path / "g.png")])
     assert r.exit_code == 2 and r.output.strip().startswith("error: --engine onnx needs") and "a2i[onnx]" in r.output
+    monkeypatch.setattr(ops, "has_ops", lambda: False)
+    assert auto.auto_engine(32, 16).engine == "eager"  # nothing to measure: eager, without a cache entry
+
+
+def test_auto_measures_onnx_and_picks_it_only_where_fastest(monkeypatch, tmp_path):
+    from a2i_cli.inference import auto, ops
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(onnx_export, "has_onnx", lambda: True)
+    monkeypatch.setattr(ops, "has_ops", lambda: True)
+    measured = []
+
+    def fake(fused: float, onnx: float):
+        monkeypatch.setattr(auto, "measure_speedup", lambda size, latent: measured.append("fused") or fused)
+        monkeypatch.setattr(auto, "measure_onnx_speedup", lambda size, latent, rival=1.0: measured.append("onnx") or onnx)
+
+    fake(2.0, 3.0)
+    picked = auto.auto_engine(32, 16)
+    assert picked.engine == "onnx" and picked.speedups == {"fused": 2.0, "onnx": 3.0}
+    assert "ONNX Runtime, 3.0x eager on this CPU" in picked.reason and "2.0x" in picked.reason
+    key = next(iter(json.loads(auto.cache_path().read_text())["entries"]))
+    assert "engines eager,fused,onnx" in key and "onnxruntime " in key
+    fake(2.0, 1.5)
+    assert auto.auto_engine(32, 16).engine == "onnx" and measured == ["fused", "onnx"]  # remembered
+    choice = auto.auto_engine(64, 16)  # another shape: measured; fused is faster
+    assert choice.engine == "fused" and "ONNX Runtime 1.50x" in choice.reason
+    fake(2.0, 2.0)
+    assert auto.auto_engine(128, 16).engine == "fused"  # a tie is not a win
+    fake(0.5, 0.9)
+    assert auto.auto_engine(256, 16).engine == "eager"  # neither beats eager
+    monkeypatch.setattr(ops, "has_ops", lambda: False)
+    fake(9.9, 1.2)
+    n = len(measured)
+    choice = auto.auto_engine(32, 16)  # other candidates: another key, measured again, fused not asked
+    assert choice.engine == "onnx" and measured[n:] == ["onnx"] and "the C++ ops did not load" in choice.reason
+    fake(9.9, 0.8)
+    assert auto.auto_engine(64, 16).engine == "eager"
+
+
+@needs_onnx
+def test_the_onnx_probe_really_runs(monkeypatch):
+    """The real measurement auto makes: the decoder exported to ONNX and timed against eager."""
+    from a2i_cli.inference import auto
+
+    speedup = auto.measure_onnx_speedup(32, 16, rival=100.0)  # far from the rival: measured once
+    assert 0 < speedup < 1000

@@ -1,34 +1,40 @@
-"""`--engine auto`: the fused C++ decoder where it is measured faster than eager on this CPU, else eager.
+"""`--engine auto`: the fastest engine measured on this CPU among those that can run here.
 
     choice = auto_engine(image_size=256, latent=128)
-    choice.engine   "fused" or "eager"
-    choice.reason   why, for summaries and `a2i env`: "avx2 kernels, 15.3x eager on this CPU"
+    choice.engine    "fused", "onnx" or "eager"
+    choice.reason    why, for summaries and `a2i env`: "avx2 kernels, 15.3x eager on this CPU; ONNX Runtime 2.1x"
+    choice.speedups  {"fused": 15.3, "onnx": 2.1}: eager's time / each engine's time
 
-The fused op is compiled for several instruction sets and is many times faster than eager
-on the CPUs it was tuned on, but a CPU nobody measured (or a kernel variant that loses on
-it) could make it slower. So the first time this machine runs a decoder of a given shape,
-auto times both decoders on random weights with this process's thread count (about 0.1 s
-at 256x256) and keeps the faster. The result is remembered per CPU model, kernel variant,
-build of the extension, torch version, threads and decoder shape in
-$XDG_CACHE_HOME/a2i/engine-choice.json (default ~/.cache/a2i); a file that cannot be
-read or written only means measuring again.
+The candidates are eager, fused where the C++ ops load and onnx where the a2i[onnx] extra is
+installed (`candidates()`). The fused op is compiled for several instruction sets and is many
+times faster than eager on the CPUs it was tuned on, but a CPU nobody measured (or a kernel
+variant that loses on it) could make it slower, and ONNX Runtime's speed differs from CPU to
+CPU too. So the first time this machine runs a decoder of a given shape, auto times each
+candidate against eager on random weights with this process's thread count, on one batch of
+SAMPLES images at 256x256 (as many pixels at smaller sizes: a batch, not one call's overhead,
+is what the engines run), and keeps the fastest: about 0.2 s for fused at 256x256, plus a few
+seconds for onnx (the decoder is exported to ONNX first). The result is remembered per CPU
+model, kernel variant, build of the extension, torch and ONNX Runtime versions, threads,
+candidates and decoder shape in $XDG_CACHE_HOME/a2i/engine-choice.json (default
+~/.cache/a2i); a file that cannot be read or written only means measuring again.
 """
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from .. import __version__
-from . import ops
+from . import onnx_export, ops
 from .cpu import cpu_name
 
 CACHE_VERSION = 1
-SAMPLES = 4  # images per timed call: enough to time, cheap for eager at 256x256
+SAMPLES = 4  # images per timed call at 256x256: enough to time, cheap for eager (smaller sizes: as many pixels)
 ROUNDS = 5
 CLOSE = 1.5  # speedups below this are measured twice more (the median of three decides)
 MAX_AGE_DAYS = 30
@@ -37,9 +43,20 @@ MAX_CACHE_BYTES = 1 << 20
 
 @dataclass(frozen=True)
 class AutoChoice:
-    engine: str  # "fused" or "eager"
+    engine: str  # "fused", "onnx" or "eager"
     reason: str  # why, in a few words (the engine's name not included)
     speedup: float | None = None  # eager time / fused time, when measured
+    speedups: dict = field(default_factory=dict)  # engine -> eager time / its time, for each one measured
+
+
+def candidates() -> list[str]:
+    """The engines auto compares here: eager, fused where the C++ ops load, onnx where the a2i[onnx] extra is installed."""
+    return ["eager"] + (["fused"] if ops.has_ops() else []) + (["onnx"] if onnx_export.has_onnx() else [])
+
+
+def samples(image_size: int) -> int:
+    """Images per timed call: SAMPLES at 256x256, as many pixels at smaller sizes."""
+    return max(SAMPLES, SAMPLES * (256 // max(1, image_size)) ** 2)
 
 
 def cache_path() -> Path:
@@ -59,13 +76,21 @@ def _build_id() -> str:
         return "none"
 
 
-def _key(image_size: int, latent: int) -> str:
-    return "|".join([cpu_name(), ops.isa(), _build_id(), f"a2i {__version__}", f"torch {torch.__version__}",
-                     f"threads {torch.get_num_threads()}", f"{latent}->{image_size}"])
+def _ort_version() -> str:
+    try:
+        return importlib.metadata.version("onnxruntime")
+    except importlib.metadata.PackageNotFoundError:
+        return "?"
+
+
+def _key(image_size: int, latent: int, engines: list[str]) -> str:
+    onnx = [f"onnxruntime {_ort_version()}"] if "onnx" in engines else []
+    return "|".join([cpu_name(), ops.isa(), _build_id(), f"a2i {__version__}", f"torch {torch.__version__}", *onnx,
+                     f"threads {torch.get_num_threads()}", f"engines {','.join(engines)}", f"{latent}->{image_size}"])
 
 
 def _read_cache() -> dict:
-    """{"version": .., "entries": {key: {"speedup": float, "measured": date}}}, or {} for anything else."""
+    """{"version": .., "entries": {key: {"speedups": {engine: float}, "measured": date}}}, or {} for anything else."""
     path = cache_path()
     try:
         if not path.is_file() or path.stat().st_size > MAX_CACHE_BYTES:  # a FIFO or /dev/zero is never read
@@ -79,12 +104,12 @@ def _read_cache() -> dict:
     return data
 
 
-def _write_cache(key: str, speedup: float) -> None:
+def _write_cache(key: str, speedups: dict[str, float]) -> None:
     try:
         path = cache_path()
         data = _read_cache() or {"version": CACHE_VERSION, "entries": {}}
         entries = data["entries"]
-        entries[key] = {"speedup": round(speedup, 3), "measured": time.strftime("%Y-%m-%d")}
+        entries[key] = {"speedups": {k: round(v, 3) for k, v in speedups.items()}, "measured": time.strftime("%Y-%m-%d")}
         if len(entries) > 64:  # a long-lived machine with many builds: keep the newest
             for old in list(entries)[:-64]:
                 del entries[old]
@@ -101,33 +126,61 @@ def _write_cache(key: str, speedup: float) -> None:
 
 def measure_speedup(image_size: int, latent: int) -> float:
     """Eager decoder time / fused op time, the median of three measurements when they are close."""
-    first = _measure_once(image_size, latent)
-    if first >= CLOSE:
+    return _median_if_close(*_probe(image_size, latent, "fused"))
+
+
+def measure_onnx_speedup(image_size: int, latent: int, rival: float = 1.0) -> float:
+    """Eager decoder time / ONNX Runtime's time for the same decoder exported to ONNX; measured three times
+    (the median decides) when it is close to `rival`, the best speedup of the other engines."""
+    return _median_if_close(*_probe(image_size, latent, "onnx"), rival=rival)
+
+
+def _median_if_close(eager, other, rival: float = 1.0) -> float:
+    first = _measure_once(eager, other)
+    if not 1 / CLOSE < first / max(rival, 1.0) < CLOSE:
         return first
-    return sorted([first, _measure_once(image_size, latent), _measure_once(image_size, latent)])[1]
+    return sorted([first, _measure_once(eager, other), _measure_once(eager, other)])[1]
 
 
-def _measure_once(image_size: int, latent: int) -> float:
-    """Eager decoder time / fused op time for SAMPLES images of random weights (best of ROUNDS, interleaved)."""
+class _ToImage(torch.nn.Module):
+    def __init__(self, decoder: torch.nn.Module):
+        super().__init__()
+        self.decoder = decoder
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        from ..model.network import to_uint8
+
+        return to_uint8(self.decoder(z))  # (B, latent) -> (B, S, S, 3) uint8
+
+
+def _probe(image_size: int, latent: int, engine: str):
+    """(eager, other): calls that draw the same random latents with one random-weight decoder, in eager and in
+    `engine` (fused or onnx)."""
     from ..core.config import ModelConfig
-    from ..model.network import LEAKY_SLOPE, Decoder, to_uint8
+    from ..model.network import LEAKY_SLOPE, Decoder
     from .fold import fold_decoder
 
     gen = torch.Generator().manual_seed(0)
     with torch.random.fork_rng():
         torch.manual_seed(0)
-        decoder = Decoder(ModelConfig(image_size=image_size, latent=latent)).eval()
-    weights, biases = fold_decoder(decoder)
-    packed = [ops.pack_weight(w) for w in weights]
-    z = torch.randn(SAMPLES, latent, generator=gen)
+        decoder = _ToImage(Decoder(ModelConfig(image_size=image_size, latent=latent))).eval()
+    z = torch.randn(samples(image_size), latent, generator=gen)
 
     def eager():
-        return to_uint8(decoder(z))
+        return decoder(z)
 
-    def fused():
-        return ops.decoder(z, packed, biases, LEAKY_SLOPE, True)
+    if engine == "fused":
+        weights, biases = fold_decoder(decoder.decoder)
+        packed = [ops.pack_weight(w) for w in weights]
+        return eager, lambda: ops.decoder(z, packed, biases, LEAKY_SLOPE, True)
+    model = onnx_export.export_module(decoder, latent, input_name="z").SerializeToString()
+    session, feed = onnx_export.new_session(model, torch.get_num_threads()), {"z": z.numpy()}
+    return eager, lambda: session.run(None, feed)
 
-    best = {eager: float("inf"), fused: float("inf")}
+
+def _measure_once(eager, other) -> float:
+    """Eager's time / the other's for one batch (best of ROUNDS, interleaved)."""
+    best = {eager: float("inf"), other: float("inf")}
     with torch.inference_mode():
         for fn in best:
             fn()  # warm-up: allocations, lazy initialisation
@@ -136,7 +189,7 @@ def _measure_once(image_size: int, latent: int) -> float:
                 t = time.perf_counter()
                 fn()
                 best[fn] = min(best[fn], time.perf_counter() - t)
-    return best[eager] / max(best[fused], 1e-9)
+    return best[eager] / max(best[other], 1e-9)
 
 
 def _too_old(measured) -> bool:
@@ -149,14 +202,53 @@ def _too_old(measured) -> bool:
 
 def auto_engine(image_size: int, latent: int) -> AutoChoice:
     """What `--engine auto` runs for a decoder latent -> image_size on this machine, and why."""
-    if not ops.has_ops():
+    engines = candidates()
+    if engines == ["eager"]:
         return AutoChoice("eager", f"the C++ ops did not load: {ops.ops_reason()}")
-    key = _key(image_size, latent)
-    entry = _read_cache().get("entries", {}).get(key)
-    speedup = entry.get("speedup") if isinstance(entry, dict) else None
-    if not isinstance(speedup, (int, float)) or not speedup > 0 or _too_old(entry.get("measured")):
-        speedup = measure_speedup(image_size, latent)
-        _write_cache(key, speedup)
-    if speedup >= 1.0:
-        return AutoChoice("fused", f"{ops.isa()} kernels, {speedup:.1f}x eager on this CPU", speedup)
-    return AutoChoice("eager", f"the fused op ({ops.isa()} kernels) measured {speedup:.2f}x eager on this CPU", speedup)
+    key = _key(image_size, latent, engines)
+    speedups = _cached(_read_cache().get("entries", {}).get(key), engines)
+    if speedups is None:
+        speedups = {}
+        if "fused" in engines:
+            speedups["fused"] = measure_speedup(image_size, latent)
+        if "onnx" in engines:
+            speedups["onnx"] = _measure_onnx(image_size, latent, speedups.get("fused", 1.0))
+        _write_cache(key, speedups)
+    return _decide(speedups)
+
+
+def _cached(entry, engines: list[str]) -> dict[str, float] | None:
+    """The speedups of a cache entry that measured every candidate and is recent, else None."""
+    if not isinstance(entry, dict) or _too_old(entry.get("measured")):
+        return None
+    speedups = entry.get("speedups")
+    if not isinstance(speedups, dict) or set(speedups) != set(engines) - {"eager"}:
+        return None
+    valid = all(isinstance(v, (int, float)) and (v > 0 if k == "fused" else v >= 0) for k, v in speedups.items())
+    return {k: float(v) for k, v in speedups.items()} if valid else None
+
+
+def _measure_onnx(image_size: int, latent: int, rival: float) -> float:
+    """measure_onnx_speedup, or 0 where ONNX Runtime fails on the decoder (it is then never chosen)."""
+    try:
+        return measure_onnx_speedup(image_size, latent, rival)
+    except Exception:  # a broken install: auto must still pick an engine
+        return 0.0
+
+
+def _decide(speedups: dict[str, float]) -> AutoChoice:
+    """onnx only where it beats eager and fused; fused where it is at least eager's speed; else eager."""
+    fused, onnx = speedups.get("fused"), speedups.get("onnx")
+    kernels = f"{ops.isa()} kernels"
+    onnx_note = "" if onnx is None else (
+        "; ONNX Runtime could not run the decoder" if onnx == 0 else f"; ONNX Runtime {onnx:.2f}x")
+    fused_note = (f"; fused {kernels} {fused:.1f}x" if fused is not None else
+                  f"; the C++ ops did not load: {ops.ops_reason()}")
+    if onnx is not None and onnx > max(1.0, fused or 0.0):
+        return AutoChoice("onnx", f"ONNX Runtime, {onnx:.1f}x eager on this CPU{fused_note}", fused, speedups)
+    if fused is not None and fused >= 1.0:
+        return AutoChoice("fused", f"{kernels}, {fused:.1f}x eager on this CPU{onnx_note}", fused, speedups)
+    if fused is not None:
+        return AutoChoice("eager", f"the fused op ({kernels}) measured {fused:.2f}x eager on this CPU{onnx_note}",
+                          fused, speedups)
+    return AutoChoice("eager", f"ONNX Runtime measured {onnx:.2f}x eager on this CPU{fused_note}", None, speedups)
