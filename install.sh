@@ -25,5 +25,5 @@ pip_install --upgrade pip
 "$VENV/bin/python" -c "import torch" 2>/dev/null || pip_install torch==2.13.0 ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
 pip_install setuptools wheel ninja
 # --no-build-isolation: the extension in csrc/ compiles against the torch installed above.
-pip_install --no-build-isolation -e ".[test,ray,media,tensorboard,fast]"
+pip_install --no-build-isolation -e ".[test,ray,media,tensorboard,fast,onnx]"
 (cd / && "$VENV/bin/python" -c "import torch, a2i_cli, a2i_cli.inference.ops as o; print('a2i installed, torch', torch.__version__, '| C++ ops:', o.ops_status())")
