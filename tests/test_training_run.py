@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import numpy as np
 import pytest
@@ -63,14 +64,42 @@ def test_best_pt_is_chosen_on_validation_rows(prepared, in_tmp):
     assert blob["epoch"] == best_epoch and blob["metrics"]["val_loss"] == pytest.approx(min(val))
 
 
+def test_the_log_names_its_values_and_says_where_the_files_are(prepared, in_tmp):
+    r = train(prepared, "--epochs", "3", "--name", "log", "--arch", "seed", "--lr", "0.01")
+    run = in_tmp / "runs/train/log"
+    out = r.output.splitlines()
+    assert "x bs" not in r.output
+    legend = next(line for line in out if line.startswith("per epoch:"))
+    assert "train mse: the training loss (per-pixel MSE on [-1, 1])" in legend and "chooses best.pt" in legend
+    epochs = [line for line in out if line.startswith("epoch ")]
+    assert len(epochs) == 3 and epochs[0].startswith("epoch 1/3  train mse 0.")
+    pattern = (r"epoch [123]/3  train mse [\d.]+  val mse [\d.]+  test SSIM -?[\d.]+  MSE \d+  PSNR [\d.]+ dB  "
+               r"hist -?[\d.]+  sharp [\d.]+  lr 0\.01  [\d.]+ s(  -> best\.pt)?")
+    for line in epochs:
+        assert re.fullmatch(pattern, line), line
+    history = list(csv.DictReader(open(run / "results.csv")))
+    best = max(int(h["epoch"]) for h in history if h["best"] == "1")
+    assert epochs[best - 1].endswith("-> best.pt")
+    summary = out[out.index(next(line for line in out if line.startswith("best epoch"))):]
+    assert summary[0].startswith(f"best epoch {best} of 3 (lowest val mse ") and "): test SSIM" in summary[0]
+    assert summary[1].startswith("  the mean training image on the same test rows: SSIM")
+    named, rel = dict(line.split(None, 1) for line in summary[2:]), run.relative_to(in_tmp)  # printed as given
+    assert named["run"] == f"folder   {rel}"
+    assert named["best.pt"].startswith(f"{rel / 'weights/best.pt'}  (epoch {best};")
+    assert named["last.pt"].startswith(f"{rel / 'weights/last.pt'}  (epoch 3; go on with a2i train --resume {rel}")
+    assert named["scores"].startswith(str(rel / "results.csv")) and str(rel / "samples.png") in named["samples"]
+    assert torch.load(run / "weights/best.pt", weights_only=True)["epoch"] == best
+
+
 def test_without_validation_rows_best_is_the_last_epoch(tiny_data, in_tmp):
     r = runner.invoke(app, ["prepare", str(tiny_data), "--class", "all", "--image-size", "32", "--name", "nv",
                             "--val-fraction", "0"])
     assert r.exit_code == 0 and "0 validation" in r.output, r.output
-    train(in_tmp / "runs/prepare/nv", "--epochs", "2", "--name", "nv")
+    r = train(in_tmp / "runs/prepare/nv", "--epochs", "2", "--name", "nv")
     run = in_tmp / "runs/train/nv"
     assert "last epoch" in args_of(run)["best_pt_chosen_on"]
     assert torch.load(run / "weights/best.pt", weights_only=False)["epoch"] == 2
+    assert "best epoch 2 of 2 (the last epoch: no validation rows)" in r.output and "val mse" not in r.output
 
 
 def test_results_png_is_redrawn_every_epoch(prepared, in_tmp):

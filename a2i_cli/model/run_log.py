@@ -113,3 +113,67 @@ class RunLog:
     def close(self) -> None:
         if self.tb:
             self.tb.close()
+
+
+# ----------------------------------------------------------------------------- the lines the run prints
+
+LOSS_WORDS = {"mse": "per-pixel MSE on [-1, 1]", "mse+ssim": "per-pixel MSE on [-1, 1] + 0.5 (1 - SSIM)"}
+
+
+def _nan(v) -> bool:
+    return v is None or v != v
+
+
+def scores_text(r: dict, prefix: str = "") -> str:
+    """'SSIM 0.512  MSE 1234  PSNR 17.3 dB  hist 0.410  sharp 0.95  class acc 61%' from r[prefix + score]."""
+    acc = r.get(f"{prefix}class_acc")
+    sharp = r.get(f"{prefix}sharpness")
+    return (f"SSIM {r[prefix + 'ssim']:.3f}  MSE {r[prefix + 'mse']:.0f}  PSNR {r[prefix + 'psnr']:.1f} dB  "
+            f"hist {r[prefix + 'hist']:.3f}" + ("" if _nan(sharp) else f"  sharp {sharp:.2f}")
+            + ("" if _nan(acc) else f"  class acc {acc:.0%}"))
+
+
+def epoch_legend(loss: str, n_test: int, has_val: bool) -> str:
+    """What the per-epoch line's names mean (printed once, before the first epoch)."""
+    loss = str(loss)
+    val = f"val {loss}: the same on the validation rows (the lowest chooses best.pt); " if has_val else ""
+    return (f"per epoch: train {loss}: the training loss ({LOSS_WORDS.get(loss, loss)}); {val}"
+            f"test: the {n_test} test images against their targets: SSIM (1 = the same picture), MSE on 0-255 "
+            "pixels, PSNR in dB, hist = colour-histogram similarity (1 = the same colours), sharp = sharpness / "
+            "the targets' (1 = as sharp), class acc = share the scene classifier reads as the sound's class")
+
+
+def format_epoch(r: dict, epochs: int, loss: str) -> str:
+    """The line printed after each epoch: every value named, with its unit where it has one."""
+    e = str(r["epoch"]).rjust(len(str(epochs)))
+    val = "" if _nan(r.get("val_loss")) else f"  val {loss} {r['val_loss']:.4f}"
+    return (f"epoch {e}/{epochs}  train {loss} {r['train_loss']:.4f}{val}  test {scores_text(r, 'test_')}  "
+            f"lr {r['lr']:.3g}  {r['seconds']:.1f} s{'  -> best.pt' if r['best'] else ''}")
+
+
+def best_record(history: list[dict]) -> dict | None:
+    """The epoch weights/best.pt holds: the last one marked best."""
+    best = [r for r in history if r.get("best")]
+    return best[-1] if best else None
+
+
+def run_summary(history: list[dict], run_dir: Path, loss: str) -> list[str]:
+    """The lines printed at the end: the best epoch and its scores beside the baseline, and where the files are."""
+    run_dir, best, last = Path(run_dir), best_record(history), history[-1] if history else None
+    lines = []
+    if best is not None:
+        why = (f"lowest val {loss} {best['val_loss']:.4f}" if not _nan(best.get("val_loss"))
+               else "the last epoch: no validation rows")
+        lines += [f"best epoch {best['epoch']} of {last['epoch']} ({why}): test {scores_text(best, 'test_')}",
+                  f"  the mean training image on the same test rows: {scores_text(best, 'baseline_')}"]
+    lines += [
+        f"run folder   {run_dir}",
+        f"best.pt      {run_dir / 'weights' / 'best.pt'}"
+        + (f"  (epoch {best['epoch']}; the newest best.pt is what generate, batch-generate and export use by default)"
+           if best else ""),
+        f"last.pt      {run_dir / 'weights' / 'last.pt'}"
+        + (f"  (epoch {last['epoch']}; go on with a2i train --resume {run_dir} --epochs N)" if last else ""),
+        f"scores       {run_dir / 'results.csv'}  (curves: {run_dir / 'results.png'})",
+        f"samples      {run_dir / 'samples.png'}  (targets above, generated below; each epoch's in {run_dir / 'samples'})",
+    ]
+    return lines

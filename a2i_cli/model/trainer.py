@@ -47,7 +47,7 @@ from .epoch import train_epoch
 from .losses import reconstruction_loss
 from .network import from_uint8, to_uint8
 from .networks import Networks
-from .run_log import RunLog, summary_writer_class
+from .run_log import RunLog, epoch_legend, format_epoch, run_summary, scores_text, summary_writer_class
 from .train_data import TrainData
 from .train_state import read_resume, restore_rng, save_weights, write_args
 
@@ -71,16 +71,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-def format_epoch(r: dict) -> str:
-    """The line printed after each epoch."""
-    acc = f"  class acc {r['test_class_acc']:.2f}" if r["test_class_acc"] == r["test_class_acc"] else ""
-    val = f"val {r['val_loss']:.4f}  " if r["val_loss"] == r["val_loss"] else ""
-    return (f"epoch {r['epoch']:>3}  loss {r['train_loss']:.4f} (x bs {r['train_loss_x_bs']:.3f})  {val}"
-            f"test loss {r['test_loss']:.4f} (x bs {r['test_loss_x_bs']:.3f})  SSIM {r['test_ssim']:.3f}  "
-            f"hist {r['test_hist']:.3f}  MSE {r['test_mse']:.1f}  sharp {r['test_sharpness']:.2f}{acc}"
-            f"{'  *' if r['best'] else ''}  [{r['seconds']:.1f}s]")
 
 
 def class_codes(cfg: TrainConfig, n_classes: int, given: bool) -> int:
@@ -216,10 +206,9 @@ class Trainer:
                  f"lr {cfg.lr:g} {cfg.lr_schedule}, EMA {cfg.ema:g}; "
                  f"best.pt: {self.selection()}"]
         for label, s in (("mean training image", b.baseline), ("class-mean oracle", b.oracle)):
-            acc = f"  class acc {s['class_acc']:.2f}" if s["class_acc"] == s["class_acc"] else ""
-            lines.append(f"baseline ({label}) on test: SSIM {s['ssim']:.3f}  hist {s['hist']:.3f}  MSE {s['mse']:.1f}{acc}")
+            lines.append(f"baseline ({label}) on test: {scores_text(s)}")
         if self.classifier:
-            lines.append(f"scene classifier accuracy on the real test images: {b.real_class_acc:.2f}")
+            lines.append(f"scene classifier accuracy on the real test images: {b.real_class_acc:.0%}")
         return lines
 
     def _record(self, epoch: int, train_loss: float, val_loss: float, test_loss: float, scores: dict,
@@ -262,7 +251,7 @@ class Trainer:
                                 f"`a2i train --resume {self.run_dir}`", code=130) from None
 
     def _fit(self, progress: Progress, on_epoch_end: Callable[[dict], None] | None) -> Path:
-        for line in self.describe():
+        for line in [*self.describe(), epoch_legend(self.cfg.loss, len(self.data.x_test), len(self.data.x_val) > 0)]:
             self.log(line)
         write_args(self.run_dir, self.cfg, self.device, self.selection())
         started = time.perf_counter()
@@ -279,15 +268,15 @@ class Trainer:
             record = self._record(epoch, train_loss, val_loss, test_loss, scores, time.perf_counter() - t0)
             self.history.append(record)
             self._save(epoch, record, gen)
-            self.log(format_epoch(record))
+            self.log(format_epoch(record, self.cfg.epochs, self.cfg.loss))
             if on_epoch_end:
                 on_epoch_end(record)
             if self.cfg.time_budget is not None and time.perf_counter() - started >= self.cfg.time_budget:
                 self.log(f"time budget of {self.cfg.time_budget:.0f}s reached after epoch {epoch}")
                 break
         self.run_log.close()
-        self.log(f"weights -> {self.run_dir / 'weights' / 'best.pt'}; scores -> {self.run_dir / 'results.csv'} "
-                 f"(curves: {self.run_dir / 'results.png'}); samples -> {self.run_dir / 'samples.png'}")
+        for line in run_summary(self.history, self.run_dir, self.cfg.loss):
+            self.log(line)
         return self.run_dir
 
 
