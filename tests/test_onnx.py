@@ -155,8 +155,12 @@ def test_auto_measures_onnx_and_picks_it_only_where_fastest(monkeypatch, tmp_pat
     measured = []
 
     def fake(fused: float, onnx: float):
-        monkeypatch.setattr(auto, "measure_speedup", lambda size, latent: measured.append("fused") or fused)
-        monkeypatch.setattr(auto, "measure_onnx_speedup", lambda size, latent, rival=1.0: measured.append("onnx") or onnx)
+        def speedups(size, latent, engines):
+            measured.extend(engines)
+            return {e: {"fused": fused, "onnx": onnx}[e] for e in engines}
+
+        monkeypatch.setattr(auto, "measure_speedup", lambda size, latent: pytest.fail("fused alone measured"))
+        monkeypatch.setattr(auto, "measure_speedups", speedups)
 
     fake(2.0, 3.0)
     picked = auto.auto_engine(32, 16)
@@ -183,8 +187,10 @@ def test_auto_measures_onnx_and_picks_it_only_where_fastest(monkeypatch, tmp_pat
 
 @needs_onnx
 def test_the_onnx_probe_really_runs(monkeypatch):
-    """The real measurement auto makes: the decoder exported to ONNX and timed against eager."""
+    """The real measurement auto makes: the decoder exported to ONNX and timed in the same rounds as eager."""
     from a2i_cli.inference import auto
 
-    speedup = auto.measure_onnx_speedup(32, 16, rival=100.0)  # far from the rival: measured once
-    assert 0 < speedup < 1000
+    speedups = auto.measure_speedups(32, 16, ["onnx"])
+    assert set(speedups) == {"onnx"} and 0 < speedups["onnx"] < 1000
+    monkeypatch.setattr(auto, "_probe", lambda *a: 1 / 0)  # an engine that cannot be built is never chosen
+    assert auto.measure_speedups(32, 16, ["onnx"]) == {"onnx": 0.0}

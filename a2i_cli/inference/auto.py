@@ -9,10 +9,11 @@ The candidates are eager, fused where the C++ ops load and onnx where the a2i[on
 installed (`candidates()`). The fused op is compiled for several instruction sets and is many
 times faster than eager on the CPUs it was tuned on, but a CPU nobody measured (or a kernel
 variant that loses on it) could make it slower, and ONNX Runtime's speed differs from CPU to
-CPU too. So the first time this machine runs a decoder of a given shape, auto times each
-candidate against eager on random weights with this process's thread count, on one batch of
-SAMPLES images at 256x256 (as many pixels at smaller sizes: a batch, not one call's overhead,
-is what the engines run), and keeps the fastest: about 0.2 s for fused at 256x256, plus a few
+CPU too. So the first time this machine runs a decoder of a given shape, auto times every
+candidate on random weights with this process's thread count, in the same interleaved rounds
+(a spike of load on a shared machine hits them alike), on one batch of SAMPLES images at
+256x256 (as many pixels at smaller sizes: a batch, not one call's overhead, is what the
+engines run), and keeps the fastest: about 0.2 s for fused at 256x256, plus a few
 seconds for onnx (the decoder is exported to ONNX first). The result is remembered per CPU
 model, kernel variant, build of the extension, torch and ONNX Runtime versions, threads,
 candidates and decoder shape in $XDG_CACHE_HOME/a2i/engine-choice.json (default
@@ -33,10 +34,10 @@ from .. import __version__
 from . import onnx_export, ops
 from .cpu import cpu_name
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: one speedup per candidate engine, measured in the same interleaved rounds
 SAMPLES = 4  # images per timed call at 256x256: enough to time, cheap for eager (smaller sizes: as many pixels)
 ROUNDS = 5
-CLOSE = 1.5  # speedups below this are measured twice more (the median of three decides)
+CLOSE = 1.5  # the two fastest (eager included) within this factor: measured twice more, the medians decide
 MAX_AGE_DAYS = 30
 MAX_CACHE_BYTES = 1 << 20
 
@@ -126,20 +127,26 @@ def _write_cache(key: str, speedups: dict[str, float]) -> None:
 
 def measure_speedup(image_size: int, latent: int) -> float:
     """Eager decoder time / fused op time, the median of three measurements when they are close."""
-    return _median_if_close(*_probe(image_size, latent, "fused"))
+    return measure_speedups(image_size, latent, ["fused"])["fused"]
 
 
-def measure_onnx_speedup(image_size: int, latent: int, rival: float = 1.0) -> float:
-    """Eager decoder time / ONNX Runtime's time for the same decoder exported to ONNX; measured three times
-    (the median decides) when it is close to `rival`, the best speedup of the other engines."""
-    return _median_if_close(*_probe(image_size, latent, "onnx"), rival=rival)
-
-
-def _median_if_close(eager, other, rival: float = 1.0) -> float:
-    first = _measure_once(eager, other)
-    if not 1 / CLOSE < first / max(rival, 1.0) < CLOSE:
-        return first
-    return sorted([first, _measure_once(eager, other), _measure_once(eager, other)])[1]
+def measure_speedups(image_size: int, latent: int, engines: list[str]) -> dict[str, float]:
+    """Eager decoder time / each engine's time ("fused", "onnx"), all timed in the same interleaved rounds (a
+    spike of load on a shared machine hits every engine alike); measured three times (the medians decide) when
+    the two fastest, eager included, are within CLOSE of each other. An engine that fails to build gets 0."""
+    calls, failed = {}, {}
+    for engine in engines:
+        try:
+            eager, calls[engine] = _probe(image_size, latent, engine)
+        except Exception:  # ONNX Runtime broken here, say: auto must still pick an engine
+            failed[engine] = 0.0
+    if not calls:
+        return failed
+    rounds = [_measure_once(eager, calls)]
+    top = sorted([1.0, *rounds[0].values()], reverse=True)
+    if top[0] / max(top[1], 1e-9) < CLOSE:
+        rounds += [_measure_once(eager, calls), _measure_once(eager, calls)]
+    return {**{e: sorted(r[e] for r in rounds)[len(rounds) // 2] for e in calls}, **failed}
 
 
 class _ToImage(torch.nn.Module):
@@ -178,18 +185,19 @@ def _probe(image_size: int, latent: int, engine: str):
     return eager, lambda: session.run(None, feed)
 
 
-def _measure_once(eager, other) -> float:
-    """Eager's time / the other's for one batch (best of ROUNDS, interleaved)."""
-    best = {eager: float("inf"), other: float("inf")}
+def _measure_once(eager, others: dict) -> dict[str, float]:
+    """Eager's time / each other's for one batch (best of ROUNDS, interleaved)."""
+    fns = {"eager": eager, **others}
+    best = dict.fromkeys(fns, float("inf"))
     with torch.inference_mode():
-        for fn in best:
+        for fn in fns.values():
             fn()  # warm-up: allocations, lazy initialisation
         for _ in range(ROUNDS):
-            for fn in best:
+            for name, fn in fns.items():
                 t = time.perf_counter()
                 fn()
-                best[fn] = min(best[fn], time.perf_counter() - t)
-    return best[eager] / max(best[other], 1e-9)
+                best[name] = min(best[name], time.perf_counter() - t)
+    return {name: best["eager"] / max(best[name], 1e-9) for name in others}
 
 
 def _too_old(measured) -> bool:
@@ -208,11 +216,9 @@ def auto_engine(image_size: int, latent: int) -> AutoChoice:
     key = _key(image_size, latent, engines)
     speedups = _cached(_read_cache().get("entries", {}).get(key), engines)
     if speedups is None:
-        speedups = {}
-        if "fused" in engines:
-            speedups["fused"] = measure_speedup(image_size, latent)
-        if "onnx" in engines:
-            speedups["onnx"] = _measure_onnx(image_size, latent, speedups.get("fused", 1.0))
+        others = [e for e in engines if e != "eager"]
+        speedups = ({"fused": measure_speedup(image_size, latent)} if others == ["fused"]
+                    else measure_speedups(image_size, latent, others))
         _write_cache(key, speedups)
     return _decide(speedups)
 
@@ -224,16 +230,8 @@ def _cached(entry, engines: list[str]) -> dict[str, float] | None:
     speedups = entry.get("speedups")
     if not isinstance(speedups, dict) or set(speedups) != set(engines) - {"eager"}:
         return None
-    valid = all(isinstance(v, (int, float)) and (v > 0 if k == "fused" else v >= 0) for k, v in speedups.items())
+    valid = all(isinstance(v, (int, float)) and v >= 0 for v in speedups.values())  # 0: failed to build here
     return {k: float(v) for k, v in speedups.items()} if valid else None
-
-
-def _measure_onnx(image_size: int, latent: int, rival: float) -> float:
-    """measure_onnx_speedup, or 0 where ONNX Runtime fails on the decoder (it is then never chosen)."""
-    try:
-        return measure_onnx_speedup(image_size, latent, rival)
-    except Exception:  # a broken install: auto must still pick an engine
-        return 0.0
 
 
 def _decide(speedups: dict[str, float]) -> AutoChoice:
