@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path, typer.Option(help="MP4 file to write (H.264 or MPEG-4 video, AAC audio).")] = D["out"],
         fps: Annotated[int, typer.Option(help="Frames per second (1-60); each frame comes from the second of sound centred on it.")] = D["fps"],
         model: Annotated[Optional[Path], typer.Option(help="Checkpoint .pt or exported .pt2 (default: the newest runs/train/*/weights/best.pt).")] = D["model"],
-        engine: Annotated[Engine, typer.Option(help="How the model runs: auto picks the fastest of fused, onnx (with the a2i[onnx] extra) and eager measured on this CPU (a2i env shows which and why).")] = D["engine"],
+        engine: Annotated[Engine, typer.Option(help="How the model runs: auto picks the fastest of fused, onnx (with the a2i\\[onnx] extra) and eager measured on this CPU (a2i env shows which and why).")] = D["engine"],
         image_size: Annotated[Optional[int], typer.Option(help="Video side in pixels, 16-4096 (frames are resized; default: the model's image size).")] = D["image_size"],
         batch_size: Annotated[int, typer.Option(help="Frames generated per engine call.")] = D["batch_size"],
         audio_old: Annotated[Optional[Path], typer.Option("--audio", hidden=True, help="Old spelling: pass AUDIO.")] = None,

@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
         name: Annotated[str, typer.Option(help="Run name under runs/batch-generate/ when --out is not given.")] = D["name"],
         exist_ok: Annotated[bool, typer.Option(help="Reuse runs/batch-generate/<name> (resuming it) instead of making <name>2.")] = D["exist_ok"],
         model: Annotated[Optional[str], typer.Option(help="Checkpoint .pt or exported .pt2, a path or a URI (default: the newest runs/train/*/weights/best.pt).")] = D["model"],
-        engine: Annotated[Engine, typer.Option(help="How the model runs: auto picks the fastest of fused, onnx (with the a2i[onnx] extra) and eager measured on this CPU (a2i env shows which and why).")] = D["engine"],
+        engine: Annotated[Engine, typer.Option(help="How the model runs: auto picks the fastest of fused, onnx (with the a2i\\[onnx] extra) and eager measured on this CPU (a2i env shows which and why).")] = D["engine"],
         backend: Annotated[Backend, typer.Option(help="Where work runs: local (a process per core), ray, or auto (ray when --ray-address or RAY_ADDRESS is given, in-process for 256 rows or fewer, else local).")] = D["backend"],
         ray_address: Annotated[Optional[str], typer.Option(help="Join this Ray cluster ('auto' or host:port) instead of starting a private local instance.")] = D["ray_address"],
         workers: Annotated[Optional[int], typer.Option(help="Worker processes / Ray actors (default: every core).")] = D["workers"],

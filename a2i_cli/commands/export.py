@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
     def export_cmd(
         model: Annotated[Optional[Path], typer.Option(help="Checkpoint (.pt) to export; default: the newest runs/train/*/weights/best.pt.")] = D["model"],
         out: Annotated[Optional[Path], typer.Option(help="Where to write the program (.pt2 or .onnx); default: next to the checkpoint.")] = D["out"],
-        format: Annotated[Optional[ExportFormat], typer.Option(help="pt2: a torch.export archive (needs only torch); onnx: an ONNX model for ONNX Runtime (writing it needs pip install \"a2i[onnx]\"). Default: from --out's suffix, else pt2.", show_default=False)] = D["format"],
+        format: Annotated[Optional[ExportFormat], typer.Option(help="pt2: a torch.export archive (needs only torch); onnx: an ONNX model for ONNX Runtime (writing it needs pip install \"a2i\\[onnx]\"). Default: from --out's suffix, else pt2.", show_default=False)] = D["format"],
     ) -> None:
         """Export a checkpoint (raw features in, uint8 images out): a torch.export .pt2, or an .onnx."""
         from ..core.errors import UserError

@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
         row: Annotated[int, typer.Option(help="With a CSV: the 1-based data row to draw.")] = D["row"],
         out: Annotated[Optional[Path], typer.Option(help="PNG file to write (default generated.png); with a recording, a folder (default generated/).")] = D["out"],
         model: Annotated[Optional[Path], typer.Option(help="Checkpoint .pt or exported .pt2 (default: the newest runs/train/*/weights/best.pt).")] = D["model"],
-        engine: Annotated[Engine, typer.Option(help="How the model runs: auto picks the fastest of fused, onnx (with the a2i[onnx] extra) and eager measured on this CPU (a2i env shows which and why).")] = D["engine"],
+        engine: Annotated[Engine, typer.Option(help="How the model runs: auto picks the fastest of fused, onnx (with the a2i\\[onnx] extra) and eager measured on this CPU (a2i env shows which and why).")] = D["engine"],
         csv: Annotated[Optional[Path], typer.Option(hidden=True, help="Old spelling: pass the CSV as INPUT.")] = None,
         audio: Annotated[Optional[Path], typer.Option(hidden=True, help="Old spelling: pass the recording as INPUT.")] = None,
         backend: Annotated[Optional[Engine], typer.Option(hidden=True, help="Old spelling of --engine.")] = None,
