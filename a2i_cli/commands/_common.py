@@ -57,6 +57,10 @@ def cli_errors(fn):
         except MemoryError:
             raise fail("out of memory; try a smaller --batch-size", 3)
         except OSError as e:  # disk full, permission denied, ...
+            if e.errno in (errno.ENOSPC, errno.EDQUOT):  # not transient: stop, and say how to go on
+                where = f"{e.filename}: " if e.filename else ""
+                raise fail(f"{where}no space left on device ({e.strerror}); what was written is kept: free space, "
+                           "then rerun the same command to resume", 3)
             if e.filename and e.errno in PATH_FAULTS:  # the path given is wrong: the user's to fix, nothing started
                 raise fail(f"{e.filename}: {e.strerror}{PATH_FAULTS[e.errno]}", 2)
             if e.filename:
@@ -107,6 +111,20 @@ class Bar:
         dt = time.perf_counter() - self.t0
         rate = f"{self.done / dt:,.0f}/s" if dt > 0.5 else ""
         self.progress.update(self.task, advance=n, rate=rate)
+
+
+@contextlib.contextmanager
+def library_log(command: str):
+    """What C/C++ libraries print (pyarrow's S3 retries, codec warnings) goes to a log file, not the terminal;
+    a note names the file when something was written there (core/native_log.py)."""
+    from ..core.native_log import native_output_to_log
+
+    with native_output_to_log(command) as log:
+        try:
+            yield log
+        finally:
+            if log.note:
+                say("note:", "dim", log.note)
 
 
 @contextlib.contextmanager

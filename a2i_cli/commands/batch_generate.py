@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..core.config import Backend, BatchConfig, Engine, ImageFormat, defaults
-from ._common import cli_errors, console, progress_bar, say
+from ._common import cli_errors, library_log, console, progress_bar, say
 
 D = defaults(BatchConfig)
 
@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
         cfg = BatchConfig(out=out, name=name, exist_ok=exist_ok, model=model, engine=engine, backend=backend,
                           ray_address=ray_address, workers=workers, batch_size=batch_size, format=format,
                           png_level=png_level, quality=quality)
-        with progress_bar("generating") as bar:
+        with library_log("batch-generate"), progress_bar("generating") as bar:
             result = batch_generate(csv, cfg, progress=bar, warn=lambda note: say("warning:", "yellow", note))
         engines = ", ".join(f"{e} on {n} node{'s' if n > 1 else ''}" for e, n in result.engines.items())
         console.print(

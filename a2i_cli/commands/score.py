@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..core.config import Backend, ScoreConfig, defaults
-from ._common import cli_errors, console, err_console, pick, print_summary, progress_bar, say
+from ._common import cli_errors, library_log, console, err_console, pick, print_summary, progress_bar, say
 
 D = defaults(ScoreConfig)
 
@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
         if generated is None:
             generated = last_output()
             console.print(f"scoring the newest batch-generate output {generated} against {cfg.targets}")
-        with progress_bar("scoring") as bar:
+        with library_log("score"), progress_bar("scoring") as bar:
             result = score_folder(generated, cfg, progress=bar)
         summary, problems, json_path = result.summary, result.problems, result.json_path
         csv_path, report, pairs_unmatched = result.csv_path, result.report, result.unmatched

@@ -10,8 +10,11 @@ and is removed when the run ends (a taker checks it locked the file that is stil
 
 On an object store (a URI OUT) there is no flock: the lock object carries a heartbeat
 that the run refreshes every 20 s; a lock whose heartbeat is older than 90 s belongs to a
-dead run and is taken over. Object stores offer no atomic create here, so two runs started
-in the same second could both pass; the lock is best-effort there.
+dead run and is taken over. A heartbeat that meets a fault of the store retries; a run
+that has not refreshed its lock for 45 s (half of 90), or finds it taken, counts it lost:
+it writes nothing more and exits 3, well before another run may take over. Object stores
+offer no atomic create here, so two runs started in the same second could both pass; the
+lock is best-effort there.
 """
 from __future__ import annotations
 
@@ -28,10 +31,13 @@ from pathlib import Path
 from typing import Iterator
 
 from .errors import UserError
+from .retry import RESUME, StorageError
 from .storage import Location
 
 STALE_S = 90  # a remote lock whose heartbeat is older than this belongs to a dead run
 BEAT_S = 20
+FENCE_S = STALE_S / 2  # a run that could not refresh its lock for this long stops writing
+RELEASE_S = 5.0  # retrying the release at the end of a run: a store that is down must not hold the exit up
 
 LOCK_NAME = ".a2i.lock"
 
@@ -111,16 +117,24 @@ def output_lock(folder: Path, command: str = "") -> Iterator[Path]:
 
 
 class Held:
-    """A held output lock; `check()` raises once another run has taken it over (remote locks only)."""
+    """A held output lock; `check()` raises once the lock is lost (remote locks only): taken over by another
+    run, gone, or not refreshed for FENCE_S seconds."""
 
-    def __init__(self, path):
+    def __init__(self, path, remote: bool = False):
         self.path = path
+        self.remote = remote
         self.lost: str | None = None
+        self.beat_ok = time.monotonic()  # when the lock was last known to be ours and fresh
+
+    def still_ours(self) -> bool:
+        if not self.lost and self.remote and time.monotonic() - self.beat_ok > FENCE_S:
+            self.lost = f"its heartbeat could not be refreshed for {FENCE_S:.0f} s"
+        return not self.lost
 
     def check(self) -> None:
-        if self.lost:
-            raise UserError(f"the lock on {self.path} was taken over by another run ({self.lost}) while this one "
-                            "was stalled; this run stops: what it wrote is kept", code=3)
+        if not self.still_ours():
+            raise StorageError(f"the lock on {self.path} was lost ({self.lost}); this run stopped writing so that "
+                               f"two runs never write at once: what it wrote is kept, {RESUME}")
 
 
 def _alive(pid) -> bool:
@@ -134,7 +148,7 @@ def _alive(pid) -> bool:
 
 
 def _describe(info: dict) -> str:
-    since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(info.get("since", 0))))
+    since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(_number(info.get("since"))))
     return f"pid {info.get('pid')} on {info.get('host')}, {info.get('command') or 'a2i'} since {since}"
 
 
@@ -143,35 +157,59 @@ def remote_lock(folder: Location, command: str = "") -> Iterator[Location]:
     """The object-store flavour of output_lock (see the module docstring)."""
     lock = folder.child(LOCK_NAME)
 
-    def read() -> dict:
+    def read(budget: float | None = None) -> dict:
+        """The lock's content ({} when absent or not a2i's JSON); StorageError when the store fails."""
         try:
-            return json.loads(lock.read_bytes())
+            info = json.loads(lock.read_bytes(budget))
+        except StorageError:
+            raise
         except (UserError, ValueError):
             return {}
+        return info if isinstance(info, dict) else {}
 
     if lock.exists():
         info = read()
         dead_here = info.get("host") == socket.gethostname() and not _alive(info.get("pid"))
-        if info and not dead_here and time.time() - float(info.get("beat", 0)) < STALE_S:
+        if info and not dead_here and time.time() - _number(info.get("beat")) < STALE_S:
             raise UserError(f"{folder} is in use by a2i ({_describe(info)}); wait for that run to finish (a run "
                             f"that died is taken over {STALE_S} s after its last heartbeat), or write somewhere else")
     me = {"pid": os.getpid(), "host": socket.gethostname(), "command": command, "since": time.time(),
           "token": uuid.uuid4().hex}
-    lock.write_bytes(json.dumps({**me, "beat": time.time()}).encode())
-    time.sleep(1.0)  # a run that wrote at the same moment has overwritten ours by now
-    if read().get("token") != me["token"]:
-        raise UserError(f"{folder} is in use by a2i ({_describe(read())}); wait for that run to finish, "
-                        "or write somewhere else")
+    held = Held(lock, remote=True)
+    try:
+        lock.write_bytes(json.dumps({**me, "beat": time.time()}).encode())
+        time.sleep(1.0)  # a run that wrote at the same moment has overwritten ours by now
+        now = read()
+        if now.get("token") != me["token"]:
+            raise UserError(f"{folder} is in use by a2i ({_describe(now)}); wait for that run to finish, "
+                            "or write somewhere else")
+    except StorageError:
+        _release(lock, read, me["token"])  # a fault after our write must not leave our lock behind
+        raise
     stop = threading.Event()
-    held = Held(lock)
 
     def beat() -> None:
-        while not stop.wait(BEAT_S):
-            now = read()
-            if now.get("token") != me["token"]:  # another run took it over (we were stopped too long)
-                held.lost = _describe(now) if now else "a lock that is gone"
-                return
-            lock.write_bytes(json.dumps({**me, "beat": time.time()}).encode())
+        """Refresh the heartbeat every BEAT_S; a fault of the store is retried until the fence (FENCE_S after
+        the last good beat), after which the run counts the lock lost."""
+        while not held.lost and not stop.wait(BEAT_S):
+            while not held.lost and not stop.is_set():
+                left = FENCE_S - (time.monotonic() - held.beat_ok)
+                if left <= 0:
+                    held.lost = f"its heartbeat could not be refreshed for {FENCE_S:.0f} s"
+                    break
+                try:
+                    now = read(budget=left)
+                    if now.get("token") != me["token"]:  # taken over (we were stalled too long), or removed
+                        held.lost = f"taken over by {_describe(now)}" if now else "it is gone from the store"
+                        break
+                    t = time.monotonic()
+                    lock.write_bytes(json.dumps({**me, "beat": time.time()}).encode(), budget=left)
+                    held.beat_ok = t
+                    break
+                except StorageError:
+                    continue  # the budget ran out: the fence check above decides
+                except Exception as e:  # never die silently: a lock nobody refreshes is taken by the next run
+                    held.lost = f"its heartbeat failed: {type(e).__name__}: {e}"
 
     thread = threading.Thread(target=beat, name="a2i-lock-heartbeat", daemon=True)
     thread.start()
@@ -180,8 +218,25 @@ def remote_lock(folder: Location, command: str = "") -> Iterator[Location]:
     finally:
         stop.set()
         thread.join()
-        if read().get("token") == me["token"]:
-            lock.delete()
+        _release(lock, read, me["token"])  # also after a lost lock: if it still holds our token, nobody took it
+
+
+def _number(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _release(lock: Location, read, token: str) -> None:
+    """Delete the lock object if it is still ours; a fault of the store here only leaves a lock that expires
+    (a rerun on this host takes over a dead run's lock at once). A run that meanwhile read our stale lock and
+    wrote its own either kept its lock (the token differs) or sees it gone in its check and stops."""
+    try:
+        if read(budget=RELEASE_S).get("token") == token:
+            lock.delete(budget=RELEASE_S)
+    except UserError:
+        pass
 
 
 def lock_output(folder, command: str = ""):

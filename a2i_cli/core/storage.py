@@ -7,11 +7,13 @@
 
 Local paths stay plain pathlib (fast, and the atomic writes of core/atomic.py); URIs go
 through pyarrow.fs, whose filesystems are made once per scheme and host. An S3-compatible
-server elsewhere than AWS is reached through AWS_ENDPOINT_URL (pyarrow reads it).
+server elsewhere than AWS is reached through AWS_ENDPOINT_URL (pyarrow reads it). Every
+remote call rides through throttling, server errors and network faults (core/retry.py);
+one that outlasts the retry budget raises StorageError (exit 3, "rerun to resume").
 """
 from __future__ import annotations
 
-import functools
+import io
 import os
 import re
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from typing import BinaryIO
 
 from .atomic import write_bytes as atomic_write_bytes
 from .errors import UserError, short
+from .retry import kind_of, with_retries
 
 URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
@@ -31,9 +34,14 @@ def is_uri(text) -> bool:
 RETRY_QUERY = {"gs": "?retry_limit_seconds=15", "gcs": "?retry_limit_seconds=15"}  # not minutes of silence
 
 
-@functools.lru_cache(maxsize=16)
+_FILESYSTEMS: dict[str, object] = {}  # scheme://host -> its pyarrow filesystem, made once per process
+_INHERITED: list = []  # a forked child's copies of its parent's filesystems: kept, never used or destroyed
+
+
 def _filesystem(root: str):
     """The pyarrow filesystem for a URI's scheme://host part, made once."""
+    if root in _FILESYSTEMS:
+        return _FILESYSTEMS[root]
     import pyarrow as pa
     import pyarrow.fs as pafs
 
@@ -42,7 +50,25 @@ def _filesystem(root: str):
         fs, _ = pafs.FileSystem.from_uri(root + RETRY_QUERY.get(scheme, ""))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, ValueError) as e:
         raise UserError(f"cannot open {root}: {short(e)} (a2i reads s3://, gs://, hdfs:// and file:// through pyarrow)")
+    _FILESYSTEMS[root] = fs
     return fs
+
+
+def forget_filesystems() -> None:
+    """Make new filesystems from here on (after the endpoint or credentials in the environment changed)."""
+    _FILESYSTEMS.clear()
+
+
+def _after_fork_in_child() -> None:
+    """A process forked from this one (a local worker) makes its own filesystems: the parent's hold pooled
+    keep-alive connections whose sockets the child shares, and two processes talking over one socket mix
+    up their requests and answers (an image PUT "succeeded" that never landed). The inherited ones are kept
+    alive, never destroyed, so that the child never closes (TLS: never shuts down) a parent's connection."""
+    _INHERITED.extend(_FILESYSTEMS.values())
+    _FILESYSTEMS.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @dataclass(frozen=True)
@@ -100,10 +126,7 @@ class Location:
         import pyarrow.fs as pafs
 
         fs, path = self._remote()
-        try:
-            return fs.get_file_info(path), pafs
-        except OSError as e:
-            raise UserError(f"cannot reach {self.text}: {str(e).splitlines()[0]}")
+        return with_retries(lambda: fs.get_file_info(path), "reach", self.text), pafs
 
     def exists(self) -> bool:
         if self.is_local:
@@ -131,24 +154,27 @@ class Location:
         info, _ = self._info()
         return {"bytes": info.size, "mtime": info.mtime.timestamp() if info.mtime else None}
 
-    def list_files(self) -> list[str]:
-        """Relative (posix) paths of every file below this folder; [] when it does not exist."""
+    def list_files(self, dirs: list | None = None) -> list[str]:
+        """Relative (posix) paths of every file below this folder; [] when it does not exist. `dirs`, when
+        given, receives the relative paths of the folders below it."""
         if self.is_local:
             root = self.local
             if not root.is_dir():
                 return []
             out = []
-            for dirpath, _, files in os.walk(root):
+            for dirpath, subdirs, files in os.walk(root):
                 rel = Path(dirpath).relative_to(root)
                 out += [(rel / f).as_posix() for f in files]
+                if dirs is not None:
+                    dirs += [(rel / d).as_posix() for d in subdirs]
             return out
         import pyarrow.fs as pafs
 
         fs, path = self._remote()
-        try:
-            infos = fs.get_file_info(pafs.FileSelector(path, recursive=True, allow_not_found=True))
-        except OSError as e:
-            raise UserError(f"cannot list {self.text}: {str(e).splitlines()[0]}")
+        infos = with_retries(lambda: fs.get_file_info(pafs.FileSelector(path, recursive=True, allow_not_found=True)),
+                             "list", self.text)
+        if dirs is not None:
+            dirs += [i.path[len(path) + 1:] for i in infos if i.type == pafs.FileType.Directory]
         return [i.path[len(path) + 1:] for i in infos if i.type == pafs.FileType.File]
 
     def list_sizes(self) -> dict[str, int]:
@@ -162,58 +188,116 @@ class Location:
         import pyarrow.fs as pafs
 
         fs, path = self._remote()
-        try:
-            infos = fs.get_file_info(pafs.FileSelector(path, recursive=False, allow_not_found=True))
-        except OSError as e:
-            raise UserError(f"cannot list {self.text}: {short(e)}")
+        infos = with_retries(lambda: fs.get_file_info(pafs.FileSelector(path, recursive=False, allow_not_found=True)),
+                             "list", self.text)
         return {i.base_name: i.size for i in infos if i.type == pafs.FileType.File}
 
     # ------------------------------------------------------------------ reading and writing
 
     def open_input(self) -> BinaryIO:
+        """A binary stream; a remote one reopens where it was after a transient fault (RemoteReader)."""
         if self.is_local:
             return open(self.local, "rb")
+        return io.BufferedReader(RemoteReader(self), buffer_size=1 << 20)
+
+    def read_bytes(self, budget: float | None = None, retry_missing: bool = False) -> bytes:
+        """The whole file. budget: seconds to keep retrying a remote read (default: A2I_STORAGE_RETRY_S);
+        retry_missing: a "not found" may be transient (an object just listed)."""
+        if self.is_local:
+            with open(self.local, "rb") as f:
+                return f.read()
         fs, path = self._remote()
-        try:
-            return fs.open_input_stream(path, compression=None)
-        except OSError as e:
-            raise UserError(f"cannot read {self.text}: {str(e).splitlines()[0]}")
 
-    def read_bytes(self) -> bytes:
-        with self.open_input() as f:
-            return f.read()
+        def read() -> bytes:
+            with fs.open_input_file(path) as f:  # one ranged GET for the whole object (a stream GETs 256 KB ones)
+                return f.read()
 
-    def write_bytes(self, data: bytes) -> None:
-        """Atomic: a reader sees the old content or the new, never part of it."""
+        return with_retries(read, "read", self.text, budget, retry_missing)
+
+    def write_bytes(self, data: bytes, budget: float | None = None) -> None:
+        """Atomic: a reader sees the old content or the new, never part of it. A remote write is one PUT
+        (an object store's all or nothing), repeated as a whole after a transient fault."""
         if self.is_local:
             atomic_write_bytes(self.local, data)
             return
         fs, path = self._remote()
-        try:
-            with fs.open_output_stream(path, compression=None) as f:  # an object store PUT: all or nothing
-                f.write(data)
-        except OSError as e:
-            raise UserError(f"cannot write {self.text}: {str(e).splitlines()[0]}")
 
-    def delete(self) -> None:
+        def write() -> None:
+            with fs.open_output_stream(path, compression=None) as f:
+                f.write(data)
+
+        with_retries(write, "write", self.text, budget)
+
+    def delete(self, budget: float | None = None) -> None:
         if self.is_local:
             self.local.unlink(missing_ok=True)
             return
         fs, path = self._remote()
-        try:
-            fs.delete_file(path)
-        except FileNotFoundError:
-            pass
-        except OSError as e:
-            if "not found" not in str(e).lower() and "does not exist" not in str(e).lower():
-                raise UserError(f"cannot delete {self.text}: {str(e).splitlines()[0]}")
+
+        def delete() -> None:
+            try:
+                fs.delete_file(path)
+            except FileNotFoundError:
+                pass
+            except OSError as e:
+                if kind_of(e) is not None or ("not found" not in str(e).lower()
+                                              and "does not exist" not in str(e).lower()):
+                    raise
+
+        with_retries(delete, "delete", self.text, budget)
 
     def make_dirs(self) -> None:
         if self.is_local:
             self.local.mkdir(parents=True, exist_ok=True)
             return
         fs, path = self._remote()
-        try:
-            fs.create_dir(path, recursive=True)
-        except OSError as e:
-            raise UserError(f"cannot create {self.text}: {str(e).splitlines()[0]}")
+        with_retries(lambda: fs.create_dir(path, recursive=True), "create", self.text)
+
+
+class RemoteReader(io.RawIOBase):
+    """A remote file read front to back; a transient fault mid-way reopens it at the same offset (each
+    read is retried like any storage call), so a long CSV stream survives what a single GET would not."""
+
+    def __init__(self, loc: Location):
+        self.loc = loc
+        self.fs, self.path = loc._remote()
+        self.pos = 0
+        self.f = None
+        self._open()
+
+    def _open(self) -> None:
+        def op():
+            f = self.fs.open_input_file(self.path)
+            if self.pos:
+                f.seek(self.pos)
+            return f
+
+        self.f = with_retries(op, "read", self.loc.text, retry_missing=self.pos > 0)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        def op() -> bytes:
+            if self.f is None:
+                self._open()
+            try:
+                return self.f.read(len(buffer))
+            except OSError:
+                self.f = None  # reopen at self.pos on the next try
+                raise
+
+        data = with_retries(op, "read", self.loc.text)
+        n = len(data)
+        buffer[:n] = data
+        self.pos += n
+        return n
+
+    def close(self) -> None:
+        if self.f is not None:
+            try:
+                self.f.close()
+            except OSError:
+                pass
+            self.f = None
+        super().close()

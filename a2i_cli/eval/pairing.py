@@ -35,8 +35,15 @@ class Pairs:
 def images_under(folder: Location, allow_outside: bool = False, refused: list | None = None) -> list[str]:
     """Relative paths of the image files below a folder (hidden ones left out), sorted; a local file that
     leads outside the folder (a symlink) is left out too, and listed in `refused`."""
-    found = sorted(p for p in folder.list_files()
-                   if PurePosixPath(p).suffix.lower() in IMAGE_EXTS and not any(x.startswith(".") for x in p.split("/")))
+    def image_like(p: str) -> bool:
+        return PurePosixPath(p).suffix.lower() in IMAGE_EXTS and not any(x.startswith(".") for x in p.split("/"))
+
+    dirs: list[str] = []
+    found = sorted(p for p in folder.list_files(dirs) if image_like(p))
+    if refused is not None:  # a folder named like an image is not silently passed over
+        refused += [{"name": str(PurePosixPath(d).with_suffix("")),
+                     "reason": f"{folder.child(d)} is a folder, not an image file; move it away"}
+                    for d in sorted(dirs) if image_like(d)]
     if folder.is_uri and not folder.is_local or allow_outside:
         return found
     kept = []

@@ -143,12 +143,18 @@ def _run(stream: CsvStream, model: Location, model_bytes: bytes, engine, out: Lo
     err_w = csv.writer(errors, lineterminator="\n")
     progress.start(total, "generating")
     t0 = time.perf_counter()
+    if hasattr(manifest, "record"):  # a URI OUT: no manifest part is ever put without its batch.json
+        manifest.record = json.dumps({**record, **options}, indent=2).encode()
+    finished = False
     try:
         _generate(stream, spec, cfg, done, manifest, result, err_w, progress, out, held)
+        finished = True
     finally:
         result.seconds = time.perf_counter() - t0
-        manifest.close(final=True)
-        _write_errors(out, result, errors.getvalue())
+        if held.still_ours():  # a run that lost its lock writes nothing more
+            manifest.close(final=finished)  # after a fault, only the buffered lines are put; a rerun joins
+            if finished or result.failed:
+                _write_errors(out, result, errors.getvalue())
     _finish(out, manifest, result, record, options)
     return result
 

@@ -10,6 +10,7 @@ from ..core.paths import NOT_REGULAR
 from ..core.runs import checkpoint_in
 from ..core.storage import Location
 from ..inference.engine import is_program
+from .batch_output import PARTS
 from .predictor import engine_from_bytes
 
 
@@ -53,6 +54,9 @@ def check_resume(out: Location, record: dict) -> None:
     if not record_path.is_file():
         if out.child("manifest.csv").is_file():
             raise UserError(f"{out} holds a manifest.csv but no batch.json, so its input is unknown; pass a new --out")
+        if not out.is_local and out.child(PARTS).list_files():
+            raise UserError(f"{out} holds manifest parts ({PARTS}/) but no batch.json, so their input is unknown; "
+                            "pass a new --out")
         return
     try:
         old = json.loads(record_path.read_bytes())

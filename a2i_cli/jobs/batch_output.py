@@ -13,6 +13,7 @@ image against a listing of OUT/images, so a rerun redoes exactly what is not the
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import os
 import time
@@ -92,7 +93,14 @@ class Manifest:
 
     def append(self, lines: list[list]) -> None:
         if lines:
-            os.write(self.fd, format_lines(lines))  # one write: a chunk's lines land together
+            data = format_lines(lines)
+            try:
+                n = os.write(self.fd, data)  # one write: a chunk's lines land together
+            except OSError as e:
+                raise OSError(e.errno, e.strerror, str(self.path)) from None
+            if n != len(data):  # a disk that filled up mid-write: cut the torn line off again
+                self._drop_torn_tail()
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.path))
 
     def drop(self, rows: set[int]) -> None:
         """Remove the lines of `rows` (atomically, streaming), e.g. those whose images went missing."""
@@ -120,6 +128,7 @@ class PartManifest:
         self.header = ["row", "path", *columns]
         self.buffer: list[list] = []
         self.last_put = time.monotonic()
+        self.record: bytes | None = None  # batch.json's content: put again before a part if the store lost it
         if self.path.exists():
             found = (_read_lines(self.path.read_bytes()) or [[]])[0]
             if found != self.header:
@@ -132,7 +141,7 @@ class PartManifest:
         if self.path.exists():
             yield from _read_lines(self.path.read_bytes())[1:]
         for part in self.parts:
-            yield from _read_lines(self.out.child(PARTS).child(part).read_bytes())
+            yield from _read_lines(self.out.child(PARTS).child(part).read_bytes(retry_missing=True))
 
     def append(self, lines: list[list]) -> None:
         self.buffer += lines
@@ -142,6 +151,9 @@ class PartManifest:
     def flush(self) -> None:
         if self.buffer:
             name = f"{self.next_part:06d}.csv"
+            record = self.out.child("batch.json")
+            if self.record is not None and not record.exists():  # no part without the input and model it is of
+                record.write_bytes(self.record)
             self.out.child(PARTS).child(name).write_bytes(format_lines(self.buffer))
             self.parts.append(name)
             self.next_part += 1
