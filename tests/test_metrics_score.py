@@ -145,3 +145,15 @@ def test_ssim_and_mse_in_one_pass_equal_each_alone(size):
         s2, m2 = metrics.ssim_and_mse(a, b, strip=strip)
         np.testing.assert_allclose(s2, s, rtol=0, atol=1e-12)
         assert np.array_equal(m2, m)
+
+
+def test_a_folder_named_like_an_image_is_listed_not_skipped(in_tmp):
+    a, b = _pairs(n=2)
+    _write(in_tmp / "gen", ["x0.png"], a[:1])
+    (in_tmp / "gen" / "x1.png").mkdir()  # a folder, where an image is expected
+    _write(in_tmp / "tgt", ["x0.png", "x1.png"], b)
+    r = runner.invoke(app, ["score", "gen", "tgt", "--out", "s"])
+    assert r.exit_code == 1, r.output
+    assert "not scored: x1" in r.output and "is a folder" in r.output
+    summary = json.loads((in_tmp / "s/summary.json").read_text())
+    assert summary["pairs_scored"] == 1 and summary["pairs_failed"] == 1

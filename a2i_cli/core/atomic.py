@@ -73,6 +73,8 @@ def write_into(path: str, data: bytes) -> None:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
+        except OSError as e:  # a full disk: say which file (os.write names none)
+            raise OSError(e.errno, e.strerror, path) from None
         finally:
             os.close(fd)
         os.replace(tmp, path)
