@@ -155,6 +155,7 @@ def _run(stream: CsvStream, model: Location, model_bytes: bytes, engine, out: Lo
             manifest.close(final=finished)  # after a fault, only the buffered lines are put; a rerun joins
             if finished or result.failed:
                 _write_errors(out, result, errors.getvalue())
+    held.check()  # the final record and the manifest's last rewrite are the lock holder's alone
     _finish(out, manifest, result, record, options)
     return result
 
