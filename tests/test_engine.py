@@ -95,6 +95,7 @@ def test_auto_picks_the_engine_measured_faster_and_says_why(ckpt, monkeypatch, t
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setattr(onnx_export, "has_onnx", lambda: False)  # fused vs eager here; onnx in auto: test_onnx.py
+    monkeypatch.setattr(auto, "busy", lambda: "")  # remembered whatever else runs on this machine
     if ops.has_ops():
         eng = load_engine(ckpt, "auto")  # a real measurement on this CPU
         speedup = auto.auto_engine(eng.cfg.image_size, eng.cfg.latent).speedup
@@ -112,6 +113,14 @@ def test_auto_picks_the_engine_measured_faster_and_says_why(ckpt, monkeypatch, t
         for junk in ("{not json", "null", '{"version": 1, "entries": [1]}', '{"version": 1, "entries": {"k": 5}}'):
             (tmp_path / "cache/a2i/engine-choice.json").write_text(junk)
             assert auto.auto_engine(eng.cfg.image_size, eng.cfg.latent + 1).engine == "fused"
+        # measured while the machine is busy: used for this run, not remembered
+        monkeypatch.setattr(auto, "busy", lambda: "load 3.5 on 2 cores")
+        monkeypatch.setattr(auto, "measure_speedup", lambda size, latent: 4.0)
+        busy = auto.auto_engine(eng.cfg.image_size, eng.cfg.latent + 2)
+        assert busy.engine == "fused" and "busy (load 3.5 on 2 cores), so not remembered" in busy.reason
+        monkeypatch.setattr(auto, "busy", lambda: "")
+        monkeypatch.setattr(auto, "measure_speedup", lambda size, latent: 0.5)
+        assert auto.auto_engine(eng.cfg.image_size, eng.cfg.latent + 2).engine == "eager"  # measured again
     assert load_engine(ckpt, "eager").choice == ""  # nothing to explain
     if ops.has_ops():  # fused names its kernels, and an A2I_ISA this CPU cannot run is said where work is reported
         assert load_engine(ckpt, "fused").choice == f"{ops.isa()} kernels"
@@ -165,6 +174,7 @@ def test_auto_cache_is_read_only_from_a_small_regular_file(monkeypatch, tmp_path
     from a2i_cli.inference import auto, onnx_export
 
     monkeypatch.setattr(onnx_export, "has_onnx", lambda: False)  # the cache file's handling, with fused vs eager
+    monkeypatch.setattr(auto, "busy", lambda: "")
     calls = []
     monkeypatch.setattr(auto, "measure_speedup", lambda size, latent: calls.append(1) or 4.0)
     cache = tmp_path / "c" / "a2i" / "engine-choice.json"

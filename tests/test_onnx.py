@@ -152,6 +152,7 @@ def test_auto_measures_onnx_and_picks_it_only_where_fastest(monkeypatch, tmp_pat
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setattr(onnx_export, "has_onnx", lambda: True)
     monkeypatch.setattr(ops, "has_ops", lambda: True)
+    monkeypatch.setattr(auto, "busy", lambda: "")  # remembered whatever else runs on this machine
     measured = []
 
     def fake(fused: float, onnx: float):
