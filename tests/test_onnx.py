@@ -66,7 +66,7 @@ def test_exported_onnx_runs_with_onnxruntime_alone_like_eager(exported, ckpt, ro
     import onnxruntime as ort
 
     eager = load_engine(ckpt, "eager")
-    sess = ort.InferenceSession(str(exported), providers=["CPUExecutionProvider"])  # what the README shows
+    sess = ort.InferenceSession(str(exported), providers=["CPUExecutionProvider"])  # what docs/export.md shows
     for batch in (rows[:1], rows):  # batch 1 and an odd batch: the batch axis is dynamic
         (images,) = sess.run(None, {"raw": batch})
         assert images.shape == (len(batch), 32, 32, 3)

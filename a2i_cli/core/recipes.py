@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 # Each architecture's training recipe (what the options mean when not given): `seed` the student project
-# exactly; `a2i` what wins benchmarks/bench_quality.py (README); SOUND_RECIPES: on rows of the `sound`
+# exactly; `a2i` what wins benchmarks/bench_quality.py (docs/quality.md); SOUND_RECIPES: on rows of the `sound`
 # feature recipe (one recording each: many voices and microphones). `--arch auto` trains a2i on 2+ classes.
 RECIPES: dict[str, dict] = {
     "seed": dict(loss="mse", class_weight=0.0, adv_weight=0.0, aug_noise=0.0, aug_shift=0, aug_offset=0.0, lr_schedule="constant",

@@ -13,7 +13,7 @@ recipe's `placement`:
   silence trimmed (frames more than `trim_db` below the loudest are silence), each window
   a quarter of the sound long, the same proportions as the Kaggle second. A spoken word
   of 0.4 s fills all 8 windows instead of 3 (a probe reading the spoken digit from the
-  104 values of unseen speakers: 57% -> 73%, README "Feature recipes").
+  104 values of unseen speakers: 57% -> 73%, docs/data.md "Feature recipes").
 
 A recipe is plain data (`to_dict` / `recipe_from_dict`): it is written to dataset.json,
 the prepared meta.json and every checkpoint, and audio is always turned into features

@@ -86,7 +86,7 @@ def training_warning(feats: np.ndarray, norm: Normalizer | None, recipe: Feature
         return None
     return (f"{source}: its first {d.rows} rows are far from the rows {model} was trained on ({d.describe()}); "
             f"were they made with another feature recipe? The model expects a2i's `{recipe.placement}` recipe, "
-            f"{recipe.describe()} (README: Feature recipes)")
+            f"{recipe.describe()} (docs/data.md: Feature recipes)")
 
 
 def engine_norm(engine) -> Normalizer | None:
@@ -151,7 +151,7 @@ def recipe_warning(feats: np.ndarray, recorded, source) -> str | None:
         return None
     return (f"{source}: its features do not look like {r.name} ({'; '.join(problems)}); were they made with "
             "another feature recipe? A model trained on them gets a2i's recipe from `generate AUDIO` and `animate` "
-            "(README: Feature recipes)")
+            "(docs/data.md: Feature recipes)")
 
 
 def prepared_warning(folder: Path, meta: dict) -> str | None:
