@@ -3,6 +3,12 @@
 Areas, lowest first; a module imports only from its own area or lower ones:
     core -> data -> eval -> model -> inference -> jobs -> media -> pipeline.py -> commands/, cli.py
 """
+import os
+
+# ONNX Runtime (the a2i[onnx] extra) sends usage telemetry to mobile.events.data.microsoft.com from a
+# background thread once a session runs; a2i sends nothing anywhere a user did not ask for. Set here,
+# before anything can import onnxruntime, and inherited by worker processes (Ray's included).
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 
 def __getattr__(name: str) -> str:

@@ -164,6 +164,7 @@ def new_session(model: bytes, threads: int):
     between calls: the worker's other work, encoding images, gets the cores)."""
     import onnxruntime as ort
 
+    ort.disable_telemetry_events()  # and ORT_DISABLE_TELEMETRY (a2i_cli/__init__.py): nothing leaves the machine
     so = ort.SessionOptions()
     so.intra_op_num_threads = max(1, int(threads))
     so.inter_op_num_threads = 1
