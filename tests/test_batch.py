@@ -229,3 +229,34 @@ def test_a_worker_writes_itself_only_where_it_sees_the_drivers_very_folder(tmp_p
     there = Predictor(model, "m.pt", str(out), deliver="return", out_identity=folder_identity(elsewhere))(batch)
     assert len(there["data"]) == 2 and there["data"][0].startswith(b"\x89PNG")
     assert folder_identity(out) != folder_identity(elsewhere)
+
+
+def test_resume_redoes_manifest_lines_whose_path_a2i_never_writes(in_tmp, ckpt, make_csv):
+    """An edited manifest line pointing outside OUT (or anywhere a2i does not write) is not taken as done."""
+    make_csv(in_tmp / "in.csv", 5)
+    args = ["batch-generate", "in.csv", "--out", "o", "--model", str(ckpt), "--engine", "eager"]
+    assert runner.invoke(app, args).exit_code == 0
+    m = read_manifest(in_tmp / "o")
+    m.loc[0, "path"], m.loc[1, "path"] = "../../etc/passwd", "/etc/hostname"
+    m.to_csv(in_tmp / "o/manifest.csv", index=False)
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0 and "2 images written" in r.output and "3 rows already done" in r.output, r.output
+    again = read_manifest(in_tmp / "o")
+    assert sorted(again["row"]) == [1, 2, 3, 4, 5]  # once each (a local manifest appends what is redone)
+    assert all(p.startswith("images/") for p in again["path"])
+
+
+def test_a_manifest_with_only_its_header_and_no_batch_json_resumes(in_tmp, ckpt, make_csv):
+    """A disk that filled while batch.json was written left a header-only manifest.csv: nothing is listed, so
+    the rerun (as the error promised) goes on instead of refusing the folder."""
+    make_csv(in_tmp / "in.csv", 3)
+    args = ["batch-generate", "in.csv", "--out", "o", "--model", str(ckpt), "--engine", "eager"]
+    assert runner.invoke(app, args).exit_code == 0
+    header = (in_tmp / "o/manifest.csv").read_text().splitlines()[0]
+    for name in ("batch.json", "manifest.csv"):
+        (in_tmp / "o" / name).unlink()
+    for p in (in_tmp / "o/images").rglob("*.png"):
+        p.unlink()
+    (in_tmp / "o/manifest.csv").write_text(header + "\n")
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0 and "3 images written" in r.output, r.output

@@ -98,6 +98,10 @@ def test_the_format_follows_the_suffix_and_a_mismatch_is_one_line(tmp_path, ckpt
     r = runner.invoke(app, ["export", "--model", str(ckpt), "--format", "tflite"])
     assert r.exit_code == 2 and "tflite" in r.output  # refused by the option's choices (pt2, onnx)
     assert not (tmp_path / "m.onnx").exists() and not Path("m.onnx").exists()
+    (tmp_path / "given.onnx").write_bytes(b"\x08\x09 an ONNX protobuf")  # an .onnx is not a --model
+    r = runner.invoke(app, ["generate", "--mfcc", ",".join(["0"] * 104), "--model", str(tmp_path / "given.onnx"),
+                            "--out", str(tmp_path / "g.png")])
+    assert r.exit_code == 2 and "is an ONNX model" in r.output and "--engine onnx" in r.output, r.output
 
 
 @needs_onnx

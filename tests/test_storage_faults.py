@@ -276,3 +276,16 @@ def test_score_over_uris_rides_through_faults(proxy, in_tmp, tiny_data, ckpt):
     calm = pd.read_csv(in_tmp / "calm" / "scores.csv").sort_values("name").reset_index(drop=True)
     faulty = pd.read_csv(in_tmp / "faulty" / "scores.csv").sort_values("name").reset_index(drop=True)
     pd.testing.assert_frame_equal(calm, faulty)
+    # a target missing from the store is one pair's problem (exit 1), as with local folders
+    Location.of(calm["target"][0]).delete()
+    r = runner.invoke(app, ["score", out, "s3://a2i/f10/data", "--out", "one-gone"])
+    assert r.exit_code == 1 and "not scored" in r.output and "does not exist" in r.output, r.output
+    assert len(pd.read_csv(in_tmp / "one-gone" / "scores.csv")) == len(calm) - 1
+
+
+def test_images_without_batch_json_are_refused(proxy, in_tmp, ckpt, make_csv):
+    """A run killed before it listed a row, its batch.json deleted: another input must not be mixed in."""
+    src, out, args = start_job(in_tmp, "f11", 10, ckpt, make_csv)
+    Location.of(out + "/images/000000/000000001.png").write_bytes(b"an image of another input")
+    r = runner.invoke(app, args)
+    assert r.exit_code == 2 and "holds images/ but no batch.json" in one_error_line(r.output), r.output

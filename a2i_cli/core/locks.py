@@ -172,7 +172,8 @@ def remote_lock(folder: Location, command: str = "") -> Iterator[Location]:
         dead_here = info.get("host") == socket.gethostname() and not _alive(info.get("pid"))
         if info and not dead_here and time.time() - _number(info.get("beat")) < STALE_S:
             raise UserError(f"{folder} is in use by a2i ({_describe(info)}); wait for that run to finish (a run "
-                            f"that died is taken over {STALE_S} s after its last heartbeat), or write somewhere else")
+                            f"that died is taken over {STALE_S} s after its last heartbeat, at once when it ran on "
+                            "this machine), or write somewhere else")
     me = {"pid": os.getpid(), "host": socket.gethostname(), "command": command, "since": time.time(),
           "token": uuid.uuid4().hex}
     held = Held(lock, remote=True)

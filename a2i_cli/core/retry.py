@@ -85,8 +85,8 @@ def retry_budget() -> float:
         value = float(text) if text.strip() else DEFAULT_RETRY_S
     except ValueError:
         raise UserError(f"{RETRY_ENV}={text!r} is not a number of seconds (e.g. {RETRY_ENV}=300)")
-    if not value >= 0:
-        raise UserError(f"{RETRY_ENV}={text!r} must be 0 or more seconds")
+    if not value >= 0:  # negative, or nan
+        raise UserError(f"{RETRY_ENV}={text!r} must be a number of seconds, 0 or more (e.g. {RETRY_ENV}=300)")
     return value
 
 

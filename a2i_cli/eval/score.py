@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..core.atomic import atomic_path, write_json
-from ..core.errors import short
+from ..core.errors import UserError, short
 from ..core.images import read_rgb
 from ..core.paths import NOT_REGULAR
+from ..core.retry import StorageError
 from ..core.storage import Location
 from .metrics import SSIM_REPORT, score_batch, sharpness
 
@@ -44,7 +45,12 @@ def load_pair(g: str, t: str, g_data: bytes | None = None,
     for role, path, data in (("generated image", g, g_data), ("target", t, t_data)):
         loc = Location.of(path)
         if data is not None or not loc.is_local:
-            sources.append(image_source(path, data))
+            try:
+                sources.append(image_source(path, data))
+            except StorageError:  # the store failed (after its retries): the job stops, exit 3, a rerun resumes
+                raise
+            except UserError as e:  # missing or not readable: this pair's problem, the others go on
+                return None, None, f"{role} {path} {'does not exist' if 'does not exist' in str(e) else short(e, 160)}"
             continue
         local = loc.local
         why = _not_an_image_file(local)

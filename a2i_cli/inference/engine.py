@@ -129,6 +129,7 @@ class OnnxEngine(Engine):
         # the normalisation is in the graph: the engine's own is the identity
         super().__init__(loaded.cfg, Normalizer.identity(loaded.cfg.n_features), loaded.path, loaded.recipe)
         self.onnx_bytes = onnx_export.onnx_model(loaded).SerializeToString()  # the serialised ONNX model
+        self.meta = {**(getattr(self, "meta", None) or {}), "norm": loaded.norm.to_dict()}  # for recipe_check
         self.choice = f"ONNX Runtime {onnx_export.ort_version()}"
         # one session per (process, threads), made on first use: a worker forked from the process that made
         # the engine gets its own, sized to its threads; sessions of other processes are kept, never destroyed

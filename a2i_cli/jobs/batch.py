@@ -117,6 +117,8 @@ def _run(stream: CsvStream, model: Location, model_bytes: bytes, engine, out: Lo
     record = {**input_record(stream.source), "model": str(model.local.resolve()) if model.is_local else str(model),
               "model_file": bytes_fingerprint(model_bytes), "format": str(cfg.format)}
     check_resume(out, record)
+    if not out.child("batch.json").is_file():  # before anything else is written: no output exists without it
+        out.child("batch.json").write_bytes(json.dumps(record, indent=2).encode())
     manifest = open_manifest(out, stream.extra_columns)
     clean_temporaries(out)
     done, gone = check_listed(out, manifest)

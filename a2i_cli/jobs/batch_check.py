@@ -52,11 +52,15 @@ def check_resume(out: Location, record: dict) -> None:
     """A rerun into OUT must have the same input, model and format as the run that started there."""
     record_path = out.child("batch.json")
     if not record_path.is_file():
-        if out.child("manifest.csv").is_file():
+        manifest = out.child("manifest.csv")
+        if manifest.is_file() and len(manifest.read_bytes().splitlines()) > 1:  # a header alone lists nothing
             raise UserError(f"{out} holds a manifest.csv but no batch.json, so its input is unknown; pass a new --out")
         if not out.is_local and out.child(PARTS).list_files():
             raise UserError(f"{out} holds manifest parts ({PARTS}/) but no batch.json, so their input is unknown; "
                             "pass a new --out")
+        if not out.is_local and out.child("images").is_dir():  # a run killed before it listed a row
+            raise UserError(f"{out} holds images/ but no batch.json, so the input they were made from is unknown; "
+                            "pass a new --out (or remove images/)")
         return
     try:
         old = json.loads(record_path.read_bytes())

@@ -193,6 +193,9 @@ def check_listed(out: Location, manifest) -> tuple[np.ndarray, set[int]]:
         if len(line) < 2 or not line[0].isdigit():
             continue
         rows.append(int(line[0]))
+        if not _ours(line[1]):  # a path a2i never writes (edited, or leading outside OUT): redo the row
+            gone.add(rows[-1])
+            continue
         folder, _, name = line[1].rpartition("/")
         if folder not in listings:
             if len(listings) > 8:
@@ -201,6 +204,13 @@ def check_listed(out: Location, manifest) -> tuple[np.ndarray, set[int]]:
         if not listings[folder].get(name):  # missing, or 0 bytes: not an image
             gone.add(rows[-1])
     return np.unique(np.asarray(rows, np.int64)), gone
+
+
+def _ours(rel: str) -> bool:
+    """True for an image path as predictor.py names them, images/<shard>/<file>, nothing above or outside OUT."""
+    parts = rel.split("/")
+    return len(parts) == 3 and parts[0] == "images" and all(p and p not in (".", "..") and "\\" not in p
+                                                             for p in parts)
 
 
 def clean_temporaries(out: Location) -> None:

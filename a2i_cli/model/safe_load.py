@@ -41,6 +41,9 @@ def load_plain(path: Path, what: str = "checkpoint") -> object:
         raise UserError(f"{what} {path} {why}")
     if path.stat().st_size == 0:
         raise UserError(f"{what} {path} is empty; is it a file a2i wrote?")
+    if path.suffix.lower() == ".onnx" and not zipfile.is_zipfile(path):
+        raise UserError(f"{what} {path} is an ONNX model, which a2i writes for ONNX Runtime but does not read "
+                        "back; pass the .pt it was exported from (with --engine onnx to run it in ONNX Runtime)")
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
             unpacked = sum(i.file_size for i in archive.infolist())
