@@ -117,7 +117,8 @@ def exit_now(code) -> None:
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:
-            stream.flush()
+            if stream is not None:  # None: started with that descriptor closed (`a2i ... 2>&-`)
+                stream.flush()
         except (OSError, ValueError):  # a closed pipe (`a2i ... | head`): nothing more to say
             pass
     os._exit(code)

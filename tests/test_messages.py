@@ -181,3 +181,21 @@ def test_the_a2i_process_exits_with_its_code_and_all_of_its_output(tmp_path):
     assert r.returncode == 2 and "No such command" in r.stderr
     helped = a2i("score", "--help")
     assert helped.returncode == 0 and "Score generated images" in helped.stdout and helped.stdout.rstrip().endswith("─╯")
+
+
+def test_a_run_started_with_stderr_closed_still_works_and_says_its_result(tmp_path, make_checkpoint, make_csv):
+    """`a2i ... 2>&-`: nothing to print errors to, but the job runs, stdout has its summary and the exit code
+    is the job's (exit_now flushed a missing stderr and native_log would have made its log fd 2)."""
+    import subprocess
+    import sys
+
+    make_checkpoint(tmp_path / "m.pt")
+    make_csv(tmp_path / "in.csv", 4)
+    cmd = [sys.executable, "-m", "a2i_cli.cli", "batch-generate", "in.csv", "--out", "o", "--model", "m.pt",
+           "--engine", "eager"]
+    r = subprocess.run(cmd, cwd=tmp_path, stdout=subprocess.PIPE, text=True, timeout=120,
+                       preexec_fn=lambda: os.close(2))
+    assert r.returncode == 0 and "4 images written" in r.stdout, r.stdout
+    r = subprocess.run([*cmd[:4], "missing.csv", *cmd[5:]], cwd=tmp_path, stdout=subprocess.PIPE, text=True,
+                       timeout=120, preexec_fn=lambda: os.close(2))
+    assert r.returncode == 2

@@ -56,6 +56,7 @@ def native_output_to_log(command: str) -> Iterator[NativeLog]:
     folder = log_dir()
     path = folder / f"{command}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
     try:
+        os.fstat(2)  # started with fd 2 closed (`2>&-`): nothing to keep off a terminal, and the log would be fd 2
         folder.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         saved = os.dup(2)
