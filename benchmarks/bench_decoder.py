@@ -129,17 +129,17 @@ def variants(model, latent: int, args) -> dict:
 
 
 def onnx_variant(model, latent: int, args):
-    import io
-
     import numpy as np
     import onnxruntime as ort
 
-    buf = io.BytesIO()
-    torch.onnx.export(ToImage(Folded(model)).eval(), (torch.randn(2, latent),), buf, input_names=["z"],
-                      output_names=["img"], dynamic_axes={"z": {0: "b"}, "img": {0: "b"}})
+    from a2i_cli.inference.onnx_export import export_module
+
+    # a2i's own exporter (dynamo, dynamic batch); ONNX Runtime's default session options (spinning threads),
+    # its strongest setting on a quiet machine, so that the baseline is not weakened
+    proto = export_module(ToImage(Folded(model)), latent, input_name="z", output_name="img")
     so = ort.SessionOptions()
     so.intra_op_num_threads = args.threads
-    sess = ort.InferenceSession(buf.getvalue(), so, providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(proto.SerializeToString(), so, providers=["CPUExecutionProvider"])
     return lambda z: torch.from_numpy(np.asarray(sess.run(None, {"z": z.numpy()})[0]))
 
 

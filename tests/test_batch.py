@@ -21,7 +21,8 @@ from a2i_cli.data.schema import FEATURE_COLUMNS
 from a2i_cli.inference.engine import load_engine
 from a2i_cli.jobs.batch import batch_generate
 from a2i_cli.jobs.batch_output import last_output
-from a2i_cli.jobs.predictor import Predictor, image_relpath
+from a2i_cli.jobs.batch_output import image_relpath
+from a2i_cli.jobs.predictor import Predictor
 
 runner = CliRunner()
 

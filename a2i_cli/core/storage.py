@@ -265,17 +265,14 @@ class RemoteReader(io.RawIOBase):
         self.loc = loc
         self.fs, self.path = loc._remote()
         self.pos = 0
-        self.f = None
-        self._open()
+        self.f = with_retries(self._open, "read", loc.text)
 
-    def _open(self) -> None:
-        def op():
-            f = self.fs.open_input_file(self.path)
-            if self.pos:
-                f.seek(self.pos)
-            return f
-
-        self.f = with_retries(op, "read", self.loc.text, retry_missing=self.pos > 0)
+    def _open(self):
+        """The file, open at self.pos (one try; the callers retry)."""
+        f = self.fs.open_input_file(self.path)
+        if self.pos:
+            f.seek(self.pos)
+        return f
 
     def readable(self) -> bool:
         return True
@@ -283,7 +280,7 @@ class RemoteReader(io.RawIOBase):
     def readinto(self, buffer) -> int:
         def op() -> bytes:
             if self.f is None:
-                self._open()
+                self.f = self._open()
             try:
                 return self.f.read(len(buffer))
             except OSError:

@@ -23,7 +23,6 @@ load skews engines unequally (once here: onnx measured 3x fused under load, 0.3x
 """
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import os
 import time
@@ -79,15 +78,8 @@ def _build_id() -> str:
         return "none"
 
 
-def _ort_version() -> str:
-    try:
-        return importlib.metadata.version("onnxruntime")
-    except importlib.metadata.PackageNotFoundError:
-        return "?"
-
-
 def _key(image_size: int, latent: int, engines: list[str]) -> str:
-    onnx = [f"onnxruntime {_ort_version()}"] if "onnx" in engines else []
+    onnx = [f"onnxruntime {onnx_export.ort_version()}"] if "onnx" in engines else []
     return "|".join([cpu_name(), ops.isa(), _build_id(), f"a2i {__version__}", f"torch {torch.__version__}", *onnx,
                      f"threads {torch.get_num_threads()}", f"engines {','.join(engines)}", f"{latent}->{image_size}"])
 

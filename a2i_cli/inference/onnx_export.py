@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from .. import __version__
-from ..core.atomic import atomic_path
+from ..core.atomic import write_bytes
 from ..core.errors import UserError
 from ..model.checkpoint import Loaded
 from .raw_to_image import RawToImage
@@ -153,10 +153,7 @@ def onnx_model(loaded: Loaded, source: str | None = None):
 
 def export_onnx(loaded: Loaded, out: Path) -> Path:
     """Write `out` (.onnx) from a loaded checkpoint; atomic like checkpoints."""
-    data = onnx_model(loaded).SerializeToString()
-    with atomic_path(Path(out)) as tmp:
-        Path(tmp).write_bytes(data)
-    return Path(out)
+    return write_bytes(Path(out), onnx_model(loaded).SerializeToString())
 
 
 def new_session(model: bytes, threads: int):
@@ -174,6 +171,10 @@ def new_session(model: bytes, threads: int):
 
 
 def ort_version() -> str:
-    import onnxruntime
+    """ONNX Runtime's version, read from its metadata (no import: the engine cache key needs it cheaply)."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    return onnxruntime.__version__
+    try:
+        return version("onnxruntime")
+    except PackageNotFoundError:
+        return "?"

@@ -29,6 +29,15 @@ from ..core.runs import newest_run
 from ..core.storage import Location
 from ..data.mfcc_csv import allow_long_fields
 
+SHARD = 1000  # images per sub-folder
+EXTENSIONS = {"png": ".png", "jpg": ".jpg", "webp": ".webp"}
+
+
+def image_relpath(row: int, ext: str) -> str:
+    """Where OUT keeps the image of data row `row`: images/<row // 1000, 6 digits>/<row, 9 digits><ext>."""
+    return f"images/{row // SHARD:06d}/{row:09d}{ext}"
+
+
 LAST_FILE = "last_output.txt"  # runs/batch-generate/last_output.txt: the newest OUT, for `a2i score`
 PARTS = "manifest.parts"
 PART_ROWS = 5000  # manifest lines per part object (URI outputs)
@@ -193,7 +202,8 @@ def check_listed(out: Location, manifest) -> tuple[np.ndarray, set[int]]:
         if len(line) < 2 or not line[0].isdigit():
             continue
         rows.append(int(line[0]))
-        if not _ours(line[1]):  # a path a2i never writes (edited, or leading outside OUT): redo the row
+        if line[1] != image_relpath(rows[-1], _suffix(line[1])):  # not where a2i writes this row (edited, or
+            # leading outside OUT): not taken as done, the row is redone
             gone.add(rows[-1])
             continue
         folder, _, name = line[1].rpartition("/")
@@ -206,11 +216,10 @@ def check_listed(out: Location, manifest) -> tuple[np.ndarray, set[int]]:
     return np.unique(np.asarray(rows, np.int64)), gone
 
 
-def _ours(rel: str) -> bool:
-    """True for an image path as predictor.py names them, images/<shard>/<file>, nothing above or outside OUT."""
-    parts = rel.split("/")
-    return len(parts) == 3 and parts[0] == "images" and all(p and p not in (".", "..") and "\\" not in p
-                                                             for p in parts)
+def _suffix(rel: str) -> str:
+    """The image suffix of a manifest path, when it is one a2i writes ("" otherwise)."""
+    ext = "." + rel.rpartition(".")[2]
+    return ext if ext in EXTENSIONS.values() else ""
 
 
 def clean_temporaries(out: Location) -> None:

@@ -27,13 +27,8 @@ from ..core.images import encode
 from ..core.paths import PathOutside, inside
 from ..core.storage import Location
 from ..inference.engine import load_engine
+from .batch_output import EXTENSIONS, image_relpath
 
-SHARD = 1000  # images per sub-folder
-EXTENSIONS = {"png": ".png", "jpg": ".jpg", "webp": ".webp"}
-
-
-def image_relpath(row: int, ext: str) -> str:
-    return f"images/{row // SHARD:06d}/{row:09d}{ext}"
 
 
 def engine_from_bytes(model: bytes, name: str, engine: str, shown: str | None = None):
