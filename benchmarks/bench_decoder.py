@@ -11,7 +11,8 @@ Every variant runs with the allocator settings of a2i's own processes (freed mem
 reuse, jobs/workers.py: keep_freed_memory); --fresh-memory runs with glibc's defaults.
 
 The fused op is timed once per kernel variant this CPU runs (avx512, avx2, generic = plain
-x86-64, neon), switched in-process; ONNX Runtime is timed when installed
+x86-64, neon), switched in-process (A2I_ISA=<variant> times that variant alone, through the same
+switch the library uses); ONNX Runtime is timed when installed
 (pip install -e ".[onnx]"), torch.compile with --compile. A summary at the end gives each
 fused variant against eager, ONNX Runtime and torch.mm at batch 64 (else the largest batch).
 
@@ -117,7 +118,11 @@ def variants(model, latent: int, args) -> dict:
     if ops.has_ops():
         weights, biases = fold_decoder(model)
         packed = [ops.pack_weight(w) for w in weights]
-        for isa in ops.isa_list():  # one block per kernel variant this CPU runs
+        forced = os.environ.get("A2I_ISA", "")
+        if ops.isa_request_note():
+            print(f"note: {ops.isa_request_note()}", file=sys.stderr)
+        # one block per kernel variant this CPU runs; A2I_ISA=<variant> measures that one alone
+        for isa in [forced] if forced in ops.isa_list() else ops.isa_list():
             def fused(z, isa=isa):
                 ops.use_isa(isa)
                 return ops.decoder(z, packed, biases, LEAKY_SLOPE, True)
