@@ -411,6 +411,24 @@ def test_animate_writes_playable_mp4_with_the_audio(tmp_path, checkpoint):
     assert r.exit_code == 2 and "no audio track" in r.output and not (tmp_path / "y.mp4").exists()
 
 
+def test_animate_smooths_latents_unless_the_engine_cannot(tmp_path, checkpoint):
+    wav = write_audio(tmp_path / "walk.wav", tone(2.0, 16000, 1), 16000, "pcm_s16le")
+    r = runner.invoke(app, ["animate", str(wav), "--out", str(tmp_path / "a.mp4"), "--model", str(checkpoint)])
+    assert r.exit_code == 0, r.output
+    assert "latents averaged over a centred Gaussian of 0.5 s" in r.output and "flicker" in r.output
+    r = runner.invoke(app, ["animate", str(wav), "--out", str(tmp_path / "b.mp4"), "--model", str(checkpoint),
+                            "--smooth", "0"])
+    assert r.exit_code == 0 and "each drawn on its own" in r.output and "note:" not in r.output
+    program = tmp_path / "m.pt2"
+    assert runner.invoke(app, ["export", "--model", str(checkpoint), "--out", str(program)]).exit_code == 0
+    r = runner.invoke(app, ["animate", str(wav), "--out", str(tmp_path / "c.mp4"), "--model", str(program)])
+    assert r.exit_code == 0, r.output  # still a video, with frames drawn one by one, and a line saying why
+    assert "each drawn on its own" in r.output and "--smooth needs a .pt checkpoint" in r.output
+    r = runner.invoke(app, ["animate", str(wav), "--out", str(tmp_path / "d.mp4"), "--model", str(checkpoint),
+                            "--smooth", "-1"])
+    assert r.exit_code == 2 and "--smooth" in r.output and not (tmp_path / "d.mp4").exists()
+
+
 def test_video_name_not_utf8_is_one_bad_file(tmp_path):
     """A file name whose bytes are not UTF-8 cannot be an IMAGE value: that video is named bad, the others go on."""
     folder = tmp_path / "clips"

@@ -23,6 +23,7 @@ def register(app: typer.Typer) -> None:
         engine: Annotated[Engine, typer.Option(help="How the model runs: auto picks the fastest of fused, onnx (with the a2i\\[onnx] extra) and eager measured on this CPU (a2i env shows which and why).")] = D["engine"],
         image_size: Annotated[Optional[int], typer.Option(help="Video side in pixels, 16-4096 (frames are resized; default: the model's image size).")] = D["image_size"],
         batch_size: Annotated[int, typer.Option(help="Frames generated per engine call.")] = D["batch_size"],
+        smooth: Annotated[float, typer.Option(help="Seconds, 0-10: each frame's latent is averaged with its neighbours' (a centred Gaussian of this standard deviation), so the picture holds still while the scene sounds the same and still changes with the sound; 0 = every frame on its own.")] = D["smooth"],
         audio_old: Annotated[Optional[Path], typer.Option("--audio", hidden=True, help="Old spelling: pass AUDIO.")] = None,
         size: Annotated[Optional[int], typer.Option(hidden=True, help="Old spelling of --image-size.")] = None,
         backend: Annotated[Optional[Engine], typer.Option(hidden=True, help="Old spelling of --engine.")] = None,
@@ -36,10 +37,10 @@ def register(app: typer.Typer) -> None:
         audio = pick(audio, audio_old, "--audio", "AUDIO")
         if audio is None:
             raise UserError("pass the soundtrack: a2i animate AUDIO --out clip.mp4")
-        cfg = AnimateConfig(out=out, fps=fps, model=model, batch_size=batch_size,
+        cfg = AnimateConfig(out=out, fps=fps, model=model, batch_size=batch_size, smooth=smooth,
                             engine=pick(engine, backend, "--backend", "--engine", D["engine"]),
                             image_size=pick(image_size, size, "--size", "--image-size"))
-        eng = load_engine(cfg.model or newest_best(), cfg.engine)
+        eng = load_engine(cfg.model or newest_best(), cfg.engine, latents=cfg.smooth > 0)
         with progress_bar("animating") as bar:
             report = animate(audio, eng, cfg, progress=bar)
         console.print(
@@ -48,3 +49,8 @@ def register(app: typer.Typer) -> None:
             f"{f' ({eng.choice})' if eng.choice else ''}, "
             f"{report.seconds:.1f} s"
         )
+        frames = (f"latents averaged over a centred Gaussian of {report.smooth:g} s" if report.smooth
+                  else "each drawn on its own")
+        console.print(f"frames: {frames}; flicker {report.flicker:.2f} (mean change of a pixel value between consecutive frames, 0-255)")
+        if report.smooth_note:
+            console.print(f"note: {report.smooth_note}")

@@ -39,7 +39,7 @@ from ..data.normalize import Normalizer
 from ..model.checkpoint import Loaded, load_checkpoint
 from ..model.network import LEAKY_SLOPE, to_uint8
 from . import onnx_export, ops
-from .auto import auto_engine
+from .auto import AutoChoice, auto_engine
 from .fold import fold_decoder  # noqa: F401  (also imported from here by tests and benchmarks)
 from .export import export_program, load_program
 
@@ -55,25 +55,52 @@ class Engine:
         self.source = source  # the file the model came from, for messages and records
         self.choice = ""  # for summaries: why this engine (auto), which kernels (fused)
 
+    draws_latents = False  # eager, fused: encode() and draw() split the model at its latent (animate --smooth)
+
     def _forward_uint8(self, feats: torch.Tensor) -> torch.Tensor:
         """(B, 104) normalised float32 -> (B, S, S, 3) uint8."""
         raise NotImplementedError
 
-    def generate(self, raw_feats: np.ndarray) -> np.ndarray:
+    def _draw_uint8(self, z: torch.Tensor) -> torch.Tensor:
+        """(B, latent) decoder input (class code added) -> (B, S, S, 3) uint8."""
+        raise NotImplementedError
+
+    def _normalised(self, raw_feats: np.ndarray) -> torch.Tensor:
         raw = np.asarray(raw_feats, dtype=np.float32)
         if raw.ndim == 1:
             raw = raw[None]
         if raw.ndim != 2 or raw.shape[1] != self.cfg.n_features:
             raise UserError(f"expected features of shape (B, {self.cfg.n_features}), got {tuple(raw.shape)}")
-        feats = torch.from_numpy(self.norm(raw))
+        return torch.from_numpy(self.norm(raw))
+
+    def generate(self, raw_feats: np.ndarray) -> np.ndarray:
+        feats = self._normalised(raw_feats)
         with torch.inference_mode():
             return self._forward_uint8(feats).numpy()
+
+    def encode(self, raw_feats: np.ndarray) -> np.ndarray:
+        """(B, 104) raw features -> (B, latent) float32 mean latents, before any class code (engines that draw latents)."""
+        if not self.draws_latents:
+            raise UserError(f"engine {self.name} runs from features to images in one piece; use eager or fused")
+        feats = self._normalised(raw_feats)
+        with torch.inference_mode():
+            return self.model.encode(feats)[0].numpy()
+
+    def draw(self, latents: np.ndarray) -> np.ndarray:
+        """(B, latent) mean latents (from encode(), maybe averaged) -> (B, S, S, 3) uint8; the class code of the class
+        each latent predicts is added first, as generate() does: draw(encode(x)) == generate(x)."""
+        if not self.draws_latents:
+            raise UserError(f"engine {self.name} runs from features to images in one piece; use eager or fused")
+        mu = torch.from_numpy(np.ascontiguousarray(latents, dtype=np.float32))
+        with torch.inference_mode():
+            return self._draw_uint8(self.model.with_code(mu).contiguous()).numpy()
 
 
 class EagerEngine(Engine):
     """The reference: the checkpoint's nn.Module in eval mode."""
 
     name = "eager"
+    draws_latents = True
 
     def __init__(self, loaded: Loaded):
         super().__init__(loaded.cfg, loaded.norm, loaded.path, loaded.recipe)
@@ -82,11 +109,15 @@ class EagerEngine(Engine):
     def _forward_uint8(self, feats: torch.Tensor) -> torch.Tensor:
         return to_uint8(self.model(feats))
 
+    def _draw_uint8(self, z: torch.Tensor) -> torch.Tensor:
+        return to_uint8(self.model.decoder(z))
+
 
 class FusedEngine(Engine):
     """PyTorch encoder + the whole decoder as one C++ op writing uint8 HWC."""
 
     name = "fused"
+    draws_latents = True
 
     def __init__(self, loaded: Loaded, option: str = "--engine"):
         super().__init__(loaded.cfg, loaded.norm, loaded.path, loaded.recipe)
@@ -100,6 +131,9 @@ class FusedEngine(Engine):
 
     def _forward_uint8(self, feats: torch.Tensor) -> torch.Tensor:
         z = self.model.latent(feats).contiguous()  # (B, latent): the mean latent for a VAE (+ its class code)
+        return self._draw_uint8(z)
+
+    def _draw_uint8(self, z: torch.Tensor) -> torch.Tensor:
         return ops.decoder(z, self.weights, self.biases, LEAKY_SLOPE, True)  # (B, S, S, 3) uint8
 
 
@@ -158,10 +192,11 @@ def is_program(path: Path) -> bool:
         return Path(path).suffix.lower() == ".pt2"
 
 
-def load_engine(ckpt: Path, engine: str = "auto", option: str = "--engine") -> Engine:
+def load_engine(ckpt: Path, engine: str = "auto", option: str = "--engine", latents: bool = False) -> Engine:
     """A checkpoint (.pt) or an exported program (.pt2) -> an Engine running `engine`.
 
-    `option` is the CLI option that chose the engine, named in error messages."""
+    `option` is the CLI option that chose the engine, named in error messages. latents=True: auto picks among
+    the engines that draw latents (fused, eager), for callers that change the latent (animate --smooth)."""
     engine = choice(EngineName, engine, option)
     if is_program(ckpt):
         if engine not in (EngineName.auto, EngineName.export):
@@ -182,6 +217,11 @@ def load_engine(ckpt: Path, engine: str = "auto", option: str = "--engine") -> E
         return OnnxEngine(loaded, option)
     if engine == EngineName.auto:
         picked = auto_engine(loaded.cfg.image_size, loaded.cfg.latent)
+        if latents and picked.engine == "onnx":  # the fastest of those that draw latents
+            fused = picked.speedups.get("fused") or 0.0
+            picked = AutoChoice("fused" if fused >= 1.0 else "eager",
+                                f"{picked.reason}; ONNX Runtime cannot draw averaged latents, so "
+                                + (f"fused ({fused:.1f}x eager)" if fused >= 1.0 else "eager"))
         made = {"fused": FusedEngine, "onnx": OnnxEngine}
         eng = made[picked.engine](loaded, option) if picked.engine in made else EagerEngine(loaded)
         note = ops.isa_request_note()

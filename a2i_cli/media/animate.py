@@ -5,13 +5,18 @@
 The video slides a 1-second window with a hop of 1/fps, centred on each frame's time
 (frame k at k/fps shows [k/fps - 0.5, k/fps + 0.5), as a dataset frame at t + 0.5 s goes
 with [t, t+1); the half seconds beyond the ends are silence), so the picture follows the
-sound in sync. The output lasts as long as the input. Features follow the model's own
+sound in sync. The output lasts as long as the input. With `smooth` > 0 (seconds) each frame's
+latent is the Gaussian-weighted average of its neighbours' (centred, standard deviation
+`smooth`; smoothing.py), so the picture moves smoothly while the scene sounds the same and
+changes with the sound, without lagging it; the report gives the flicker (mean absolute
+change between consecutive frames, 0-255). Features follow the model's own
 recipe (`engine.recipe`): with the `sound` recipe each window's 8 MFCC windows are spread
 over the sound inside it.
 """
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -25,7 +30,9 @@ from ..core.errors import UserError
 from ..core.images import resize
 from ..core.progress import NO_PROGRESS, Progress
 from ..data.features import FeatureRecipe, resample, sliding_features
+from ..eval.video import flicker
 from .decode import Audio, MediaError, av_module, read_audio
+from .smoothing import smooth_latents
 
 AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000)
 
@@ -53,6 +60,9 @@ class AnimateReport:
     size: int
     engine: str
     seconds: float
+    smooth: float  # seconds: the standard deviation of the Gaussian the latents were averaged over (0: independent frames)
+    smooth_note: str  # why frames are independent despite --smooth, or ""
+    flicker: float  # mean absolute change of the pixel values between consecutive frames (0-255)
 
 
 def centred_features(x16: np.ndarray, fps: int, first: int, count: int, recipe: FeatureRecipe) -> np.ndarray:
@@ -136,6 +146,42 @@ class _AudioTrack:
             self.container.mux(packet)
 
 
+def padded_sound(samples: np.ndarray, sample_rate: int, recipe: FeatureRecipe) -> np.ndarray:
+    """Mono float audio -> the model's sample rate with half a window of silence in front (frame k's window starts
+    at sample k * sr / fps)."""
+    half = recipe.clip_samples // 2
+    return np.concatenate([np.zeros(half, np.float32), resample(samples, sample_rate, recipe.sample_rate)])
+
+
+def smoothing_for(engine, smooth: float) -> tuple[float, str]:
+    """The smoothing an engine can do: (seconds, "") or (0, why the frames are drawn one by one)."""
+    if smooth and not engine.draws_latents:
+        return 0.0, (f"frames drawn one by one: --smooth needs a .pt checkpoint run by --engine eager, fused "
+                     f"or auto (engine {engine.name} runs from sound to picture in one piece)")
+    return smooth, ""
+
+
+def draw_frames(x16: np.ndarray, n_frames: int, engine, fps: int, batch_size: int, smooth: float,
+                progress: Progress = NO_PROGRESS) -> Iterator[tuple[int, int, np.ndarray]]:
+    """Yield (a, b, frames a..b-1 as (b-a, S, S, 3) uint8) of the video of `x16` (padded_sound).
+
+    smooth > 0 (seconds; the engine must draw latents): every frame's latent first (the encoder is cheap), then
+    the centred Gaussian average over time (smoothing.py), then the pictures; 0: each frame from its own second."""
+    recipe = engine.recipe
+    latents = None
+    if smooth:
+        progress.start(n_frames, "listening")
+        parts = []
+        for a, b in batches(n_frames, batch_size):
+            parts.append(engine.encode(centred_features(x16, fps, a, b - a, recipe)))  # (B, latent)
+            progress.advance(b - a)
+        latents = smooth_latents(np.concatenate(parts), smooth * fps)  # (n_frames, latent)
+    progress.start(n_frames, "animating")
+    for a, b in batches(n_frames, batch_size):
+        yield a, b, (engine.draw(latents[a:b]) if latents is not None
+                     else engine.generate(centred_features(x16, fps, a, b - a, recipe)))  # (B, S, S, 3) uint8
+
+
 def animate(audio_path: Path, engine, cfg: AnimateConfig, progress: Progress = NO_PROGRESS) -> AnimateReport:
     """Write cfg.out (.mp4): frame k from the second of sound centred on k/fps, plus the original audio (AAC)."""
     av = av_module()
@@ -146,19 +192,19 @@ def animate(audio_path: Path, engine, cfg: AnimateConfig, progress: Progress = N
     if out.exists() and out.resolve() == Path(audio_path).resolve():
         raise UserError(f"--out {out} is the input itself; write the video somewhere else")
     audio = read_soundtrack(audio_path, mono=False)
-    recipe = engine.recipe
-    half = recipe.clip_samples // 2
-    x16 = np.concatenate([np.zeros(half, np.float32), resample(audio.mono, audio.sample_rate, recipe.sample_rate)])
+    x16 = padded_sound(audio.mono, audio.sample_rate, engine.recipe)
     n_frames = max(1, int(round(audio.duration * fps)))
     size = cfg.image_size or engine.image_size
     size += size % 2  # yuv420p needs even sides
-    progress.start(n_frames, "animating")
+    smooth, note = smoothing_for(engine, cfg.smooth)
+    change, previous = 0.0, None
     with atomic_path(out) as tmp:
         with av.open(str(tmp), mode="w", format="mp4") as container:
             vstream, codec = _video_stream(container, fps, size)
             track = _AudioTrack(container, audio)
-            for a, b in batches(n_frames, cfg.batch_size):
-                images = engine.generate(centred_features(x16, fps, a, b - a, recipe))  # (B, S, S, 3) uint8
+            for a, b, images in draw_frames(x16, n_frames, engine, fps, cfg.batch_size, smooth, progress):
+                change += float(flicker(images if previous is None else np.concatenate([previous, images])).sum())
+                previous = images[-1:]
                 if images.shape[1] != size:
                     images = np.stack([np.asarray(resize(Image.fromarray(im), (size, size))) for im in images])
                 for k, image in enumerate(images, start=a):
@@ -174,5 +220,6 @@ def animate(audio_path: Path, engine, cfg: AnimateConfig, progress: Progress = N
             track.close()
     return AnimateReport(
         out=out, frames=n_frames, fps=fps, audio_seconds=audio.duration, video_codec=codec, size=size,
-        engine=engine.name, seconds=time.perf_counter() - t0,
+        engine=engine.name, seconds=time.perf_counter() - t0, smooth=smooth, smooth_note=note,
+        flicker=change / max(1, n_frames - 1),
     )

@@ -146,6 +146,10 @@ class AudioToImage(nn.Module):
     def latent(self, feats: torch.Tensor) -> torch.Tensor:
         """(B, 104) -> the decoder's input at inference (B, latent): the mean latent, plus its predicted class's code."""
         mu, _ = self.encode(feats)
+        return self.with_code(mu)
+
+    def with_code(self, mu: torch.Tensor) -> torch.Tensor:
+        """(B, latent) mean latent -> the decoder's input: plus the code of the class it predicts (with class codes)."""
         if self.codes is None:
             return mu
         return self.codes.add(mu, self.codes.logits(mu).argmax(1))
