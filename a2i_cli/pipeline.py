@@ -1,6 +1,6 @@
 """Whole-job recipes built from the library: the demo (data -> prepare -> train -> generate -> score).
 
-    summary = run_demo(DemoConfig(classes=["BEACH"], epochs=80), log=print)
+    result = run_demo(DemoConfig(), log=print)  # nine classes, the a2i recipe, 64 px, 40 epochs
 
 Also the two pieces the demo adds to the library: generating every row of a prepared
 split (named after its targets, with a manifest `a2i score` reads) and a picture of
@@ -23,6 +23,7 @@ from .core.runs import new_run_dir
 from .data.demo_data import make_demo_dataset
 from .data.prepare import prepare
 from .data.prepared import Prepared
+from .eval.metrics import colour_error
 from .eval.pairing import pair_images
 from .eval.plots import pair_grid
 from .eval.score import summarise, write_outputs
@@ -65,6 +66,17 @@ def comparison_picture(prepared: Prepared, generated: Path, out: Path, n: int = 
     return save_png(grid, out)
 
 
+def colour_check(prepared: Prepared, generated: Path, mean_image: np.ndarray, split: str = "test") -> dict[str, float]:
+    """Mean colour error (eval.metrics.colour_error, 0-255) of the generated test images and of the mean training
+    image against the same targets (the prepared test images, at the model's size): are the colours right?"""
+    idx = prepared.indices(split)
+    targets = np.asarray(prepared.images[idx])  # (N, S, S, 3) uint8
+    manifest = pd.read_csv(Path(generated) / "manifest.csv", keep_default_na=False).set_index("row")
+    gens = np.stack([read_rgb(Path(generated) / manifest.loc[r, "path"]) for r in prepared.rows["row"].iloc[idx]])
+    return {"generated": float(colour_error(gens, targets).mean()),
+            "mean_image": float(colour_error(np.broadcast_to(mean_image, targets.shape), targets).mean())}
+
+
 @dataclass
 class DemoResult:
     run: Path  # runs/demo/<name>
@@ -88,7 +100,7 @@ def run_demo(cfg: DemoConfig, log: Callable[[str], None] = print, progress: Prog
 
     log("3/5 train")
     tcfg = TrainConfig(prepared=prepared_dir, epochs=cfg.epochs, batch_size=cfg.batch_size, seed=cfg.seed,
-                       model=ModelConfig(arch=Arch.auto, image_size=cfg.image_size), name=cfg.name, exist_ok=cfg.exist_ok,
+                       model=ModelConfig(arch=cfg.arch, image_size=cfg.image_size), name=cfg.name, exist_ok=cfg.exist_ok,
                        runs_root=cfg.runs_root, loss=cfg.loss)
     trainer = Trainer(tcfg, log=log)
     trainer.fit(progress)
@@ -107,6 +119,7 @@ def run_demo(cfg: DemoConfig, log: Callable[[str], None] = print, progress: Prog
     frame, problems = score_pairs(pairs, progress=progress)
     summary = summarise(frame, problems, pairs.unmatched)
     summary["baseline_mean_training_image"] = trainer.baselines.baseline
+    summary["colour_error"] = colour_check(prepared, generated, trainer.baselines.mean_image)
     write_outputs(run / "scores", frame, summary)
     picture = comparison_picture(prepared, generated, run / "comparison.png")
     return DemoResult(run=run, best=best, summary=summary, picture=picture, engine=engine.name)

@@ -17,7 +17,7 @@ def test_demo_runs_the_whole_job(in_tmp):
     assert r.exit_code == 0, r.output
     run = in_tmp / "runs/demo/demo"
     manifest = pd.read_csv(run / "generated/manifest.csv")
-    assert len(manifest) > 0 and set(manifest["CLASS2"]) == {"BEACH"}
+    assert len(manifest) > 0 and len(set(manifest["CLASS2"])) == 9  # all nine classes by default
     for p in manifest["path"]:
         assert Image.open(run / "generated" / p).size == (32, 32)
     summary = json.loads((run / "scores/summary.json").read_text())
@@ -25,9 +25,15 @@ def test_demo_runs_the_whole_job(in_tmp):
     assert set(summary["baseline_mean_training_image"]) >= {"ssim", "hist", "mse", "psnr"}
     assert (run / "comparison.png").is_file() and str(run.relative_to(in_tmp) / "comparison.png") in r.output
     assert "SSIM" in r.output and "baseline" in r.output
+    colour = summary["colour_error"]  # are the colours right? the generated images' and the mean image's
+    assert 0 <= colour["generated"] <= 255 and 0 < colour["mean_image"] <= 255 and "colour:" in r.output
     assert (in_tmp / "runs/train/demo/weights/best.pt").is_file()
     assert (in_tmp / "runs/prepare/demo/meta.json").is_file()
-    # a second demo goes to new folders, never over the first
-    r = runner.invoke(app, ["demo", "--rows", "90", "--epochs", "1", "--image-size", "32", "--batch-size", "8"])
+    # a second demo goes to new folders, never over the first; --class BEACH --arch seed is the one-class seed demo
+    r = runner.invoke(app, ["demo", "--rows", "90", "--epochs", "1", "--image-size", "32", "--batch-size", "8",
+                            "--class", "BEACH", "--arch", "seed", "--loss", "mse+ssim"])
     assert r.exit_code == 0, r.output
     assert (in_tmp / "runs/demo/demo2/comparison.png").is_file()
+    assert set(pd.read_csv(in_tmp / "runs/demo/demo2/generated/manifest.csv")["CLASS2"]) == {"BEACH"}
+    args = (in_tmp / "runs/train/demo2/args.yaml").read_text()
+    assert '"arch": "seed"' in args and 'loss: "mse+ssim"' in args

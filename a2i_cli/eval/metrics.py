@@ -241,6 +241,17 @@ def sharpness_ratio(generated, targets) -> float:
     return float(sharpness(generated).mean()) / real if real > 0 else float("nan")
 
 
+def colour_error(a, b) -> np.ndarray:
+    """How far each image's mean colour is from its pair's: mean over R, G, B of |mean(a_c) - mean(b_c)|,
+    0..255 scale; (B,). 0 = the same average colour (a golden beach drawn pinkish-brown scores high)."""
+    x, y = _as_bhwc(a), _as_bhwc(b)
+    if x.shape != y.shape:
+        raise ValueError(f"image shapes differ: {tuple(x.shape)} vs {tuple(y.shape)}")
+    mx = x.reshape(len(x), -1, 3).mean(axis=1, dtype=np.float64)  # (B, 3)
+    my = y.reshape(len(y), -1, 3).mean(axis=1, dtype=np.float64)
+    return np.abs(mx - my).mean(axis=1)
+
+
 METRICS = {"ssim": ssim, "hist": hist_similarity, "mse": mse, "psnr": psnr}
 
 
