@@ -7,7 +7,9 @@ the label). "class acc" is how often a reader recognises the class of the audio 
 generated image: for the demo data the scene classifier a2i trains on the training images;
 for spoken digits an independent MNIST reader (benchmarks/digit_reader.py) trained on MNIST
 digits that are not targets of the dataset. Sharpness is the mean gradient magnitude of the
-generated images over that of the real test images (1.00 = as sharp).
+generated images over that of the real test images (1.00 = as sharp). FD is the Fréchet distance
+(a2i_cli/eval/frechet.py) between that reader's features of the generated and of the real test
+images (lower is better; "real training images" is real against real).
 
 Tables:
   demo    the built-in demo data, nine classes, split by source folder
@@ -41,14 +43,15 @@ import torch  # noqa: E402
 from a2i_cli.core.config import IMAGE_SIZES, DemoDataConfig, ModelConfig, PrepareConfig, SplitConfig, TrainConfig  # noqa: E402
 from a2i_cli.data.demo_data import make_demo_dataset  # noqa: E402
 from a2i_cli.data.prepare import prepare  # noqa: E402
+from a2i_cli.eval.frechet import frechet_of_images  # noqa: E402
 from a2i_cli.model.trainer import Trainer  # noqa: E402
 from digit_reader import DigitReader, used_indices  # noqa: E402
 
 MODELS = {"seed": dict(model=ModelConfig(arch="seed")), "default": {}}  # default: plain `a2i train`, nothing given
-METRICS = ("ssim", "hist", "mse", "psnr", "sharpness", "class_acc")
+METRICS = ("ssim", "hist", "mse", "psnr", "sharpness", "class_acc", "fd")
 SHARED_DATA = REPO / ".." / "shared" / "data"
 SPEAKERS = ("george", "jackson", "lucas", "yweweler")
-FMT = {"ssim": "{:.3f}", "hist": "{:.3f}", "mse": "{:.0f}", "psnr": "{:.2f}", "sharpness": "{:.2f}", "class_acc": "{:.1%}"}
+FMT = {"ssim": "{:.3f}", "hist": "{:.3f}", "mse": "{:.0f}", "psnr": "{:.2f}", "sharpness": "{:.2f}", "class_acc": "{:.1%}", "fd": "{:.2f}"}
 
 
 def audio_probe(prepared: Path, seed: int, epochs: int = 150) -> float:
@@ -102,6 +105,7 @@ def train_model(prepared: Path, work: Path, name: str, spec: dict, epochs: int, 
     _, scores, gen = trainer.evaluate()  # best.pt on the test split
     if reader is not None:
         scores["class_acc"] = reader.accuracy(gen, trainer.data.test_labels)
+        scores["fd"] = frechet_of_images(gen, trainer.data.y_test, reader.features)
     out = {"arch": str(trainer.cfg.model.arch), "epochs": epochs, "best_epoch": int(best["epoch"]),
            "seconds": round(time.perf_counter() - t0, 1), **{m: float(scores[m]) for m in METRICS}}
     return out, trainer
@@ -109,18 +113,20 @@ def train_model(prepared: Path, work: Path, name: str, spec: dict, epochs: int, 
 
 def baselines(trainer: Trainer, reader: DigitReader | None) -> dict:
     b = trainer.baselines
-    res = {"baseline_mean_image": dict(b.baseline), "oracle_class_mean": dict(b.oracle), "real_class_acc": b.real_class_acc}
+    res = {"baseline_mean_image": dict(b.baseline), "oracle_class_mean": dict(b.oracle), "real_class_acc": b.real_class_acc,
+           "real_train_fd": b.real_train_fd}
     if reader is not None:
         data = trainer.data
         res["real_class_acc"] = reader.accuracy(data.y_test, data.test_labels)
-        res["baseline_mean_image"]["class_acc"] = reader.accuracy(
-            np.broadcast_to(b.mean_image, data.y_test.shape).copy(), data.test_labels)
         from a2i_cli.model.baselines import mean_image
 
         train = data.y_train.numpy()
         means = {c: mean_image(train[data.train_labels == c]) for c in np.unique(data.train_labels)}
-        res["oracle_class_mean"]["class_acc"] = reader.accuracy(np.stack([means[c] for c in data.test_labels]),
-                                                                data.test_labels)
+        for key, images in (("baseline_mean_image", np.broadcast_to(b.mean_image, data.y_test.shape).copy()),
+                            ("oracle_class_mean", np.stack([means[c] for c in data.test_labels]))):
+            res[key]["class_acc"] = reader.accuracy(images, data.test_labels)
+            res[key]["fd"] = frechet_of_images(images, data.y_test, reader.features)
+        res["real_train_fd"] = frechet_of_images(train, data.y_test, reader.features)
     return res
 
 
@@ -147,16 +153,18 @@ def split_table(res: dict, reader_name: str) -> str:
     c = res["counts"]
     lines = [f"**{res['dataset']}**: {res['classes']} classes, {res['image_size']} px, {c['train']} train / {c['val']} "
              f"validation / {c['test']} test rows, test folders: {', '.join(f.split('/')[-1] for f in res['test_folders'])}",
-             "", "| | SSIM | hist | MSE | PSNR | sharpness | class acc | best epoch |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "", "| | SSIM | hist | MSE | PSNR | sharpness | class acc | FD | best epoch |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in res["models"].items():
         label = (f"`{name}` ({r['arch']})" if name == "default" else f"`default`, training seed {name.split('_seed')[1]}"
                  if name.startswith("default_seed") else f"`--arch {name}`")
         lines.append(f"| {label} | " + " | ".join(FMT[m].format(r[m]) for m in METRICS) + f" | {r['best_epoch']}/{r['epochs']} |")
     for label, key in (("mean training image", "baseline_mean_image"), ("class-mean oracle", "oracle_class_mean")):
-        cells = [FMT[m].format(res[key][m]) if res[key][m] == res[key][m] else "" for m in METRICS]
+        cells = [FMT[m].format(res[key][m]) if res[key].get(m, np.nan) == res[key].get(m, np.nan) else "" for m in METRICS]
         lines.append(f"| {label} | " + " | ".join(cells) + " | |")
-    lines.append(f"| real test images ({reader_name}) | | | | | 1.00 | {res['real_class_acc']:.1%} | |")
-    lines.append(f"| audio-only classifier (MLP on the 104 features) | | | | | | {res['audio_probe_class_acc']:.1%} | |")
+    lines.append(f"| real test images ({reader_name}) | | | | | 1.00 | {res['real_class_acc']:.1%} | 0 | |")
+    fd = res.get("real_train_fd", np.nan)
+    lines.append(f"| real training images | | | | | | | {'' if fd != fd else FMT['fd'].format(fd)} | |")
+    lines.append(f"| audio-only classifier (MLP on the 104 features) | | | | | | {res['audio_probe_class_acc']:.1%} | | |")
     return "\n".join(lines)
 
 

@@ -9,6 +9,7 @@ as grey levels (mean of RGB), area-resized to 28 x 28.
 
     reader = DigitReader.train(npz, exclude=used_indices(dataset_dir))
     reader.accuracy(images_uint8_BxSxSx3, digits)      # share read as the spoken digit
+    reader.features(images_uint8_BxSxSx3)              # (B, 128) for the Fréchet distance
 """
 from __future__ import annotations
 
@@ -91,6 +92,13 @@ class DigitReader:
     def predict(self, images: np.ndarray, batch: int = 512) -> np.ndarray:
         """(B, S, S[, 3]) uint8 -> (B,) digits."""
         return np.concatenate([self.model(to_input(images[i : i + batch])).argmax(1).numpy()
+                               for i in range(0, len(images), batch)])
+
+    @torch.inference_mode()
+    def features(self, images: np.ndarray, batch: int = 512) -> np.ndarray:
+        """(B, S, S[, 3]) uint8 -> (B, 128) float64: the hidden layer before the digit logits (for the Fréchet distance)."""
+        self.model.eval()
+        return np.concatenate([self.model.net[:-1](to_input(images[i : i + batch])).double().numpy()
                                for i in range(0, len(images), batch)])
 
     def accuracy(self, images: np.ndarray, digit_names: list[str]) -> float:

@@ -83,7 +83,8 @@ def test_the_log_names_its_values_and_says_where_the_files_are(prepared, in_tmp)
     summary = out[out.index(next(line for line in out if line.startswith("best epoch"))):]
     assert summary[0].startswith(f"best epoch {best} of 3 (lowest val mse ") and "): test SSIM" in summary[0]
     assert summary[1].startswith("  the mean training image on the same test rows: SSIM")
-    named, rel = dict(line.split(None, 1) for line in summary[2:]), run.relative_to(in_tmp)  # printed as given
+    assert summary[2].startswith("  the class-mean oracle on the same test rows:  SSIM")
+    named, rel = dict(line.split(None, 1) for line in summary[3:]), run.relative_to(in_tmp)  # printed as given
     assert named["run"] == f"folder   {rel}"
     assert named["best.pt"].startswith(f"{rel / 'weights/best.pt'}  (epoch {best};")
     assert named["last.pt"].startswith(f"{rel / 'weights/last.pt'}  (epoch 3; go on with a2i train --resume {rel}")

@@ -1,4 +1,5 @@
-"""`a2i score`: SSIM, histogram similarity, MSE and PSNR of generated images against their targets."""
+"""`a2i score`: SSIM, histogram similarity, MSE, PSNR and sharpness of generated images against their targets, and
+with --classifier the Fréchet distance of the two sets."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,6 +27,7 @@ def register(app: typer.Typer) -> None:
         workers: Annotated[Optional[int], typer.Option(help="Worker processes / Ray actors (default: every core).")] = D["workers"],
         examples: Annotated[int, typer.Option(help="Pairs shown per group (best, median, worst) in report.md.")] = D["examples"],
         allow_outside_paths: Annotated[bool, typer.Option(help="Follow manifest or CSV paths that lead outside GENERATED / TARGETS (off: such pairs are refused and listed).")] = D["allow_outside_paths"],
+        classifier: Annotated[Optional[Path], typer.Option(help="A scene classifier a2i trained (runs/prepare/<name>/classifier.pt): also report the Fréchet distance (FD) of the generated images to the targets in its features (lower is better).", show_default=False)] = D["classifier"],
         data: Annotated[Optional[str], typer.Option(hidden=True, help="Old spelling: pass TARGETS.")] = None,
     ) -> None:
         """Score generated images against their targets: scores.csv, summary.json, report.md and a table."""
@@ -35,7 +37,7 @@ def register(app: typer.Typer) -> None:
         targets = pick(targets, data, "--data", "TARGETS") or D["targets"]
         cfg = ScoreConfig(targets=targets, out=out, name=name, exist_ok=exist_ok, backend=backend,
                           ray_address=ray_address, workers=workers, examples=examples,
-                          allow_outside_paths=allow_outside_paths)
+                          allow_outside_paths=allow_outside_paths, classifier=classifier)
         if generated is None:
             generated = last_output()
             console.print(f"scoring the newest batch-generate output {generated} against {cfg.targets}")
@@ -44,6 +46,9 @@ def register(app: typer.Typer) -> None:
         summary, problems, json_path = result.summary, result.problems, result.json_path
         csv_path, report, pairs_unmatched = result.csv_path, result.report, result.unmatched
         print_summary(summary)
+        if "fd" in summary:
+            console.print(f"Fréchet distance (FD) of the generated images to the targets in the features of "
+                          f"{summary['fd_classifier']}: {summary['fd']:.3f} (0 = the same distribution, lower is better)")
         console.print(f"per-image scores -> {csv_path}; summary -> {json_path}; report -> {report}")
         if problems or pairs_unmatched:
             shown = 3

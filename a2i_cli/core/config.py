@@ -269,6 +269,7 @@ class ScoreConfig:
     examples: int = 6  # pairs per group (best, median, worst) in report.md
     chunk: int = 32  # pairs per task
     allow_outside_paths: bool = False  # follow manifest paths that lead outside GENERATED / TARGETS
+    classifier: Path | None = None  # a scene classifier.pt: the summary also gets the Fréchet distance (FD)
 
     def __post_init__(self) -> None:
         if self.backend != "inline":

@@ -12,7 +12,7 @@ import io
 import os
 import stat
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -22,12 +22,17 @@ from ..core.images import read_rgb
 from ..core.paths import NOT_REGULAR
 from ..core.retry import StorageError
 from ..core.storage import Location
+from .frechet import FeatureStats, frechet_distance
 from .metrics import SSIM_REPORT, score_batch, sharpness
 
 if TYPE_CHECKING:  # pandas loads only where a frame is made (not in the workers)
     import pandas as pd
 
 METRIC_NAMES = ("ssim", "hist", "mse", "psnr", "sharpness", "target_sharpness")
+FD_DEFINITION = ("Fréchet distance of the generated images to their targets: each set summarised by the mean mu and "
+                 "covariance S of a scene classifier's features (its last conv block averaged over positions, 128 "
+                 "values), then |mu_g - mu_t|^2 + tr(S_g) + tr(S_t) - 2 tr((S_g S_t)^(1/2)); 0 = the same "
+                 "distribution, lower is better; comparable only between runs scored with the same classifier")
 
 
 def image_source(text: str, data: bytes | None = None):
@@ -134,6 +139,23 @@ def summarise(frame: pd.DataFrame, problems: list[dict], unmatched: list[str]) -
         "problems": problems[:1000],
         "unmatched": unmatched[:1000],
     }
+
+
+def frechet_of_pairs(frame: pd.DataFrame, embed: Callable[[np.ndarray], np.ndarray], chunk: int = 128) -> float:
+    """The Fréchet distance (eval/frechet.py) of the scored pairs' generated images to their targets, in the feature
+    space of `embed` ((B, H, W, 3) uint8 -> (B, D)); the images are read again, a chunk at a time. NaN for no pairs."""
+    feats: dict[str, list[np.ndarray]] = {"gen": [], "tgt": []}
+    for i in range(0, len(frame), chunk):
+        rows = frame.iloc[i : i + chunk]
+        for g, t in zip(rows["generated"], rows["target"]):
+            gen, tgt, why = load_pair(g, t)
+            if why:  # gone since it was scored: left out of both sets
+                continue
+            feats["gen"].append(embed(gen[None]))  # (1, D); one at a time: generated images may differ in size
+            feats["tgt"].append(embed(tgt[None]))
+    if not feats["gen"]:
+        return float("nan")
+    return frechet_distance(FeatureStats.of(np.concatenate(feats["gen"])), FeatureStats.of(np.concatenate(feats["tgt"])))
 
 
 def write_outputs(out: Path, frame: pd.DataFrame, summary: dict) -> tuple[Path, Path]:

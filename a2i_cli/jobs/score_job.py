@@ -21,7 +21,8 @@ from ..core.runs import new_run_dir
 from ..core.storage import Location
 from ..eval.pairing import Pairs, pair_images
 from ..eval.report import write_report
-from ..eval.score import METRIC_NAMES, ScoreWorker, summarise, write_outputs
+from ..eval.score import FD_DEFINITION, METRIC_NAMES, ScoreWorker, frechet_of_pairs, summarise, write_outputs
+from ..model.classifier import load_classifier
 from .executors import choose_backend, run_ordered
 from .workers import WorkerSpec, local_cores
 
@@ -96,6 +97,7 @@ def score_folder(generated, cfg: ScoreConfig, progress: Progress = NO_PROGRESS) 
     holder = holder_of(generated)
     if holder:
         raise UserError(f"{generated} is being written by a2i ({holder}); score it when that run has finished")
+    classifier = load_classifier(Path(cfg.classifier)) if cfg.classifier is not None else None  # before any work
     pairs = pair_images(generated, cfg.targets, cfg.allow_outside_paths)
     out = Path(cfg.out) if cfg.out is not None else new_run_dir("score", cfg.name, cfg.exist_ok)
     if out.exists() and not out.is_dir():
@@ -104,6 +106,10 @@ def score_folder(generated, cfg: ScoreConfig, progress: Progress = NO_PROGRESS) 
         frame, problems = score_pairs(pairs, cfg.chunk, progress=progress, backend=cfg.backend, workers=cfg.workers,
                                       ray_address=cfg.ray_address)
         summary = summarise(frame, problems, pairs.unmatched)
+        if classifier is not None:  # --classifier: how far the generated set is from the targets as a whole
+            summary["fd"] = frechet_of_pairs(frame, classifier.features)
+            summary["fd_classifier"] = str(cfg.classifier)
+            summary["definitions"]["fd"] = FD_DEFINITION
         csv_path, json_path = write_outputs(out, frame, summary)
         report = write_report(out, frame, summary, n_examples=cfg.examples)
     return ScoreResult(out, frame, problems, pairs.unmatched, summary, csv_path, json_path, report)

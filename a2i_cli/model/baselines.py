@@ -2,7 +2,9 @@
 
 The oracle draws the mean training image of the row's own class: it knows the label, so
 a model beating it draws more than the class. With a scene classifier, every score set
-also says how often its images show the class of their audio (`class_acc`).
+also says how often its images show the class of their audio (`class_acc`) and how far the
+set of images is from the real test images as a whole (`fd`, the Fréchet distance of the
+classifier's features, eval/frechet.py; lower is better).
 """
 from __future__ import annotations
 
@@ -10,11 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..eval.frechet import FeatureStats, frechet_of_images
 from ..eval.metrics import score_batch, sharpness
 from .classifier import Classifier
 from .train_data import TrainData
 
-SCORES = ("ssim", "hist", "mse", "psnr", "sharpness", "class_acc")
+SCORES = ("ssim", "hist", "mse", "psnr", "sharpness", "class_acc", "fd")
 
 
 def mean_image(images: np.ndarray, chunk: int = 256) -> np.ndarray:
@@ -31,14 +34,18 @@ def image_scores(gen: np.ndarray, tgt: np.ndarray, chunk: int = 64) -> dict[str,
     return {k: float(np.mean(np.concatenate([p[k] for p in parts]))) for k in parts[0]}
 
 
-def test_scores(gen: np.ndarray, data: TrainData, classifier: Classifier | None) -> dict[str, float]:
-    """Scores of images drawn for the test rows, with class accuracy when a classifier is given.
+def test_scores(gen: np.ndarray, data: TrainData, classifier: Classifier | None,
+                real: FeatureStats | None = None) -> dict[str, float]:
+    """Scores of images drawn for the test rows, with class accuracy and the Fréchet distance to the real
+    test images when a classifier is given (`real`: its features' stats of data.y_test, computed when None).
 
     `sharpness` is the mean gradient magnitude of the images over that of the real test
     images (eval/metrics.py; 1.0 = as sharp as the targets)."""
     out = image_scores(gen, data.y_test)
     out["sharpness"] = float(sharpness(gen).mean()) / max(data.target_sharpness, 1e-12)
     out["class_acc"] = classifier.accuracy(gen, data.test_labels) if classifier else float("nan")
+    fd = classifier is not None and len(gen) > 0
+    out["fd"] = frechet_of_images(gen, data.y_test if real is None else real, classifier.features) if fd else float("nan")
     return out
 
 
@@ -48,6 +55,8 @@ class Baselines:
     baseline: dict[str, float]  # the mean training image on every test row
     oracle: dict[str, float]  # the mean training image of each row's own class
     real_class_acc: float  # the classifier on the real test images (its ceiling); NaN without one
+    real_stats: FeatureStats | None = None  # the classifier's features of the real test images (for `fd`)
+    real_train_fd: float = float("nan")  # FD of the real training images to the real test images: real vs real
 
     @classmethod
     def compute(cls, data: TrainData, classifier: Classifier | None) -> "Baselines":
@@ -55,9 +64,12 @@ class Baselines:
         base = mean_image(train)
         class_means = {c: mean_image(train[data.train_labels == c]) for c in np.unique(data.train_labels)}
         oracle = np.stack([class_means.get(c, base) for c in data.test_labels])
+        real = FeatureStats.of(classifier.features(data.y_test)) if classifier and len(data.y_test) else None
         return cls(
             mean_image=base,
-            baseline=test_scores(np.broadcast_to(base, data.y_test.shape).copy(), data, classifier),
-            oracle=test_scores(oracle, data, classifier),
+            baseline=test_scores(np.broadcast_to(base, data.y_test.shape).copy(), data, classifier, real),
+            oracle=test_scores(oracle, data, classifier, real),
             real_class_acc=classifier.test_accuracy if classifier else float("nan"),
+            real_stats=real,
+            real_train_fd=frechet_of_images(train, real, classifier.features) if real is not None else float("nan"),
         )

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..core.atomic import atomic_path
-from ..core.errors import UserError
+from ..core.errors import UserError, short
 from ..data.prepared import Prepared
 from .safe_load import load_plain
 
@@ -36,6 +36,10 @@ class SceneCNN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))  # (B, 3, 32, 32) -> (B, n_classes)
 
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 3, 32, 32) -> (B, 128): the last conv block's features, averaged over the 4x4 positions."""
+        return self.features(x).mean((2, 3))
+
 
 def _to_input(images: np.ndarray) -> torch.Tensor:
     """(B, S, S, 3) uint8 -> (B, 3, 32, 32) float in [-1, 1] (area downsampling)."""
@@ -54,6 +58,13 @@ class Classifier:
         self.model.eval()
         out = [self.model(_to_input(images[i : i + batch])).argmax(1).numpy() for i in range(0, len(images), batch)]
         return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+    @torch.inference_mode()
+    def features(self, images: np.ndarray, batch: int = 256) -> np.ndarray:
+        """(N, S, S, 3) uint8 -> (N, 128) float64: what the Fréchet distance (eval/frechet.py) compares."""
+        self.model.eval()
+        out = [self.model.embed(_to_input(images[i : i + batch])).double().numpy() for i in range(0, len(images), batch)]
+        return np.concatenate(out) if out else np.zeros((0, 128))
 
     def accuracy(self, images: np.ndarray, labels: list[str]) -> float:
         idx = {c: i for i, c in enumerate(self.classes)}
@@ -96,6 +107,26 @@ def _train_classifier(data: Prepared, epochs: int, seed: int) -> Classifier:
     return clf
 
 
+def _from_blob(blob) -> Classifier:
+    """The classifier a classifier.pt holds; KeyError, TypeError, ValueError or RuntimeError when it holds none."""
+    classes = blob["classes"]
+    if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes):
+        raise ValueError("its classes are not a list of 2+ names")
+    model = SceneCNN(len(classes))
+    model.load_state_dict(blob["state_dict"])
+    return Classifier(model.eval(), classes, float(blob["test_accuracy"]))
+
+
+def load_classifier(path: Path) -> Classifier:
+    """A scene classifier a2i cached (runs/prepare/<name>/classifier.pt); a one-line UserError for anything else."""
+    blob = load_plain(path, "scene classifier")
+    try:
+        return _from_blob(blob)
+    except (KeyError, RuntimeError, TypeError, ValueError) as e:
+        raise UserError(f"scene classifier {path} is not a classifier.pt a2i wrote ({type(e).__name__}: {short(e, 100)}); "
+                        "pass runs/prepare/<name>/classifier.pt of a prepared folder with 2+ classes")
+
+
 def _cached(path: Path, classes: list[str], depends_on: str, log) -> Classifier | None:
     """The classifier in `path` when it is a clean cache of this data and these classes, else None (said why)."""
     try:
@@ -107,9 +138,7 @@ def _cached(path: Path, classes: list[str], depends_on: str, log) -> Classifier 
     if not isinstance(blob, dict) or blob.get("classes") != classes or blob.get("depends_on") != depends_on:
         return None  # made for other data, another split or an older a2i: stale
     try:
-        model = SceneCNN(len(classes))
-        model.load_state_dict(blob["state_dict"])
-        return Classifier(model.eval(), classes, float(blob["test_accuracy"]))
+        return _from_blob(blob)
     except (KeyError, RuntimeError, TypeError, ValueError):
         return None
 

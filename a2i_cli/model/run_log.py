@@ -4,7 +4,8 @@ Refreshed after every epoch from the run's history (one dict per epoch, train_st
 
     results.png      losses (train, validation, test), and per test score the model beside the
                      mean training image and the class-mean oracle (SSIM, MSE, histogram
-                     similarity, sharpness, class accuracy with the classifier's ceiling)
+                     similarity, sharpness, class accuracy with the classifier's ceiling,
+                     Fréchet distance to the real test images)
     tensorboard/     (--tensorboard) the same scalars and the samples grid, per epoch
 """
 from __future__ import annotations
@@ -25,6 +26,7 @@ PANELS = {  # score -> title
     "hist": "histogram similarity (higher is better)",
     "sharpness": "sharpness / real targets' (1 = as sharp)",
     "class_acc": "class accuracy of the scene classifier",
+    "fd": "Fréchet distance to the real test images (lower is better)",
 }
 TB_LOSSES = {"train": "train_loss", "validation": "val_loss", "test": "test_loss"}
 
@@ -56,9 +58,9 @@ def curves(history: list[dict], loss: str = "mse"):
     panels = [line_panel(title, epochs, {k: [float(r.get(f, float("nan"))) for r in history] for k, f in losses.items()})]
     for score, title in PANELS.items():
         series = score_series(history, score)
+        if score in ("class_acc", "fd") and all(v != v for v in series["model"]):
+            continue  # no classifier (one class, or --no-classifier)
         if score == "class_acc":
-            if all(v != v for v in series["model"]):
-                continue  # no classifier (one class, or --no-classifier)
             series["real test images"] = [float(r.get("real_class_acc", float("nan"))) for r in history]
         panels.append(line_panel(title, epochs, series))
     return panels_grid(panels, cols=3)
@@ -125,12 +127,11 @@ def _nan(v) -> bool:
 
 
 def scores_text(r: dict, prefix: str = "") -> str:
-    """'SSIM 0.512  MSE 1234  PSNR 17.3 dB  hist 0.410  sharp 0.95  class acc 61%' from r[prefix + score]."""
-    acc = r.get(f"{prefix}class_acc")
-    sharp = r.get(f"{prefix}sharpness")
+    """'SSIM 0.512  MSE 1234  PSNR 17.3 dB  hist 0.410  sharp 0.95  class acc 61%  FD 3.21' from r[prefix + score]."""
+    acc, sharp, fd = r.get(f"{prefix}class_acc"), r.get(f"{prefix}sharpness"), r.get(f"{prefix}fd")
     return (f"SSIM {r[prefix + 'ssim']:.3f}  MSE {r[prefix + 'mse']:.0f}  PSNR {r[prefix + 'psnr']:.1f} dB  "
             f"hist {r[prefix + 'hist']:.3f}" + ("" if _nan(sharp) else f"  sharp {sharp:.2f}")
-            + ("" if _nan(acc) else f"  class acc {acc:.0%}"))
+            + ("" if _nan(acc) else f"  class acc {acc:.0%}") + ("" if _nan(fd) else f"  FD {fd:.2f}"))
 
 
 def epoch_legend(loss: str, n_test: int, has_val: bool) -> str:
@@ -140,7 +141,8 @@ def epoch_legend(loss: str, n_test: int, has_val: bool) -> str:
     return (f"per epoch: train {loss}: the training loss ({LOSS_WORDS.get(loss, loss)}); {val}"
             f"test: the {n_test} test images against their targets: SSIM (1 = the same picture), MSE on 0-255 "
             "pixels, PSNR in dB, hist = colour-histogram similarity (1 = the same colours), sharp = sharpness / "
-            "the targets' (1 = as sharp), class acc = share the scene classifier reads as the sound's class")
+            "the targets' (1 = as sharp), class acc = share the scene classifier reads as the sound's class, FD = Fréchet "
+            "distance of the scene classifier's features of the test images to those of the real ones (lower is better)")
 
 
 def format_epoch(r: dict, epochs: int, loss: str) -> str:
@@ -165,7 +167,8 @@ def run_summary(history: list[dict], run_dir: Path, loss: str) -> list[str]:
         why = (f"lowest val {loss} {best['val_loss']:.4f}" if not _nan(best.get("val_loss"))
                else "the last epoch: no validation rows")
         lines += [f"best epoch {best['epoch']} of {last['epoch']} ({why}): test {scores_text(best, 'test_')}",
-                  f"  the mean training image on the same test rows: {scores_text(best, 'baseline_')}"]
+                  f"  the mean training image on the same test rows: {scores_text(best, 'baseline_')}",
+                  f"  the class-mean oracle on the same test rows:  {scores_text(best, 'oracle_')}"]
     lines += [
         f"run folder   {run_dir}",
         f"best.pt      {run_dir / 'weights' / 'best.pt'}"

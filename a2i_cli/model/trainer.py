@@ -169,7 +169,7 @@ class Trainer:
     def evaluate(self) -> tuple[float, dict[str, float], np.ndarray]:
         """One pass over the test split: (per-pixel MSE on [-1, 1], scores, (N, S, S, 3) uint8)."""
         loss, gen = self.generate(self.data.x_test, self.data.y_test)
-        return loss, test_scores(gen, self.data, self.classifier), gen
+        return loss, test_scores(gen, self.data, self.classifier, self.baselines.real_stats), gen
 
     @torch.inference_mode()
     def validation_loss(self, batch: int = 64) -> float:
@@ -208,7 +208,9 @@ class Trainer:
         for label, s in (("mean training image", b.baseline), ("class-mean oracle", b.oracle)):
             lines.append(f"baseline ({label}) on test: {scores_text(s)}")
         if self.classifier:
-            lines.append(f"scene classifier accuracy on the real test images: {b.real_class_acc:.0%}")
+            lines.append(f"scene classifier accuracy on the real test images: {b.real_class_acc:.0%}; FD (Fréchet distance "
+                         f"of its features to the real test images, lower is better) of the real training images: "
+                         f"{b.real_train_fd:.2f}")
         return lines
 
     def _record(self, epoch: int, train_loss: float, val_loss: float, test_loss: float, scores: dict,
