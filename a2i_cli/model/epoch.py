@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from ..core.config import TrainConfig
 from ..core.progress import NO_PROGRESS, Progress
 from .classifier import CLS_SIZE
-from .losses import augment_features, kl_divergence, reconstruction_loss
+from .losses import augment_features, hinge_d_loss, hinge_g_loss, kl_divergence, reconstruction_loss
 from .network import from_uint8
 from .networks import Networks
 from .train_data import TrainData
@@ -57,12 +57,13 @@ def train_epoch(nets: Networks, data: TrainData, cfg: TrainConfig, device: torch
 
 
 def adversarial_step(nets: Networks, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
-    """Update the discriminator on (real, fake); return the generator's adversarial loss."""
-    bce = F.binary_cross_entropy_with_logits
-    d_real, d_fake = nets.disc(real), nets.disc(fake.detach())
-    d_loss = bce(d_real, torch.ones_like(d_real)) + bce(d_fake, torch.zeros_like(d_fake))
+    """Update the discriminator once on (real, fake) with the hinge loss; return the generator's adversarial loss
+    (the discriminator's score of `fake`, negated, through the just-updated discriminator)."""
+    d_loss = hinge_d_loss(nets.disc(real), nets.disc(fake.detach()))  # (B, 1, S/8, S/8) scores each
     nets.opt_d.zero_grad(set_to_none=True)
     d_loss.backward()
     nets.opt_d.step()
-    g_out = nets.disc(fake)
-    return bce(g_out, torch.ones_like(g_out))
+    nets.disc.requires_grad_(False)  # the generator's loss reaches `fake` only: no discriminator gradients to discard
+    g_loss = hinge_g_loss(nets.disc(fake))
+    nets.disc.requires_grad_(True)
+    return g_loss

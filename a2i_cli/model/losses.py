@@ -1,4 +1,4 @@
-"""Training losses: MSE, MSE + (1 - SSIM), and an adversarial term with a patch discriminator.
+"""Training losses: MSE, MSE + (1 - SSIM), and an adversarial term (hinge loss, spectral-norm patch discriminator).
 
 The SSIM here is differentiable and runs on [-1, 1] images during training (7x7 uniform
 window like scikit-image, on images mapped to [0, 1]). Reported scores use eval/metrics.py on uint8 images.
@@ -43,22 +43,36 @@ def reconstruction_loss(kind: str, out: torch.Tensor, target: torch.Tensor, ssim
 
 
 class PatchDiscriminator(nn.Module):
-    """A small PatchGAN: (B, 3, S, S) -> (B, 1, S/8, S/8) real/fake logits per patch."""
+    """A small PatchGAN with spectral norm: (B, 3, S, S) -> (B, 1, S/8, S/8) real/fake scores per patch.
+
+    Each output scores a 38x38-pixel patch, so it judges texture and edges, not the layout
+    (the reconstruction and class terms judge that). Spectral norm on every conv keeps each
+    layer 1-Lipschitz: the scores cannot blow up, so the hinge loss below needs no BatchNorm
+    (which would mix real and fake batches) and its gradients stay small and smooth.
+    Unconditional: it sees an image, not the sound or the class."""
 
     def __init__(self, width: int = 32):
         super().__init__()
+        sn = nn.utils.parametrizations.spectral_norm
         layers, cin = [], 3
-        for i, cout in enumerate((width, width * 2, width * 4)):
-            layers += [nn.Conv2d(cin, cout, 4, stride=2, padding=1)]
-            if i:
-                layers += [nn.BatchNorm2d(cout)]
-            layers += [nn.LeakyReLU(0.2)]
+        for cout in (width, width * 2, width * 4):
+            layers += [sn(nn.Conv2d(cin, cout, 4, stride=2, padding=1)), nn.LeakyReLU(0.2)]
             cin = cout
-        layers += [nn.Conv2d(cin, 1, 3, padding=1)]
+        layers += [sn(nn.Conv2d(cin, 1, 3, padding=1))]
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
+        return self.net(x)  # (B, 3, S, S) -> (B, 1, S/8, S/8)
+
+
+def hinge_d_loss(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
+    """The discriminator's hinge loss: real scores pushed above +1, fake below -1 (no gain past the margin)."""
+    return F.relu(1.0 - d_real).mean() + F.relu(1.0 + d_fake).mean()
+
+
+def hinge_g_loss(d_fake: torch.Tensor) -> torch.Tensor:
+    """The generator's side of the hinge loss: raise the discriminator's score of its images."""
+    return -d_fake.mean()
 
 
 def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
