@@ -4,8 +4,9 @@ from __future__ import annotations
 # Each architecture's training recipe (what the options mean when not given): `seed` the student project
 # exactly; `a2i` what wins benchmarks/bench_quality.py (docs/quality.md); SOUND_RECIPES: on rows of the `sound`
 # feature recipe (one recording each: many voices and microphones). `--arch auto` trains a2i on 2+ classes.
-# adv_weight 0.03 (the spectral-norm patch discriminator, hinge loss) won on the nine-class demo data
-# (sharper, lower Fréchet distance, SSIM and MSE still above the oracle; docs/quality.md); unmeasured... on sound rows.
+# adv_weight 0.03 (the spectral-norm patch discriminator, hinge loss) won on the nine-class demo data (sharper,
+# lower Fréchet distance, SSIM and MSE still better than the oracle's; docs/quality.md#the-discriminator); off on
+# sound rows until the leave-one-speaker-out folds are measured with it (one fold: sharper, MSE worse).
 RECIPES: dict[str, dict] = {
     "seed": dict(loss="mse", class_weight=0.0, adv_weight=0.0, aug_noise=0.0, aug_shift=0, aug_offset=0.0, lr_schedule="constant",
                  image_class_weight=0.0, ema=0.0, class_codes=False),

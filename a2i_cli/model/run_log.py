@@ -26,7 +26,7 @@ PANELS = {  # score -> title
     "hist": "histogram similarity (higher is better)",
     "sharpness": "sharpness / real targets' (1 = as sharp)",
     "class_acc": "class accuracy of the scene classifier",
-    "fd": "Fréchet distance to the real test images (lower is better)",
+    "fd": "FD (Frechet distance) to the real test images (lower is better)",  # ASCII: the plot font has no accents
 }
 TB_LOSSES = {"train": "train_loss", "validation": "val_loss", "test": "test_loss"}
 
