@@ -17,6 +17,7 @@ import pandas as pd
 
 from .core.atomic import atomic_path
 from .core.config import Arch, DemoConfig, DemoDataConfig, ModelConfig, PrepareConfig, SplitConfig, TrainConfig
+from .core.errors import UserError
 from .core.images import read_rgb, save_png
 from .core.progress import NO_PROGRESS, Progress
 from .core.runs import new_run_dir
@@ -89,18 +90,25 @@ class DemoResult:
 def run_demo(cfg: DemoConfig, log: Callable[[str], None] = print, progress: Progress = NO_PROGRESS) -> DemoResult:
     """The whole job on built-in demo data, offline: five steps, each logged."""
     run = new_run_dir("demo", cfg.name, cfg.exist_ok, cfg.runs_root)
+    name = run.name  # demo2 when demo is taken: prepare and train use the same name, so the three runs go together
     log(f"1/5 demo data -> {run / 'data'}")
-    make_demo_dataset(DemoDataConfig(out=run / "data", rows=cfg.rows, seed=cfg.seed), progress)
+    make_demo_dataset(DemoDataConfig(out=run / "data", rows=cfg.rows, seed=cfg.seed, exist_ok=cfg.exist_ok), progress)
 
     log(f"2/5 prepare {', '.join(cfg.classes)} at {cfg.image_size}px, split by source folder")
-    pcfg = PrepareConfig(data=run / "data", classes=list(cfg.classes), image_size=cfg.image_size, name=cfg.name,
+    pcfg = PrepareConfig(data=run / "data", classes=list(cfg.classes), image_size=cfg.image_size, name=name,
                          exist_ok=cfg.exist_ok, runs_root=cfg.runs_root, split=SplitConfig(seed=cfg.seed))
-    prepared_dir, meta = prepare(pcfg, progress)
+    try:
+        prepared_dir, meta = prepare(pcfg, progress)
+    except UserError as e:
+        if "split left no" not in str(e):
+            raise
+        raise UserError(f"--rows {cfg.rows} is too few for a split by source folder of {', '.join(cfg.classes)}: "
+                        f"no training or no test rows were left; give more --rows (the default is 2000)") from None
     log(f"   {meta['counts']['train']} train / {meta['counts'].get('val', 0)} validation / {meta['counts']['test']} test rows -> {prepared_dir}")
 
     log("3/5 train")
     tcfg = TrainConfig(prepared=prepared_dir, epochs=cfg.epochs, batch_size=cfg.batch_size, seed=cfg.seed,
-                       model=ModelConfig(arch=cfg.arch, image_size=cfg.image_size), name=cfg.name, exist_ok=cfg.exist_ok,
+                       model=ModelConfig(arch=cfg.arch, image_size=cfg.image_size), name=name, exist_ok=cfg.exist_ok,
                        runs_root=cfg.runs_root, loss=cfg.loss)
     trainer = Trainer(tcfg, log=log)
     trainer.fit(progress)

@@ -12,7 +12,10 @@ generated images over that of the real test images (1.00 = as sharp). FD is the 
 images (lower is better; "real training images" is real against real).
 
 Tables:
-  demo    the built-in demo data, nine classes, split by source folder
+  demo    the built-in demo data, nine classes, split by source folder; then the video table
+          (benchmarks/video_quality.py): `a2i animate`'s frames from the default model on a
+          soundtrack of the nine scenes back to back, flicker and the delay to follow a
+          scene change, for independent frames and each --smooth
   digits  spoken digits (FSDD) -> handwritten digits (MNIST) from ../shared/data, through
           `a2i extract audio` (windows over the sound): the speaker lucas held out (seed vs
           default), then leave-one-speaker-out over the four speakers with the defaults
@@ -46,6 +49,7 @@ from a2i_cli.data.prepare import prepare  # noqa: E402
 from a2i_cli.eval.frechet import frechet_of_images  # noqa: E402
 from a2i_cli.model.trainer import Trainer  # noqa: E402
 from digit_reader import DigitReader, used_indices  # noqa: E402
+from video_quality import video_table  # noqa: E402
 
 MODELS = {"seed": dict(model=ModelConfig(arch="seed")), "default": {}}  # default: plain `a2i train`, nothing given
 METRICS = ("ssim", "hist", "mse", "psnr", "sharpness", "class_acc", "fd")
@@ -250,6 +254,8 @@ def report(results: dict, args) -> None:
         tables.append(voices)
     if "demo" in results:
         tables.append(split_table(results["demo"], "scene classifier"))
+    if "video" in results:
+        tables.append(results["video"]["table"])
     print("\n" + "\n\n".join(tables) + "\n", flush=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
@@ -350,6 +356,11 @@ def main() -> None:
             if ds == "demo":
                 res = run_split("demo", work / "demo", work, args.image_size, args.epochs, args.seed, {model: MODELS[model]})
                 old = results.setdefault("demo", res)
+                if model == "default":  # the video table: animate's frames from this model, on a soundtrack of scenes
+                    rows, text = video_table(work / "runs/train/demo-default/weights/best.pt", work / "runs/prepare/demo",
+                                             [0.25, 0.5, 1.0], seed=args.seed + 1,
+                                             label=f"the default one above ({args.image_size} px, {args.epochs} epochs)")
+                    results["video"] = {"rows": rows, "table": text}
             else:
                 spec, train_seed = MODELS[model.split("_seed")[0]], int(model.split("_seed")[1]) if "_seed" in model else None
                 res = run_split(f"digits-{spk}", digits, work, args.image_size, args.epochs, args.seed, {model: spec},

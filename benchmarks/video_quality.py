@@ -90,7 +90,8 @@ def table(rows: list[dict], setup: str) -> str:
 
 
 def video_table(best: Path, prepared: Path, smooths: list[float], fps: int = 8, seconds: int = 20, seed: int = 1,
-                margin: float = 1.5, hold: float = 0.5, classes: list[str] | None = None) -> tuple[list[dict], str]:
+                margin: float = 1.5, hold: float = 0.5, classes: list[str] | None = None,
+                label: str | None = None) -> tuple[list[dict], str]:
     from a2i_cli.data.prepared import Prepared
     from a2i_cli.inference.engine import load_engine
     from a2i_cli.model.classifier import load_or_train_classifier
@@ -104,7 +105,7 @@ def video_table(best: Path, prepared: Path, smooths: list[float], fps: int = 8, 
     samples, changes = soundtrack(classes, seconds, seed)
     rows = [measure(engine, classifier, samples, changes, fps, s, margin, hold) for s in [0.0, *smooths]]
     setup = (f"{len(classes)} scenes of {seconds} s back to back ({len(classes) * seconds} s, sources the model never "
-             f"heard), {fps} fps, model {best}; steady = more than {margin:g} s from a change; a change is followed when "
+             f"heard), {fps} fps, model {label or best}; steady = more than {margin:g} s from a change; a change is followed when "
              f"the scene classifier reads the new scene for {hold:g} s straight")
     return rows, table(rows, setup)
 

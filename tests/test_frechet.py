@@ -139,6 +139,11 @@ def test_score_with_a_classifier_reports_the_frechet_distance(in_tmp):
         assert summary["fd_classifier"] == str(clf) and "Fréchet" in summary["definitions"]["fd"]
         fds[gen] = summary["fd"]
     assert fds["same"] == pytest.approx(0.0, abs=1e-6) and fds["flat"] > 1e-3
+    assert f"{fds['flat']:.3f}" in (in_tmp / "s_flat/report.md").read_text()  # the report gives the number too
+    _write(in_tmp / "few", real[:2])  # two pairs: no distribution to compare; said, not a number
+    r = runner.invoke(app, ["score", "few", "tgt", "--out", "s_few", "--classifier", str(clf)])
+    summary = json.loads((in_tmp / "s_few/summary.json").read_text())
+    assert r.exit_code == 0 and "fd" not in summary and "needs at least 10 scored pairs, here 2" in r.output
     r = runner.invoke(app, ["score", "same", "tgt", "--out", "s_plain"])  # opt-in: no FD without --classifier
     assert r.exit_code == 0 and "fd" not in json.loads((in_tmp / "s_plain/summary.json").read_text())
 

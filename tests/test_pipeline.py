@@ -37,3 +37,19 @@ def test_demo_runs_the_whole_job(in_tmp):
     assert set(pd.read_csv(in_tmp / "runs/demo/demo2/generated/manifest.csv")["CLASS2"]) == {"BEACH"}
     args = (in_tmp / "runs/train/demo2/args.yaml").read_text()
     assert '"arch": "seed"' in args and 'loss: "mse+ssim"' in args
+    # --exist-ok replaces demo2 (its data, prepared folder and run) instead of making demo3
+    r = runner.invoke(app, ["demo", "--rows", "90", "--epochs", "1", "--image-size", "32", "--batch-size", "8",
+                            "--name", "demo2", "--exist-ok"])
+    assert r.exit_code == 0, r.output
+    assert not (in_tmp / "runs/demo/demo3").exists() and not (in_tmp / "runs/train/demo3").exists()
+    assert len(set(pd.read_csv(in_tmp / "runs/demo/demo2/generated/manifest.csv")["CLASS2"])) == 9
+
+
+def test_demo_with_too_few_rows_says_which_option(in_tmp):
+    r = runner.invoke(app, ["demo", "--rows", "9", "--epochs", "1", "--image-size", "32", "--name", "t"])
+    assert r.exit_code == 2 and "--rows 9 is too few" in r.output and "Traceback" not in r.output
+    # the next demo of that name gets one name for its three runs (demo, prepare, train)
+    r = runner.invoke(app, ["demo", "--rows", "90", "--epochs", "1", "--image-size", "32", "--batch-size", "8",
+                            "--name", "t"])
+    assert r.exit_code == 0, r.output
+    assert (in_tmp / "runs/demo/t2").is_dir() and (in_tmp / "runs/train/t2/weights/best.pt").is_file()

@@ -49,6 +49,8 @@ def register(app: typer.Typer) -> None:
         if "fd" in summary:
             console.print(f"Fréchet distance (FD) of the generated images to the targets in the features of "
                           f"{summary['fd_classifier']}: {summary['fd']:.3f} (0 = the same distribution, lower is better)")
+        if "fd_note" in summary:
+            err_console.print(f"note: {summary['fd_note']}")
         console.print(f"per-image scores -> {csv_path}; summary -> {json_path}; report -> {report}")
         if problems or pairs_unmatched:
             shown = 3

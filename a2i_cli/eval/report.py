@@ -49,6 +49,12 @@ def write_report(out: Path, frame: pd.DataFrame, summary: dict, n_examples: int 
         for m, st in summary["metrics"].items():
             lines.append(f"| {m} | " + " | ".join(f"{st[k]:.4f}" for k in ("mean", "median", "std", "min", "max")) + " |")
         lines.append("")
+    if "fd" in summary:  # a2i score --classifier: one number for the two sets
+        lines += [f"Fréchet distance (FD) of the generated images to the targets, in the features of "
+                  f"{summary.get('fd_classifier', 'the classifier')}: {summary['fd']:.3f} (0 = the same distribution, "
+                  "lower is better).", ""]
+    elif "fd_note" in summary:
+        lines += [summary["fd_note"] + ".", ""]
     if len(frame):
         save_png(ssim_histogram(frame["ssim"].to_numpy()), out / "ssim_hist.png", compress_level=1)
         lines += ["## SSIM distribution", "", "![SSIM histogram](ssim_hist.png)", ""]

@@ -92,6 +92,9 @@ class ScoreResult:
     report: Path
 
 
+FD_MIN_PAIRS = 10  # fewer images say nothing about a distribution (the covariance of one image is zero)
+
+
 def score_folder(generated, cfg: ScoreConfig, progress: Progress = NO_PROGRESS) -> ScoreResult:
     """`a2i score`: pair, score and write scores.csv, summary.json and report.md into cfg.out (locked first)."""
     holder = holder_of(generated)
@@ -106,7 +109,10 @@ def score_folder(generated, cfg: ScoreConfig, progress: Progress = NO_PROGRESS) 
         frame, problems = score_pairs(pairs, cfg.chunk, progress=progress, backend=cfg.backend, workers=cfg.workers,
                                       ray_address=cfg.ray_address)
         summary = summarise(frame, problems, pairs.unmatched)
-        if classifier is not None:  # --classifier: how far the generated set is from the targets as a whole
+        if classifier is not None and len(frame) < FD_MIN_PAIRS:  # a covariance needs a set, not one or two images
+            summary["fd_note"] = (f"no Fréchet distance: it compares two sets of images and needs at least "
+                                  f"{FD_MIN_PAIRS} scored pairs, here {len(frame)}")
+        elif classifier is not None:  # --classifier: how far the generated set is from the targets as a whole
             summary["fd"] = frechet_of_pairs(frame, classifier.features)
             summary["fd_classifier"] = str(cfg.classifier)
             summary["definitions"]["fd"] = FD_DEFINITION
