@@ -18,7 +18,8 @@ from a2i_cli.model.checkpoint import save_checkpoint
 from a2i_cli.model.network import build_model
 
 
-@pytest.mark.parametrize("n,sigma", [(1, 2.0), (2, 0.5), (5, 4.0), (40, 1.5), (200, 4.0), (30, 0.3)])
+@pytest.mark.parametrize("n,sigma", [(1, 2.0), (2, 0.5), (5, 4.0), (40, 1.5), (200, 4.0), (30, 0.3),
+                                     (300, 40.0), (50, 100.0)])  # the last two: long kernels, by FFT
 def test_smoothing_equals_the_frame_by_frame_reference(n, sigma):
     mu = np.random.default_rng(n).normal(size=(n, 7)).astype(np.float32)
     np.testing.assert_allclose(smooth_latents(mu, sigma), smooth_latents_reference(mu, sigma), rtol=1e-5, atol=1e-6)
