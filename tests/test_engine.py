@@ -102,24 +102,24 @@ def test_auto_picks_the_engine_measured_faster_and_says_why(ckpt, monkeypatch, t
         assert eng.name == ("fused" if speedup >= 1 else "eager") and f"{speedup:.1f}x eager" in eng.choice
         assert (tmp_path / "cache/a2i/engine-choice.json").is_file()
         # a CPU where the fused op loses: auto runs eager and says so (a fresh key: another decoder shape)
-        monkeypatch.setattr(auto, "measure_speedup", lambda size, latent: 0.6)
+        monkeypatch.setattr(auto, "measure_speedups", lambda size, latent, engines: {"fused": 0.6})
         slow = auto.auto_engine(eng.cfg.image_size, eng.cfg.latent + 1)
         assert slow.engine == "eager" and "0.60x eager" in slow.reason and ops.isa() in slow.reason
         # remembered: the next process does not measure again
-        monkeypatch.setattr(auto, "measure_speedup", lambda size, latent: pytest.fail("measured twice"))
+        monkeypatch.setattr(auto, "measure_speedups", lambda size, latent, engines: pytest.fail("measured twice"))
         assert auto.auto_engine(eng.cfg.image_size, eng.cfg.latent + 1).engine == "eager"
         # an unreadable or malformed cache only means measuring again
-        monkeypatch.setattr(auto, "measure_speedup", lambda size, latent: 3.0)
+        monkeypatch.setattr(auto, "measure_speedups", lambda size, latent, engines: {"fused": 3.0})
         for junk in ("{not json", "null", '{"version": 1, "entries": [1]}', '{"version": 1, "entries": {"k": 5}}'):
             (tmp_path / "cache/a2i/engine-choice.json").write_text(junk)
             assert auto.auto_engine(eng.cfg.image_size, eng.cfg.latent + 1).engine == "fused"
         # measured while the machine is busy: used for this run, not remembered
         monkeypatch.setattr(auto, "busy", lambda: "load 3.5 on 2 cores")
-        monkeypatch.setattr(auto, "measure_speedup", lambda size, latent: 4.0)
+        monkeypatch.setattr(auto, "measure_speedups", lambda size, latent, engines: {"fused": 4.0})
         busy = auto.auto_engine(eng.cfg.image_size, eng.cfg.latent + 2)
         assert busy.engine == "fused" and "busy (load 3.5 on 2 cores), so not remembered" in busy.reason
         monkeypatch.setattr(auto, "busy", lambda: "")
-        monkeypatch.setattr(auto, "measure_speedup", lambda size, latent: 0.5)
+        monkeypatch.setattr(auto, "measure_speedups", lambda size, latent, engines: {"fused": 0.5})
         assert auto.auto_engine(eng.cfg.image_size, eng.cfg.latent + 2).engine == "eager"  # measured again
     assert load_engine(ckpt, "eager").choice == ""  # nothing to explain
     if ops.has_ops():  # fused names its kernels, and an A2I_ISA this CPU cannot run is said where work is reported
@@ -176,7 +176,7 @@ def test_auto_cache_is_read_only_from_a_small_regular_file(monkeypatch, tmp_path
     monkeypatch.setattr(onnx_export, "has_onnx", lambda: False)  # the cache file's handling, with fused vs eager
     monkeypatch.setattr(auto, "busy", lambda: "")
     calls = []
-    monkeypatch.setattr(auto, "measure_speedup", lambda size, latent: calls.append(1) or 4.0)
+    monkeypatch.setattr(auto, "measure_speedups", lambda size, latent, engines: calls.append(1) or {"fused": 4.0})
     cache = tmp_path / "c" / "a2i" / "engine-choice.json"
     cache.parent.mkdir(parents=True)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "c"))
@@ -203,3 +203,29 @@ def test_auto_cache_is_read_only_from_a_small_regular_file(monkeypatch, tmp_path
     monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert auto.cache_path() == tmp_path / "home" / ".cache" / "a2i" / "engine-choice.json"
+
+
+@needs_ops
+def test_auto_remembers_only_a_steady_measurement(monkeypatch, tmp_path):
+    """Three measurements that disagree (a spike on a shared machine once put ONNX Runtime at 34x eager, where it
+    runs at 1.5x) decide this run only: the next run measures again; a steady one is remembered."""
+    from a2i_cli.inference import auto, onnx_export
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "c"))
+    monkeypatch.setattr(onnx_export, "has_onnx", lambda: False)
+    monkeypatch.setattr(auto, "busy", lambda: "")
+    eager, fused = (lambda: None), (lambda: None)
+    monkeypatch.setattr(auto, "_probe", lambda size, latent, engine: (eager, fused))
+    rounds = iter([{"fused": 8.0}, {"fused": 0.5}, {"fused": 7.5}])  # one round says eager wins
+    monkeypatch.setattr(auto, "_measure_once", lambda e, calls: next(rounds))
+    first = auto.auto_engine(32, 16)
+    assert first.engine == "fused" and first.speedup == 7.5  # the median decides
+    assert "unsteadily" in first.reason and "not remembered" in first.reason
+    rounds = iter([{"fused": 3.0}, {"fused": 3.3}, {"fused": 2.9}])
+    second = auto.auto_engine(32, 16)  # measured again
+    assert second.speedup == 3.0 and "remembered" not in second.reason
+    monkeypatch.setattr(auto, "_measure_once", lambda e, calls: pytest.fail("measured a steady result again"))
+    assert auto.auto_engine(32, 16).speedup == 3.0
+    rounds = iter([{"fused": 9.0}, {"fused": 3.0}, {"fused": 4.0}])  # same winner, ratio moved 3x: unsteady
+    monkeypatch.setattr(auto, "_measure_once", lambda e, calls: next(rounds))
+    assert "unsteadily" in auto.auto_engine(64, 16).reason

@@ -20,6 +20,9 @@ candidates and decoder shape in $XDG_CACHE_HOME/a2i/engine-choice.json (default
 ~/.cache/a2i); a file that cannot be read or written only means measuring again. A measurement
 taken while the machine is busy (1-minute load above its cores) is used for that run only:
 load skews engines unequally (once here: onnx measured 3x fused under load, 0.3x on a quiet machine).
+So is one whose three measurements disagree (another winner, or a ratio moving more than 2x): once here a
+single measurement put ONNX Runtime at 34x eager and 3x fused on a quiet machine, where it runs at 1.5x
+and 0.2x.
 """
 from __future__ import annotations
 
@@ -38,7 +41,8 @@ from .cpu import cpu_name
 CACHE_VERSION = 2  # 2: one speedup per candidate engine, measured in the same interleaved rounds
 SAMPLES = 4  # images per timed call at 256x256: enough to time, cheap for eager (smaller sizes: as many pixels)
 ROUNDS = 5
-CLOSE = 1.5  # the two fastest (eager included) within this factor: measured twice more, the medians decide
+MEASUREMENTS = 3  # each of ROUNDS interleaved timings; the medians decide
+UNSTEADY = 2.0  # an engine's ratio to eager moving more than this between measurements: not remembered
 MAX_AGE_DAYS = 30
 MAX_CACHE_BYTES = 1 << 20
 
@@ -119,15 +123,18 @@ def _write_cache(key: str, speedups: dict[str, float]) -> None:
         pass  # not writable: measure again next time
 
 
-def measure_speedup(image_size: int, latent: int) -> float:
-    """Eager decoder time / fused op time, the median of three measurements when they are close."""
-    return measure_speedups(image_size, latent, ["fused"])["fused"]
+class Measured(dict):
+    """engine -> eager time / its time (medians over the rounds); `steady`: every round ranked the engines alike
+    and no engine's ratio moved more than UNSTEADY between rounds, so the result may be remembered."""
+
+    steady: bool = True
 
 
-def measure_speedups(image_size: int, latent: int, engines: list[str]) -> dict[str, float]:
+def measure_speedups(image_size: int, latent: int, engines: list[str]) -> Measured:
     """Eager decoder time / each engine's time ("fused", "onnx"), all timed in the same interleaved rounds (a
-    spike of load on a shared machine hits every engine alike); measured three times (the medians decide) when
-    the two fastest, eager included, are within CLOSE of each other. An engine that fails to build gets 0."""
+    spike of load on a shared machine hits every engine alike), measured MEASUREMENTS times: the medians decide,
+    and a result whose rounds disagree (another winner, or a ratio that moved more than UNSTEADY) is marked
+    unsteady. An engine that fails to build gets 0."""
     calls, failed = {}, {}
     for engine in engines:
         try:
@@ -135,12 +142,13 @@ def measure_speedups(image_size: int, latent: int, engines: list[str]) -> dict[s
         except Exception:  # ONNX Runtime broken here, say: auto must still pick an engine
             failed[engine] = 0.0
     if not calls:
-        return failed
-    rounds = [_measure_once(eager, calls)]
-    top = sorted([1.0, *rounds[0].values()], reverse=True)
-    if top[0] / max(top[1], 1e-9) < CLOSE:
-        rounds += [_measure_once(eager, calls), _measure_once(eager, calls)]
-    return {**{e: sorted(r[e] for r in rounds)[len(rounds) // 2] for e in calls}, **failed}
+        return Measured(failed)
+    rounds = [_measure_once(eager, calls) for _ in range(MEASUREMENTS)]
+    result = Measured({**{e: sorted(r[e] for r in rounds)[len(rounds) // 2] for e in calls}, **failed})
+    winners = {max([("eager", 1.0), *r.items()], key=lambda kv: kv[1])[0] for r in rounds}
+    spread = max(max(r[e] for r in rounds) / max(min(r[e] for r in rounds), 1e-9) for e in calls)
+    result.steady = len(winners) == 1 and spread <= UNSTEADY
+    return result
 
 
 class _ToImage(torch.nn.Module):
@@ -213,12 +221,12 @@ def auto_engine(image_size: int, latent: int) -> AutoChoice:
         return _decide(speedups)
     others = [e for e in engines if e != "eager"]
     load = busy()  # read before measuring: our own timing loop must not count as the machine's load
-    speedups = ({"fused": measure_speedup(image_size, latent)} if others == ["fused"]
-                else measure_speedups(image_size, latent, others))
-    if load:  # other work skews engines unequally (a multi-threaded op waits on a descheduled thread):
-        choice = _decide(speedups)  # good enough for this run, not for the next 30 days
-        return AutoChoice(choice.engine, f"{choice.reason}; measured while this machine was busy ({load}), "
-                          "so not remembered", choice.speedup, choice.speedups)
+    speedups = measure_speedups(image_size, latent, others)
+    if load or not getattr(speedups, "steady", True):  # other work skews engines unequally (a multi-threaded
+        choice = _decide(speedups)  # op waits on a descheduled thread): good enough for this run, not for 30 days
+        why = f"while this machine was busy ({load})" if load else "unsteadily (the rounds disagreed)"
+        return AutoChoice(choice.engine, f"{choice.reason}; measured {why}, so not remembered",
+                          choice.speedup, choice.speedups)
     _write_cache(key, speedups)
     return _decide(speedups)
 
