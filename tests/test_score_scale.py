@@ -67,3 +67,23 @@ def test_keep_freed_memory_is_harmless_everywhere(monkeypatch):
 
     monkeypatch.setattr(ctypes, "CDLL", no_libc)
     workers.keep_freed_memory()  # elsewhere: nothing happens
+
+
+def test_score_never_loads_torch_without_a_classifier(tmp_path):
+    """Plain scoring is numpy and image decoding: importing torch (1.5-2 s) would be a fifth of a 1,500-pair run.
+    A fresh interpreter scores two pairs and must not have torch loaded afterwards."""
+    import subprocess
+    import sys
+
+    for folder in ("gen", "data"):
+        (tmp_path / folder).mkdir()
+        for i in range(2):
+            Image.fromarray(np.full((16, 16, 3), 40 * i + (folder == "gen"), np.uint8)).save(tmp_path / folder / f"{i}.png")
+    code = ("import sys; from pathlib import Path; from a2i_cli.core.config import ScoreConfig; "
+            "from a2i_cli.jobs.score_job import score_folder; "
+            f"r = score_folder(Path({str(tmp_path / 'gen')!r}), ScoreConfig(targets={str(tmp_path / 'data')!r}, "
+            f"out={str(tmp_path / 's')!r}, backend='inline')); "
+            "assert len(r.frame) == 2, r.frame; print('torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "False"

@@ -22,7 +22,6 @@ from ..core.storage import Location
 from ..eval.pairing import Pairs, pair_images
 from ..eval.report import write_report
 from ..eval.score import FD_DEFINITION, METRIC_NAMES, ScoreWorker, frechet_of_pairs, summarise, write_outputs
-from ..model.classifier import load_classifier
 from .executors import choose_backend, run_ordered
 from .workers import WorkerSpec, local_cores
 
@@ -100,7 +99,11 @@ def score_folder(generated, cfg: ScoreConfig, progress: Progress = NO_PROGRESS) 
     holder = holder_of(generated)
     if holder:
         raise UserError(f"{generated} is being written by a2i ({holder}); score it when that run has finished")
-    classifier = load_classifier(Path(cfg.classifier)) if cfg.classifier is not None else None  # before any work
+    classifier = None
+    if cfg.classifier is not None:  # before any work; torch loads only here (1.5-2 s: plain scoring never needs it)
+        from ..model.classifier import load_classifier
+
+        classifier = load_classifier(Path(cfg.classifier))
     pairs = pair_images(generated, cfg.targets, cfg.allow_outside_paths)
     out = Path(cfg.out) if cfg.out is not None else new_run_dir("score", cfg.name, cfg.exist_ok)
     if out.exists() and not out.is_dir():
