@@ -279,12 +279,12 @@ def main() -> None:
     ap.add_argument("--ray-rows", type=int, default=None, help="rows for a2i ray (default --rows; 0 skips Ray)")
     ap.add_argument("--naive-rows", type=int, default=1000, help="rows the naive loop is timed on")
     ap.add_argument("--size", type=int, default=256, help="image size of the random checkpoint")
-    ap.add_argument("--png-level", type=int, default=1)
-    ap.add_argument("--engine", default="auto")
+    ap.add_argument("--png-level", type=int, default=1, help="PNG level for a2i and for the encode-only limit (default 1)")
+    ap.add_argument("--engine", default="auto", help="a2i's --engine (default auto)")
     ap.add_argument("--textured", action="store_true",
-                    help="random weights with shrunken BatchNorm variances: noisy images that cost ~10 ms to PNG-encode "
+                    help="random weights with shrunken BatchNorm variances: noisy images that cost 7-10 ms to PNG-encode "
                          "(the default random checkpoint draws smooth images that encode in well under 1 ms)")
-    ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--workers", type=int, default=None, help="a2i's --workers (default: every core)")
     ap.add_argument("--work", type=Path, default=None, help="folder for inputs and outputs (default: a temporary one)")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     ap.add_argument("--repeat", type=int, default=2, help="runs of a2i local; the best is kept (a shared machine)")

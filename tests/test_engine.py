@@ -229,3 +229,34 @@ def test_auto_remembers_only_a_steady_measurement(monkeypatch, tmp_path):
     rounds = iter([{"fused": 9.0}, {"fused": 3.0}, {"fused": 4.0}])  # same winner, ratio moved 3x: unsteady
     monkeypatch.setattr(auto, "_measure_once", lambda e, calls: next(rounds))
     assert "unsteadily" in auto.auto_engine(64, 16).reason
+
+
+@needs_ops
+def test_env_says_whether_the_choice_was_remembered(monkeypatch, tmp_path):
+    """`a2i env` says "remembered in" only when the cache holds the choice; a cache that cannot be written, a busy
+    or unsteady measurement, or a freak value in the file (Infinity) are not passed off as remembered."""
+    import json
+
+    from a2i_cli.inference import auto, onnx_export
+    from a2i_cli.inference.environment import auto_line
+
+    monkeypatch.setattr(onnx_export, "has_onnx", lambda: False)
+    monkeypatch.setattr(auto, "busy", lambda: "")
+    monkeypatch.setattr(auto, "measure_speedups", lambda size, latent, engines: auto.Measured({"fused": 5.0}))
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))  # a file where the cache folder should be
+    line = auto_line()
+    assert "could not be saved" in line and "remembered in" not in line
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "c"))
+    assert "remembered in" in auto_line()
+    path = auto.cache_path()
+    data = json.loads(path.read_text())
+    for entry in data["entries"].values():
+        entry["speedups"]["fused"] = float("inf")
+    path.write_text(json.dumps(data))  # json writes Infinity, which Python reads back
+    monkeypatch.setattr(auto, "measure_speedups", lambda size, latent, engines: auto.Measured({"fused": 0.5}))
+    assert auto_line().startswith("eager")  # the infinite entry was not used: measured again
+    monkeypatch.setattr(auto, "busy", lambda: "load 9.0 on 2 cores")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "d"))
+    line = auto_line()
+    assert "so not remembered" in line and "remembered in" not in line and "could not be saved" not in line

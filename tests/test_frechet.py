@@ -148,9 +148,11 @@ def test_score_with_a_classifier_reports_the_frechet_distance(in_tmp):
     assert r.exit_code == 0 and "fd" not in json.loads((in_tmp / "s_plain/summary.json").read_text())
 
 
-@pytest.mark.parametrize("bad", ["missing.pt", "tgt", "tgt/x0.png"])
+@pytest.mark.parametrize("bad", ["missing.pt", "tgt", "tgt/x0.png", "tensor.pt", "list.pt"])
 def test_score_with_a_bad_classifier_exits_2_in_one_line(in_tmp, bad):
     _write(in_tmp / "tgt", np.zeros((2, 16, 16, 3), np.uint8))
+    torch.save(torch.zeros(3), in_tmp / "tensor.pt")  # a plain tensor: once an internal IndexError
+    torch.save([1, 2], in_tmp / "list.pt")
     r = runner.invoke(app, ["score", "tgt", "tgt", "--out", "s", "--classifier", bad])
     assert r.exit_code == 2, r.output
     assert "scene classifier" in r.output and "Traceback" not in r.output

@@ -27,6 +27,7 @@ and 0.2x.
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -231,6 +232,13 @@ def auto_engine(image_size: int, latent: int) -> AutoChoice:
     return _decide(speedups)
 
 
+def remembered(image_size: int, latent: int) -> bool:
+    """True when this machine's cache holds a usable choice for this decoder shape (the next run will not measure)."""
+    engines = candidates()
+    entry = _read_cache().get("entries", {}).get(_key(image_size, latent, engines))
+    return engines != ["eager"] and _cached(entry, engines) is not None
+
+
 def busy() -> str:
     """'load 3.1 on 2 cores' when the machine's 1-minute load average exceeds its cores, else ''."""
     try:
@@ -248,7 +256,8 @@ def _cached(entry, engines: list[str]) -> dict[str, float] | None:
     speedups = entry.get("speedups")
     if not isinstance(speedups, dict) or set(speedups) != set(engines) - {"eager"}:
         return None
-    valid = all(isinstance(v, (int, float)) and v >= 0 for v in speedups.values())  # 0: failed to build here
+    valid = all(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0  # 0: failed to build here
+                for v in speedups.values())
     return {k: float(v) for k, v in speedups.items()} if valid else None
 
 

@@ -48,12 +48,17 @@ def environment_report() -> dict[str, str]:
 def auto_line() -> str:
     """What --engine auto runs for the default 256x256 model here, and why (measured once, then cached)."""
     from ..core.config import ModelConfig
-    from .auto import auto_engine, cache_path
+    from .auto import auto_engine, cache_path, remembered
 
     cfg = ModelConfig()
     try:
         picked = auto_engine(cfg.image_size, cfg.latent)
-        return (f"{picked.engine} for {cfg.image_size}x{cfg.image_size} models: {picked.reason} "
-                f"(remembered in {cache_path()}; delete it to measure again)")
+        if picked.speedups and remembered(cfg.image_size, cfg.latent):
+            note = f" (remembered in {cache_path()}; delete it to measure again)"
+        elif not picked.speedups or "not remembered" in picked.reason:  # nothing measured, or the reason says why
+            note = ""
+        else:
+            note = f" (could not be saved in {cache_path()}: measured again next time)"
+        return f"{picked.engine} for {cfg.image_size}x{cfg.image_size} models: {picked.reason}{note}"
     except Exception as e:  # a report must not fail
         return f"could not measure ({type(e).__name__}: {e})"

@@ -109,6 +109,8 @@ def _train_classifier(data: Prepared, epochs: int, seed: int) -> Classifier:
 
 def _from_blob(blob) -> Classifier:
     """The classifier a classifier.pt holds; KeyError, TypeError, ValueError or RuntimeError when it holds none."""
+    if not isinstance(blob, dict):  # a bare tensor or list: indexing it by name would fail in other ways
+        raise TypeError(f"it holds a {type(blob).__name__}, not a2i's dictionary")
     classes = blob["classes"]
     if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes):
         raise ValueError("its classes are not a list of 2+ names")
