@@ -26,7 +26,8 @@ def train_epoch(nets: Networks, data: TrainData, cfg: TrainConfig, device: torch
         idx = perm[i : i + cfg.batch_size]
         if len(idx) < 2 and n >= 2:  # BatchNorm needs 2+ samples: fold a lone tail sample away
             continue
-        x = augment_features(data.x_train[idx], cfg.aug_noise, cfg.aug_shift, offset=cfg.aug_offset).to(device)  # (B, 104)
+        x = augment_features(data.x_train[idx], cfg.aug_noise, cfg.aug_shift, offset=cfg.aug_offset,
+                             mask=cfg.aug_mask).to(device)  # (B, 104)
         y = from_uint8(data.y_train[idx]).to(device)  # (B, 3, S, S) in [-1, 1]
         mu, logvar = nets.model.encode(x)
         z = mu if logvar is None else mu + torch.randn_like(mu) * (0.5 * logvar).exp()

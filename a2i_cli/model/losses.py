@@ -81,11 +81,13 @@ def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 
 def augment_features(x: torch.Tensor, noise: float, shift: int, gen: torch.Generator | None = None,
-                     offset: float = 0.0) -> torch.Tensor:
+                     offset: float = 0.0, mask: float = 0.0) -> torch.Tensor:
     """Feature noise (std in normalised units), a random shift of the 8 frames by up to `shift`
-    frames (edge frames repeated), and a random offset per coefficient shared by the 8 frames
-    (std `offset`: another voice or microphone moves a coefficient in every frame alike), per
-    sample. (B, 104) -> (B, 104)."""
+    frames (edge frames repeated), a random offset per coefficient shared by the 8 frames
+    (std `offset`: another voice or microphone moves a coefficient in every frame alike), and
+    masks: with probability `mask` one random frame is set to 0 (the training mean), and apart
+    from it, with probability `mask`, two random coefficients of 2-13 in every frame (the log
+    energy never), so no one frame or coefficient decides; per sample. (B, 104) -> (B, 104)."""
     if shift > 0:
         frames = x.view(len(x), N_FRAMES, N_COEFFS)
         s = torch.randint(-shift, shift + 1, (len(x),), generator=gen)
@@ -96,4 +98,25 @@ def augment_features(x: torch.Tensor, noise: float, shift: int, gen: torch.Gener
     if offset > 0:
         shared = offset * torch.randn((len(x), 1, N_COEFFS), generator=gen)  # (B, 1, 13): the same in every frame
         x = (x.reshape(len(x), N_FRAMES, N_COEFFS) + shared).reshape(len(x), N_FRAMES * N_COEFFS)
+    if mask > 0:
+        x = mask_features(x, mask, gen)
     return x
+
+
+MASKED_COEFFS = 2  # coefficients masked together (of 2-13)
+
+
+def mask_features(x: torch.Tensor, p: float, gen: torch.Generator | None = None) -> torch.Tensor:
+    """(B, 104) -> a copy with, per row, one frame zeroed (probability p) and MASKED_COEFFS coefficients of 2-13
+    zeroed in all 8 frames (probability p, drawn apart; the two may be the same coefficient)."""
+    b = len(x)
+    frames = x.reshape(b, N_FRAMES, N_COEFFS).clone()  # (B, 8, 13)
+    rows = torch.arange(b)
+    hit = torch.rand(b, generator=gen) < p
+    which = torch.randint(0, N_FRAMES, (b,), generator=gen)
+    frames[rows[hit], which[hit], :] = 0
+    hit = torch.rand(b, generator=gen) < p
+    for _ in range(MASKED_COEFFS):
+        c = torch.randint(1, N_COEFFS, (b,), generator=gen)  # 1..12: never the log energy (coefficient 1)
+        frames[rows[hit], :, c[hit]] = 0
+    return frames.reshape(b, N_FRAMES * N_COEFFS)

@@ -201,7 +201,7 @@ class Trainer:
         lines = [f"training {cfg.model.arch} (latent {cfg.model.latent}{vae}, {cfg.model.image_size}px) on "
                  f"{len(self.data.x_train)} rows, testing on {len(self.data.x_test)}; device {self.device}; seed {cfg.seed}",
                  f"recipe: loss {cfg.loss}, class weight {cfg.class_weight:g}, adversarial weight {cfg.adv_weight:g}, "
-                 f"feature noise {cfg.aug_noise:g}, frame shift {cfg.aug_shift}, voice offset {cfg.aug_offset:g}, "
+                 f"feature noise {cfg.aug_noise:g}, frame shift {cfg.aug_shift}, voice offset {cfg.aug_offset:g}, mask {cfg.aug_mask:g}, "
                  f"image class weight {cfg.image_class_weight:g}, class codes {'on' if cfg.model.n_classes else 'off'}, "
                  f"lr {cfg.lr:g} {cfg.lr_schedule}, EMA {cfg.ema:g}; "
                  f"best.pt: {self.selection()}"]

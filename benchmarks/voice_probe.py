@@ -1,0 +1,194 @@
+"""Unheard voices in minutes: the a2i encoder and its class head alone, leave one speaker out.
+
+With class codes the picture shows the class the latent's head predicts, so on spoken digits
+the share of pictures read as the spoken digit follows the head's accuracy (docs/quality.md).
+This probe trains only that part -- the same TemporalEncoder, a linear head, the a2i recipe's
+feature augmentations for `sound` rows (core/recipes.py), Adam, the cosine schedule, batch 32,
+the same prepared split -- with cross-entropy alone: no decoder, so one fold takes ~20 s on one
+core instead of ~4 minutes. Measured against the full model (bench_quality.py, 40 epochs, seeds
+0-2): probe mean 81.9%, worst george 70.0%; full model 81.6%, george 70.1%. It ranks ideas only
+roughly: `mask` measured +1.9 points mean and +1.2 on george here, the full model +1.1 mean and
+-2 to -5 on george (docs/quality.md#voices-never-heard). Screen with it, then confirm a winner
+with bench_quality.py --train-seeds 1,2 before it goes into a recipe.
+
+    python benchmarks/voice_probe.py                          # the recipe, seeds 0-2, four folds
+    python benchmarks/voice_probe.py --variants recipe,mask,tta-shift   # beside other variants
+
+Variants (VARIANTS below; add your own): `recipe` (what a2i trains today: feature noise 0.2,
+frame shift 1, voice offset 1), `mask` (plus `--aug-mask 0.5`), `offset-1.5` (a larger voice offset), `tta-shift` (at test time average the predictions of the frames shifted by -1, 0, +1),
+`mixup` (inputs and labels mixed, Beta(0.3, 0.3)), `gain` (every coefficient scaled by
+1 + N(0, 0.2) per recording), `cmvn` (each recording's coefficients 2-13 minus their mean over
+its frames, then normalised again).
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from a2i_cli.core.config import N_COEFFS, N_FRAMES, ModelConfig, PrepareConfig, SplitConfig, TrainConfig  # noqa: E402
+from a2i_cli.core.recipes import RECIPES, SOUND_RECIPES  # noqa: E402
+from a2i_cli.data.prepare import prepare  # noqa: E402
+from a2i_cli.data.prepared import Prepared  # noqa: E402
+from a2i_cli.model.losses import augment_features  # noqa: E402
+from a2i_cli.model.network import TemporalEncoder  # noqa: E402
+
+SPEAKERS = ("george", "jackson", "lucas", "yweweler")
+SHARED_DATA = REPO / ".." / "shared" / "data"
+RECIPE = {**RECIPES["a2i"], **SOUND_RECIPES["a2i"]}  # what `a2i train` uses on spoken digits
+
+
+def recipe_aug(x: torch.Tensor, **change) -> torch.Tensor:
+    r = {**RECIPE, **change}
+    return augment_features(x, r["aug_noise"], r["aug_shift"], offset=r["aug_offset"], mask=r["aug_mask"])  # (B, 104)
+
+
+def gain_aug(x: torch.Tensor, std: float = 0.2) -> torch.Tensor:
+    x = recipe_aug(x)
+    return (x.view(len(x), N_FRAMES, N_COEFFS) * (1 + std * torch.randn(len(x), 1, N_COEFFS))).reshape(len(x), -1)
+
+
+def shift_tta(predict, x: torch.Tensor) -> torch.Tensor:
+    v = x.view(len(x), N_FRAMES, N_COEFFS)
+    probs = 0
+    for s in (-1, 0, 1):
+        pos = (torch.arange(N_FRAMES) - s).clamp(0, N_FRAMES - 1)  # edge frames repeated, as augment_features
+        probs = probs + F.softmax(predict(v[:, pos].reshape(len(x), -1)), 1)
+    return probs
+
+
+def cmvn(raw: np.ndarray) -> np.ndarray:
+    v = raw.reshape(len(raw), N_FRAMES, N_COEFFS).copy()
+    v[:, :, 1:] -= v[:, :, 1:].mean(1, keepdims=True)
+    return v.reshape(len(raw), -1)
+
+
+VARIANTS = {  # name -> what differs from the recipe: aug (train batch), mixup (alpha), tta, raw (feature transform)
+    "recipe": {},
+    "mask": {"aug": lambda x: recipe_aug(x, aug_mask=0.5)},
+    "offset-1.5": {"aug": lambda x: recipe_aug(x, aug_offset=1.5)},
+    "tta-shift": {"tta": True},
+    "mixup": {"mixup": 0.3},
+    "gain": {"aug": gain_aug},
+    "cmvn": {"raw": cmvn},
+}
+
+
+def fold(digits: Path, work: Path, speaker: str) -> Path:
+    """The prepared split bench_quality uses for this held-out speaker (split seed 0)."""
+    path, _ = prepare(PrepareConfig(data=digits, classes=["all"], image_size=32, name=f"loso-{speaker}", exist_ok=True,
+                                    split=SplitConfig(seed=0, test_folders=(speaker,)), runs_root=work / "runs"))
+    return path
+
+
+def probe(prepared: Path, variant: str, seed: int, epochs: int) -> float:
+    """Test accuracy of the encoder's class head after `epochs` epochs (the last weights)."""
+    spec, cfg = VARIANTS[variant], TrainConfig()
+    data = Prepared.load(prepared)
+    classes = sorted(data.rows["CLASS2"].unique())
+    labels = torch.tensor(data.rows["CLASS2"].map({c: i for i, c in enumerate(classes)}).to_numpy())
+    raw = spec.get("raw", lambda r: r)(data.features.astype(np.float32))  # (N, 104)
+    tr, te = data.indices("train"), data.indices("test")
+    mu, sd = raw[tr].mean(0), raw[tr].std(0) + 1e-6  # the training rows' statistics, as prepare's Normalizer
+    x = torch.from_numpy(((raw - mu) / sd).astype(np.float32))
+    torch.manual_seed(seed)
+    encoder = TemporalEncoder(ModelConfig(arch="a2i", image_size=32))
+    head = torch.nn.Linear(encoder.head[-1].out_features, len(classes))
+    opt = torch.optim.Adam([*encoder.parameters(), *head.parameters()], lr=cfg.lr)
+    aug, alpha = spec.get("aug", recipe_aug), spec.get("mixup", 0.0)
+    xtr, ytr = x[tr], labels[tr]
+    for epoch in range(epochs):
+        for group in opt.param_groups:  # the cosine schedule of trainer.epoch_lr
+            group["lr"] = cfg.lr * 0.5 * (1 + np.cos(np.pi * epoch / epochs))
+        encoder.train()
+        head.train()
+        perm = torch.randperm(len(xtr))
+        for i in range(0, len(xtr), cfg.batch_size):
+            idx = perm[i : i + cfg.batch_size]
+            if len(idx) < 2:
+                continue
+            xb, yb = aug(xtr[idx]), ytr[idx]
+            if alpha:
+                lam, other = float(np.random.beta(alpha, alpha)), torch.randperm(len(idx))
+                out = head(encoder(lam * xb + (1 - lam) * xb[other]))
+                loss = lam * F.cross_entropy(out, yb) + (1 - lam) * F.cross_entropy(out, yb[other])
+            else:
+                loss = F.cross_entropy(head(encoder(xb)), yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    encoder.eval()
+    head.eval()
+    with torch.no_grad():
+        predict = lambda v: head(encoder(v))  # noqa: E731
+        scores = shift_tta(predict, x[te]) if spec.get("tta") else predict(x[te])
+        return float((scores.argmax(1) == labels[te]).float().mean())
+
+
+def _job(args) -> tuple:
+    torch.set_num_threads(1)
+    prepared, variant, speaker, seed, epochs = args
+    return variant, speaker, seed, probe(prepared, variant, seed, epochs)
+
+
+def main() -> None:
+    class Help(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+        pass
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=Help)
+    ap.add_argument("--variants", default="recipe", help=f"comma list of {', '.join(VARIANTS)}")
+    ap.add_argument("--seeds", default="0,1,2", help="training seeds (the split is always seed 0)")
+    ap.add_argument("--epochs", type=int, default=40, help="epochs per training (bench_quality's plain defaults: 40)")
+    ap.add_argument("--folds", default=",".join(SPEAKERS), help="the speakers held out in turn")
+    ap.add_argument("--jobs", type=int, default=2, help="processes, one thread each")
+    ap.add_argument("--shared-data", type=Path, default=SHARED_DATA, help="folder with fsdd/ and mnist/")
+    args = ap.parse_args()
+    variants = [v for v in args.variants.split(",") if v]
+    bad = [v for v in variants if v not in VARIANTS]
+    if bad or not variants:
+        ap.error(f"--variants {args.variants!r}: choose from {', '.join(VARIANTS)}")
+    folds = [s for s in args.folds.split(",") if s]
+    if not folds or any(s not in SPEAKERS for s in folds):
+        ap.error(f"--folds {args.folds!r}: a comma list of {', '.join(SPEAKERS)}")
+    try:
+        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+        if any(s < 0 for s in seeds):
+            raise ValueError
+    except ValueError:
+        ap.error(f"--seeds {args.seeds!r}: a comma list of whole numbers, 0 or more")
+    if not seeds or args.epochs < 1 or args.jobs < 1:
+        ap.error("give at least one seed, one epoch and one job")
+    if not (args.shared_data / "fsdd").is_dir():
+        sys.exit(f"skipped: {args.shared_data}/fsdd not found (pass --shared-data)")
+    from bench_quality import make_digits
+
+    with tempfile.TemporaryDirectory(prefix="a2i-voice-probe-") as tmp:
+        work = Path(tmp)
+        digits = make_digits(work / "digits", args.shared_data, 32)
+        prepared = {s: fold(digits, work, s) for s in folds}
+        jobs = [(prepared[s], v, s, seed, args.epochs) for v in variants for s in folds for seed in seeds]
+        t0 = time.perf_counter()
+        with mp.get_context("fork").Pool(args.jobs) as pool:
+            results = pool.map(_job, jobs, chunksize=1)
+    acc = {(v, s): np.mean([a for v2, s2, _, a in results if (v2, s2) == (v, s)]) for v in variants for s in folds}
+    print(f"\nclass head accuracy on the held-out speaker ({args.epochs} epochs, mean over training seeds "
+          f"{', '.join(map(str, seeds))}; {time.perf_counter() - t0:.0f} s)\n")
+    print("| variant | " + " | ".join(folds) + " | mean | worst |\n|---|" + "---:|" * (len(folds) + 2))
+    for v in variants:
+        row = [acc[v, s] for s in folds]
+        print(f"| {v} | " + " | ".join(f"{a:.1%}" for a in row) + f" | {np.mean(row):.1%} | {min(row):.1%} |")
+
+
+if __name__ == "__main__":
+    main()
