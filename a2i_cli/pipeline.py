@@ -18,6 +18,7 @@ import pandas as pd
 from .core.atomic import atomic_path
 from .core.config import Arch, DemoConfig, DemoDataConfig, ModelConfig, PrepareConfig, SplitConfig, TrainConfig
 from .core.errors import UserError
+from .data.prepare import EmptySplit
 from .core.images import read_rgb, save_png
 from .core.progress import NO_PROGRESS, Progress
 from .core.runs import new_run_dir
@@ -99,9 +100,7 @@ def run_demo(cfg: DemoConfig, log: Callable[[str], None] = print, progress: Prog
                          exist_ok=cfg.exist_ok, runs_root=cfg.runs_root, split=SplitConfig(seed=cfg.seed))
     try:
         prepared_dir, meta = prepare(pcfg, progress)
-    except UserError as e:
-        if "split left no" not in str(e):
-            raise
+    except EmptySplit:
         raise UserError(f"--rows {cfg.rows} is too few for a split by source folder of {', '.join(cfg.classes)}: "
                         f"no training or no test rows were left; give more --rows (the default is 2000)") from None
     log(f"   {meta['counts']['train']} train / {meta['counts'].get('val', 0)} validation / {meta['counts']['test']} test rows -> {prepared_dir}")

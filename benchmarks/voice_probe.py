@@ -43,6 +43,7 @@ from a2i_cli.data.prepare import prepare  # noqa: E402
 from a2i_cli.data.prepared import Prepared  # noqa: E402
 from a2i_cli.model.losses import augment_features  # noqa: E402
 from a2i_cli.model.network import TemporalEncoder  # noqa: E402
+from a2i_cli.model.trainer import epoch_lr  # noqa: E402
 
 SPEAKERS = ("george", "jackson", "lucas", "yweweler")
 SHARED_DATA = REPO / ".." / "shared" / "data"
@@ -94,7 +95,7 @@ def fold(digits: Path, work: Path, speaker: str) -> Path:
 
 def probe(prepared: Path, variant: str, seed: int, epochs: int) -> float:
     """Test accuracy of the encoder's class head after `epochs` epochs (the last weights)."""
-    spec, cfg = VARIANTS[variant], TrainConfig()
+    spec, cfg = VARIANTS[variant], TrainConfig(epochs=epochs, lr_schedule=RECIPE["lr_schedule"])
     data = Prepared.load(prepared)
     classes = sorted(data.rows["CLASS2"].unique())
     labels = torch.tensor(data.rows["CLASS2"].map({c: i for i, c in enumerate(classes)}).to_numpy())
@@ -109,8 +110,8 @@ def probe(prepared: Path, variant: str, seed: int, epochs: int) -> float:
     aug, alpha = spec.get("aug", recipe_aug), spec.get("mixup", 0.0)
     xtr, ytr = x[tr], labels[tr]
     for epoch in range(epochs):
-        for group in opt.param_groups:  # the cosine schedule of trainer.epoch_lr
-            group["lr"] = cfg.lr * 0.5 * (1 + np.cos(np.pi * epoch / epochs))
+        for group in opt.param_groups:  # the recipe's schedule, as the trainer sets it (epochs are 1-based there)
+            group["lr"] = epoch_lr(cfg, epoch + 1)
         encoder.train()
         head.train()
         perm = torch.randperm(len(xtr))

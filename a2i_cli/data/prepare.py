@@ -64,6 +64,10 @@ def load_images(root: Path, paths: list[str], size: int, progress: Progress = NO
     return out, problems
 
 
+
+class EmptySplit(UserError):
+    """The split left no training or no test rows (callers that know a better remedy say theirs)."""
+
 def prepare(cfg: PrepareConfig, progress: Progress = NO_PROGRESS) -> tuple[Path, dict]:
     """Read, check, split and cache a dataset; the run folder is claimed and locked before the work starts."""
     table = select_classes(read_scene_csv(cfg.data, skip_bad=cfg.skip_bad), cfg.classes)
@@ -105,7 +109,7 @@ def _prepare(cfg: PrepareConfig, table, out: Path, progress: Progress) -> dict:
     frame, feats, images = frame[use].reset_index(drop=True), feats[use], images[use]
     train = (frame["split"] == "train").to_numpy()
     if not train.any() or not (frame["split"] == "test").any():
-        raise UserError("the split left no training or no test rows; use more rows, more folders or --split random")
+        raise EmptySplit("the split left no training or no test rows; use more rows, more folders or --split random")
     norm = Normalizer.fit(feats[train])
     return write_prepared(out, cfg, table, frame, feats, images, norm, bad)
 

@@ -26,6 +26,7 @@ and 0.2x.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -54,6 +55,7 @@ class AutoChoice:
     reason: str  # why, in a few words (the engine's name not included)
     speedup: float | None = None  # eager time / fused time, when measured
     speedups: dict = field(default_factory=dict)  # engine -> eager time / its time, for each one measured
+    remembered: bool = False  # the choice is in the cache (read from it, or written to it): the next run will not measure
 
 
 def candidates() -> list[str]:
@@ -104,7 +106,7 @@ def _read_cache() -> dict:
     return data
 
 
-def _write_cache(key: str, speedups: dict[str, float]) -> None:
+def _write_cache(key: str, speedups: dict[str, float]) -> bool:
     try:
         path = cache_path()
         data = _read_cache() or {"version": CACHE_VERSION, "entries": {}}
@@ -120,8 +122,9 @@ def _write_cache(key: str, speedups: dict[str, float]) -> None:
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)  # left only when the replace failed (a folder in the file's place, ...)
+        return True
     except (OSError, RuntimeError):
-        pass  # not writable: measure again next time
+        return False  # not writable: measure again next time
 
 
 class Measured(dict):
@@ -219,7 +222,7 @@ def auto_engine(image_size: int, latent: int) -> AutoChoice:
     key = _key(image_size, latent, engines)
     speedups = _cached(_read_cache().get("entries", {}).get(key), engines)
     if speedups is not None:
-        return _decide(speedups)
+        return dataclasses.replace(_decide(speedups), remembered=True)
     others = [e for e in engines if e != "eager"]
     load = busy()  # read before measuring: our own timing loop must not count as the machine's load
     speedups = measure_speedups(image_size, latent, others)
@@ -228,15 +231,7 @@ def auto_engine(image_size: int, latent: int) -> AutoChoice:
         why = f"while this machine was busy ({load})" if load else "unsteadily (the rounds disagreed)"
         return AutoChoice(choice.engine, f"{choice.reason}; measured {why}, so not remembered",
                           choice.speedup, choice.speedups)
-    _write_cache(key, speedups)
-    return _decide(speedups)
-
-
-def remembered(image_size: int, latent: int) -> bool:
-    """True when this machine's cache holds a usable choice for this decoder shape (the next run will not measure)."""
-    engines = candidates()
-    entry = _read_cache().get("entries", {}).get(_key(image_size, latent, engines))
-    return engines != ["eager"] and _cached(entry, engines) is not None
+    return dataclasses.replace(_decide(speedups), remembered=_write_cache(key, speedups))
 
 
 def busy() -> str:

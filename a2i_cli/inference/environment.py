@@ -48,12 +48,12 @@ def environment_report() -> dict[str, str]:
 def auto_line() -> str:
     """What --engine auto runs for the default 256x256 model here, and why (measured once, then cached)."""
     from ..core.config import ModelConfig
-    from .auto import auto_engine, cache_path, remembered
+    from .auto import auto_engine, cache_path
 
     cfg = ModelConfig()
     try:
         picked = auto_engine(cfg.image_size, cfg.latent)
-        if picked.speedups and remembered(cfg.image_size, cfg.latent):
+        if picked.remembered:
             note = f" (remembered in {cache_path()}; delete it to measure again)"
         elif not picked.speedups or "not remembered" in picked.reason:  # nothing measured, or the reason says why
             note = ""
