@@ -40,10 +40,13 @@ import torch.nn.functional as F  # noqa: E402
 from a2i_cli.core.config import N_COEFFS, N_FRAMES, ModelConfig, PrepareConfig, SplitConfig, TrainConfig  # noqa: E402
 from a2i_cli.core.recipes import RECIPES, SOUND_RECIPES  # noqa: E402
 from a2i_cli.data.prepare import prepare  # noqa: E402
+from a2i_cli.data.features import recipe_from_dict  # noqa: E402
+from a2i_cli.data.normalize import Normalizer  # noqa: E402
 from a2i_cli.data.prepared import Prepared  # noqa: E402
 from a2i_cli.model.losses import augment_features  # noqa: E402
 from a2i_cli.model.network import TemporalEncoder  # noqa: E402
 from a2i_cli.model.trainer import epoch_lr  # noqa: E402
+from a2i_cli.model.warp import FeatureWarp  # noqa: E402
 
 SPEAKERS = ("george", "jackson", "lucas", "yweweler")
 SHARED_DATA = REPO / ".." / "shared" / "data"
@@ -75,8 +78,11 @@ def cmvn(raw: np.ndarray) -> np.ndarray:
     return v.reshape(len(raw), -1)
 
 
-VARIANTS = {  # name -> what differs from the recipe: aug (train batch), mixup (alpha), tta, raw (feature transform)
+VARIANTS = {  # name -> what differs from the recipe: aug (train batch), mixup (alpha), tta, raw (feature transform), warp
     "recipe": {},
+    "no-warp": {"warp": 0.0},
+    "warp-0.05": {"warp": 0.05},
+    "warp-0.15": {"warp": 0.15},
     "mask": {"aug": lambda x: recipe_aug(x, aug_mask=0.5)},
     "offset-1.5": {"aug": lambda x: recipe_aug(x, aug_offset=1.5)},
     "tta-shift": {"tta": True},
@@ -119,7 +125,7 @@ def probe(prepared: Path, variant: str, seed: int, epochs: int) -> float:
             idx = perm[i : i + cfg.batch_size]
             if len(idx) < 2:
                 continue
-            xb, yb = aug(xtr[idx]), ytr[idx]
+            xb, yb = aug(xtr[idx] if warp is None else warp(xtr[idx])), ytr[idx]  # the warp first, as the trainer
             if alpha:
                 lam, other = float(np.random.beta(alpha, alpha)), torch.randperm(len(idx))
                 out = head(encoder(lam * xb + (1 - lam) * xb[other]))

@@ -53,6 +53,7 @@ def register(app: typer.Typer) -> None:
         aug_shift: Annotated[Optional[int], typer.Option(help=f"Augmentation: shift the 8 frames by up to N frames, 0-4 ({by_arch('aug_shift')}).", show_default=False)] = D["aug_shift"],
         aug_offset: Annotated[Optional[float], typer.Option(help=f"Augmentation: a random offset per coefficient, the same in all 8 frames (another voice or microphone), std in normalised units ({by_arch('aug_offset')}).", show_default=False)] = D["aug_offset"],
         aug_mask: Annotated[Optional[float], typer.Option(help=f"Augmentation, 0-1: with this probability one random frame of a training row is set to the training mean, and (drawn separately, with the same probability) two random coefficients of 2-13 in all 8 frames, so no one frame or coefficient decides ({by_arch('aug_mask')}).", show_default=False)] = D["aug_mask"],
+        aug_warp: Annotated[Optional[float], typer.Option(help=f"Augmentation, 0-0.5: stretch each training row's spectrum by a random factor from 1 - W to 1 + W, as a longer or shorter vocal tract would (coefficients 2-13 through the recipe's mel filterbank), so a few voices stand for many ({by_arch('aug_warp')}).", show_default=False)] = D["aug_warp"],
         image_class_weight: Annotated[Optional[float], typer.Option(help=f"Weight of a term that asks the frozen scene classifier to read the sound's class in the generated image, 0 = off; needs the classifier ({by_arch('image_class_weight')}).", show_default=False)] = D["image_class_weight"],
         class_codes: Annotated[Optional[bool], typer.Option("--class-codes/--no-class-codes", help="The decoder draws the class the latent predicts, from a learnt code per class, so the picture shows one class, not a blend; an explicit --class-codes needs --class-weight > 0, 2+ classes and --arch a2i (default: on with a2i on 2+ classes and a class term, else off).", show_default=False)] = D["class_codes"],
         ema: Annotated[Optional[float], typer.Option(help=f"Score and save an exponential moving average of the weights, updated after every step with this decay, 0 to 0.9999, 0 = off ({by_arch('ema')}); it starts at the initial weights, so give it many more than 1/(1 - decay) steps.", show_default=False)] = D["ema"],
@@ -81,7 +82,8 @@ def register(app: typer.Typer) -> None:
             cfg = TrainConfig(prepared=prepared, epochs=D["epochs"] if epochs is None else epochs, batch_size=batch_size,
                               lr=lr, lr_schedule=lr_schedule, seed=seed, device=device, model=mcfg, name=name, exist_ok=exist_ok, loss=loss,
                               adv_weight=adv_weight, class_weight=class_weight, kl_weight=kl_weight, aug_noise=aug_noise,
-                              aug_shift=aug_shift, aug_offset=aug_offset, aug_mask=aug_mask, image_class_weight=image_class_weight,
+                              aug_shift=aug_shift, aug_offset=aug_offset, aug_mask=aug_mask, aug_warp=aug_warp,
+                              image_class_weight=image_class_weight,
                               ema=ema, class_codes=class_codes, classifier=classifier, time_budget=time_budget, tensorboard=tensorboard)
             trainer = Trainer(cfg, log=console.print)
         with progress_bar("epoch") as bar:

@@ -170,6 +170,7 @@ class TrainConfig:
     aug_shift: int | None = None  # random shift of the 8 frames by up to this many frames
     aug_offset: float | None = None  # std of a per-coefficient offset shared by the 8 frames (normalised units)
     aug_mask: float | None = None  # probability of masking one frame, and (apart) two coefficients 2-13 in every frame
+    aug_warp: float | None = None  # spectra stretched by a random factor in [1 - w, 1 + w] (vocal tract length; model/warp.py)
     image_class_weight: float | None = None  # > 0: the scene classifier must read the generated image's class
     ema: float | None = None  # > 0: score and save an exponential moving average of the weights with this decay per step
     lr_schedule: Schedule | None = None  # constant or cosine
@@ -189,6 +190,7 @@ class TrainConfig:
             between(value, 0, 100, option)  # in standard deviations of the normalised features
         between(self.aug_shift, 0, 4, "--aug-shift")
         between(self.aug_mask, 0, 1, "--aug-mask")
+        between(self.aug_warp, 0, 0.5, "--aug-warp")
         between(self.ema, 0, 0.9999, "--ema")  # 0 = off; at 0.9999 the average moves 1/10000 of the way per step
         self.ema = None if self.ema is None else float(self.ema) + 0.0  # -0.0 -> 0.0
         between(self.epochs, 1, 1_000_000, "--epochs")

@@ -11,11 +11,13 @@ from .losses import augment_features, hinge_d_loss, hinge_g_loss, kl_divergence,
 from .network import from_uint8
 from .networks import Networks
 from .train_data import TrainData
+from .warp import FeatureWarp
 
 
 def train_epoch(nets: Networks, data: TrainData, cfg: TrainConfig, device: torch.device,
-                progress: Progress = NO_PROGRESS) -> float:
-    """Update the networks once over the training rows; return the mean per-pixel reconstruction loss."""
+                progress: Progress = NO_PROGRESS, warp: FeatureWarp | None = None) -> float:
+    """Update the networks once over the training rows; return the mean per-pixel reconstruction loss.
+    `warp` (--aug-warp) stretches each row's spectrum before the other augmentations."""
     nets.model.train()
     n = len(data.x_train)
     codes = nets.model.codes  # class codes: the decoder draws the true class's code in training
@@ -26,7 +28,8 @@ def train_epoch(nets: Networks, data: TrainData, cfg: TrainConfig, device: torch
         idx = perm[i : i + cfg.batch_size]
         if len(idx) < 2 and n >= 2:  # BatchNorm needs 2+ samples: fold a lone tail sample away
             continue
-        x = augment_features(data.x_train[idx], cfg.aug_noise, cfg.aug_shift, offset=cfg.aug_offset,
+        x = data.x_train[idx] if warp is None else warp(data.x_train[idx])  # (B, 104)
+        x = augment_features(x, cfg.aug_noise, cfg.aug_shift, offset=cfg.aug_offset,
                              mask=cfg.aug_mask).to(device)  # (B, 104)
         y = from_uint8(data.y_train[idx]).to(device)  # (B, 3, S, S) in [-1, 1]
         mu, logvar = nets.model.encode(x)

@@ -67,6 +67,7 @@ def read_resume(run: Path, epochs: int | None) -> tuple[TrainConfig, Path, dict]
         tc["prepared"], tc["runs_root"] = Path(tc["prepared"]), Path(tc["runs_root"])
         tc.setdefault("aug_offset", 0.0)  # runs from before these options trained without them
         tc.setdefault("aug_mask", 0.0)
+        tc.setdefault("aug_warp", 0.0)
         tc.setdefault("lr_schedule", "constant")
         tc.setdefault("image_class_weight", 0.0)
         tc.setdefault("ema", 0.0)

@@ -50,6 +50,7 @@ from .networks import Networks
 from .run_log import RunLog, epoch_legend, format_epoch, run_summary, scores_text, summary_writer_class
 from .train_data import TrainData
 from .train_state import read_resume, restore_rng, save_weights, write_args
+from .warp import FeatureWarp
 
 
 def pick_device(name: str) -> torch.device:
@@ -91,7 +92,8 @@ class Trainer:
         if cfg.prepared is None:
             cfg.prepared = newest_run("prepare", "meta.json", cfg.runs_root)
         prepared = Prepared.load(cfg.prepared)
-        over_sound = recipe_from_dict(prepared.meta.get("feature_recipe"), str(cfg.prepared)).over_sound
+        recipe = recipe_from_dict(prepared.meta.get("feature_recipe"), str(cfg.prepared))
+        over_sound = recipe.over_sound
         icw_given, codes_given = cfg.image_class_weight is not None, cfg.class_codes is not None
         cfg = self.cfg = cfg.resolved(prepared.rows["CLASS2"].nunique(), over_sound)  # --arch auto and the recipe
         cfg.model.image_size = check_image_size(prepared.image_size, f"the image size of {cfg.prepared}")
@@ -102,6 +104,7 @@ class Trainer:
         self.classifier = load_or_train_classifier(prepared, log=log) if cfg.classifier else None
         seed_everything(cfg.seed)  # after the classifier: a cached or fresh one must not change the run
         self.data = TrainData.from_prepared(prepared)
+        self.warp = FeatureWarp(recipe, prepared.norm, cfg.aug_warp) if cfg.aug_warp else None
         self.nets = Networks.build(cfg, len(self.data.classes), self.device)
         if cfg.image_class_weight and self.classifier is None and not icw_given:
             cfg.image_class_weight = 0.0  # the recipe's term, without a classifier to ask: off
@@ -201,7 +204,7 @@ class Trainer:
         lines = [f"training {cfg.model.arch} (latent {cfg.model.latent}{vae}, {cfg.model.image_size}px) on "
                  f"{len(self.data.x_train)} rows, testing on {len(self.data.x_test)}; device {self.device}; seed {cfg.seed}",
                  f"recipe: loss {cfg.loss}, class weight {cfg.class_weight:g}, adversarial weight {cfg.adv_weight:g}, "
-                 f"feature noise {cfg.aug_noise:g}, frame shift {cfg.aug_shift}, voice offset {cfg.aug_offset:g}, mask {cfg.aug_mask:g}, "
+                 f"feature noise {cfg.aug_noise:g}, frame shift {cfg.aug_shift}, voice offset {cfg.aug_offset:g}, mask {cfg.aug_mask:g}, warp {cfg.aug_warp:g}, "
                  f"image class weight {cfg.image_class_weight:g}, class codes {'on' if cfg.model.n_classes else 'off'}, "
                  f"lr {cfg.lr:g} {cfg.lr_schedule}, EMA {cfg.ema:g}; "
                  f"best.pt: {self.selection()}"]
@@ -261,7 +264,7 @@ class Trainer:
             t0 = time.perf_counter()
             progress.start(len(self.data.x_train), f"epoch {epoch}/{self.cfg.epochs}")
             self.nets.set_lr(epoch_lr(self.cfg, epoch))
-            train_loss = train_epoch(self.nets, self.data, self.cfg, self.device, progress)
+            train_loss = train_epoch(self.nets, self.data, self.cfg, self.device, progress, self.warp)
             val_loss = self.validation_loss()
             test_loss, scores, gen = self.evaluate()
             if not (np.isfinite(train_loss) and np.isfinite(test_loss)):
