@@ -14,8 +14,9 @@ with bench_quality.py --train-seeds 1,2 before it goes into a recipe.
     python benchmarks/voice_probe.py                          # the recipe, seeds 0-2, four folds
     python benchmarks/voice_probe.py --variants recipe,mask,tta-shift   # beside other variants
 
-Variants (VARIANTS below; add your own): `recipe` (what a2i trains today: feature noise 0.2,
-frame shift 1, voice offset 1), `mask` (plus `--aug-mask 0.5`), `offset-1.5` (a larger voice offset), `tta-shift` (at test time average the predictions of the frames shifted by -1, 0, +1),
+Variants (VARIANTS below; add your own): `recipe` (what a2i trains today: vocal tract warp 0.1,
+feature noise 0.2, frame shift 1, voice offset 1), `no-warp`, `warp-0.05`, `warp-0.15` (`--aug-warp`
+off or at another width), `mask` (plus `--aug-mask 0.5`), `offset-1.5` (a larger voice offset), `tta-shift` (at test time average the predictions of the frames shifted by -1, 0, +1),
 `mixup` (inputs and labels mixed, Beta(0.3, 0.3)), `gain` (every coefficient scaled by
 1 + N(0, 0.2) per recording), `cmvn` (each recording's coefficients 2-13 minus their mean over
 its frames, then normalised again).
