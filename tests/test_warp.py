@@ -88,3 +88,17 @@ def test_train_with_aug_warp_records_it_and_refuses_a_bad_value(prepared, in_tmp
     r = runner.invoke(app, [*base, "--name", "bad", "--aug-warp", "0.7"])
     assert r.exit_code != 0 and "--aug-warp" in r.output and "Traceback" not in r.output
     assert not (in_tmp / "runs/train/bad").exists()
+
+
+def test_a_filterbank_squeezed_to_nothing_is_refused_not_trained_to_nan():
+    from dataclasses import replace
+
+    for recipe in (replace(SOUND_RECIPE, fmax=1e-300), replace(SOUND_RECIPE, fmin=7999.999999999999)):
+        norm = Normalizer.identity(104)
+        try:
+            warp = FeatureWarp(recipe, norm, 0.1)  # a clear error, or matrices that keep the rows finite
+        except UserError as e:
+            assert "--aug-warp" in str(e) and "\n" not in str(e)
+            continue
+        assert torch.isfinite(warp(torch.randn(16, 104))).all()
+    assert TrainConfig(aug_warp=-0.0).aug_warp == 0.0 and str(TrainConfig(aug_mask=-0.0).aug_mask) == "0.0"

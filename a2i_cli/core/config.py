@@ -192,7 +192,9 @@ class TrainConfig:
         between(self.aug_mask, 0, 1, "--aug-mask")
         between(self.aug_warp, 0, 0.5, "--aug-warp")
         between(self.ema, 0, 0.9999, "--ema")  # 0 = off; at 0.9999 the average moves 1/10000 of the way per step
-        self.ema = None if self.ema is None else float(self.ema) + 0.0  # -0.0 -> 0.0
+        for name in ("ema", "aug_noise", "aug_offset", "aug_mask", "aug_warp", "adv_weight", "class_weight", "image_class_weight"):
+            value = getattr(self, name)
+            setattr(self, name, None if value is None else float(value) + 0.0)  # -0.0 -> 0.0 (args.yaml, the log)
         between(self.epochs, 1, 1_000_000, "--epochs")
         between(self.batch_size, 1, 65_536, "--batch-size")
         check_seed(self.seed)

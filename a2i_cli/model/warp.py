@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from ..core.config import N_COEFFS, N_FRAMES
+from ..core.errors import UserError
 from ..data.features import FeatureRecipe, _hz_to_mel, _mel_to_hz, dct_matrix
 from ..data.normalize import Normalizer
 
@@ -37,7 +38,8 @@ def warp_matrix(recipe: FeatureRecipe, factor: float) -> np.ndarray:
     n = len(centres)
     source = centres / factor  # where band m reads its log energy
     j = np.clip(np.searchsorted(centres, source) - 1, 0, n - 2)  # (n,) the band centre at or below
-    t = np.clip((source - centres[j]) / (centres[j + 1] - centres[j]), 0.0, 1.0)  # edge bands held
+    gap = centres[j + 1] - centres[j]  # 0 only for a filterbank squeezed into a few Hz (an edited recipe)
+    t = np.clip(np.divide(source - centres[j], gap, out=np.zeros(n), where=gap > 0), 0.0, 1.0)  # edge bands held
     interp = np.zeros((n, n))
     interp[np.arange(n), j] = 1 - t
     interp[np.arange(n), j + 1] += t
@@ -50,7 +52,12 @@ class FeatureWarp:
 
     def __init__(self, recipe: FeatureRecipe, norm: Normalizer, max_warp: float, steps: int = STEPS):
         factors = np.linspace(1 - max_warp, 1 + max_warp, steps)
-        self.matrices = torch.from_numpy(np.stack([warp_matrix(recipe, f) for f in factors]).astype(np.float32))  # (A, 12, 12)
+        with np.errstate(all="ignore"):
+            matrices = np.stack([warp_matrix(recipe, f) for f in factors])  # (A, 12, 12)
+        if not np.isfinite(matrices).all():
+            raise UserError(f"--aug-warp: the data's mel filterbank ({recipe.n_mels} bands, {recipe.fmin:g}-{recipe.fmax:g} Hz) "
+                            "cannot be stretched; make the data again with a2i, or pass --aug-warp 0")
+        self.matrices = torch.from_numpy(matrices.astype(np.float32))
         self.mean = torch.from_numpy(np.asarray(norm.mean, np.float32)).view(N_FRAMES, N_COEFFS)  # (8, 13)
         self.std = torch.from_numpy(np.asarray(norm.std, np.float32)).view(N_FRAMES, N_COEFFS)
 
