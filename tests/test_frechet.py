@@ -105,7 +105,8 @@ def test_scene_classifier_features_are_128_pooled_values(tmp_path):
 
 
 @pytest.mark.parametrize("content, says", [(None, "does not exist"), (b"not torch", "not a torch file"),
-                                           ({"classes": ["A"]}, "not a classifier.pt a2i wrote")])
+                                           ({"classes": ["A"]}, "not a classifier.pt a2i wrote"),
+                                           ({"state_dict": {}}, r"has no 'classes' entry\)")])
 def test_a_bad_classifier_file_is_one_line(tmp_path, content, says):
     path = tmp_path / "c.pt"
     if isinstance(content, bytes):

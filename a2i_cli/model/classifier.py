@@ -125,7 +125,8 @@ def load_classifier(path: Path) -> Classifier:
     try:
         return _from_blob(blob)
     except (KeyError, RuntimeError, TypeError, ValueError) as e:
-        raise UserError(f"scene classifier {path} is not a classifier.pt a2i wrote ({type(e).__name__}: {short(e, 100)}); "
+        why = f"it has no {e.args[0]!r} entry" if isinstance(e, KeyError) and e.args else f"{type(e).__name__}: {short(e, 100)}"
+        raise UserError(f"scene classifier {path} is not a classifier.pt a2i wrote ({why}); "
                         "pass runs/prepare/<name>/classifier.pt of a prepared folder with 2+ classes")
 
 
