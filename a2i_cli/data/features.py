@@ -162,12 +162,16 @@ def _mel_to_hz(mel):
     return 700.0 * (10.0 ** (np.asarray(mel, dtype=np.float64) / 2595.0) - 1.0)
 
 
+def mel_points(recipe: FeatureRecipe = RECIPE) -> np.ndarray:
+    """(n_mels + 2,) Hz: filter m rises from point m to its centre m + 1 and falls to m + 2 (evenly spaced in mel)."""
+    return _mel_to_hz(np.linspace(_hz_to_mel(recipe.fmin), _hz_to_mel(recipe.fmax), recipe.n_mels + 2))
+
+
 @lru_cache(maxsize=16)
 def mel_filterbank(recipe: FeatureRecipe = RECIPE) -> np.ndarray:
     """(n_mels, n_fft//2 + 1) triangular HTK-mel filters."""
     n_bins = recipe.n_fft // 2 + 1
-    mels = np.linspace(_hz_to_mel(recipe.fmin), _hz_to_mel(recipe.fmax), recipe.n_mels + 2)
-    hz = _mel_to_hz(mels)
+    hz = mel_points(recipe)
     freqs = np.linspace(0, recipe.sample_rate / 2, n_bins)
     fb = np.zeros((recipe.n_mels, n_bins))
     for m in range(recipe.n_mels):

@@ -19,7 +19,7 @@ import torch
 
 from ..core.config import N_COEFFS, N_FRAMES
 from ..core.errors import UserError
-from ..data.features import FeatureRecipe, _hz_to_mel, _mel_to_hz, dct_matrix
+from ..data.features import FeatureRecipe, dct_matrix, mel_points
 from ..data.normalize import Normalizer
 
 STEPS = 21  # factors drawn from, evenly spaced over [1 - max_warp, 1 + max_warp]
@@ -27,8 +27,7 @@ STEPS = 21  # factors drawn from, evenly spaced over [1 - max_warp, 1 + max_warp
 
 def band_centres(recipe: FeatureRecipe) -> np.ndarray:
     """(n_mels,) centre frequencies in Hz of the recipe's mel filters (features.mel_filterbank)."""
-    mels = np.linspace(_hz_to_mel(recipe.fmin), _hz_to_mel(recipe.fmax), recipe.n_mels + 2)
-    return _mel_to_hz(mels)[1:-1]
+    return mel_points(recipe)[1:-1]
 
 
 def warp_matrix(recipe: FeatureRecipe, factor: float) -> np.ndarray:
