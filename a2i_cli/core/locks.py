@@ -40,6 +40,33 @@ FENCE_S = STALE_S / 2  # a run that could not refresh its lock for this long sto
 RELEASE_S = 5.0  # retrying the release at the end of a run: a store that is down must not hold the exit up
 
 LOCK_NAME = ".a2i.lock"
+FORK_WAIT_S = 120.0  # a fork waits at most this long for a heartbeat that is talking to the store
+
+
+class _BeatGuard:
+    """No fork while a heartbeat thread is inside a store call. Local workers are forked from the driver; a
+    child forked while the heartbeat held pyarrow's S3 client lock inherits that lock locked and hangs for
+    good in its first S3 call (seen: a worker stuck in arrow::fs ClientBuilder::BuildClient)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.held_for_fork = False
+
+    def before_fork(self) -> None:
+        self.held_for_fork = self.lock.acquire(timeout=FORK_WAIT_S)
+
+    def after_fork_in_parent(self) -> None:
+        if self.held_for_fork:
+            self.held_for_fork = False
+            self.lock.release()
+
+    def after_fork_in_child(self) -> None:
+        self.__init__()  # the child has no heartbeat thread: a fresh, free lock
+
+
+_BEAT = _BeatGuard()
+os.register_at_fork(before=_BEAT.before_fork, after_in_parent=_BEAT.after_fork_in_parent,
+                    after_in_child=_BEAT.after_fork_in_child)
 
 
 def _holder(path: Path) -> str:
@@ -199,12 +226,13 @@ def remote_lock(folder: Location, command: str = "") -> Iterator[Location]:
                     held.lost = f"its heartbeat could not be refreshed for {FENCE_S:.0f} s"
                     break
                 try:
-                    now = read(budget=left)
-                    if now.get("token") != me["token"]:  # taken over (we were stalled too long), or removed
-                        held.lost = f"taken over by {_describe(now)}" if now else "it is gone from the store"
-                        break
-                    t = time.monotonic()
-                    lock.write_bytes(json.dumps({**me, "beat": time.time()}).encode(), budget=left)
+                    with _BEAT.lock:  # a fork waits until this beat is done with the store (_BeatGuard)
+                        now = read(budget=left)
+                        if now.get("token") != me["token"]:  # taken over (we were stalled too long), or removed
+                            held.lost = f"taken over by {_describe(now)}" if now else "it is gone from the store"
+                            break
+                        t = time.monotonic()
+                        lock.write_bytes(json.dumps({**me, "beat": time.time()}).encode(), budget=left)
                     held.beat_ok = t
                     break
                 except StorageError:
