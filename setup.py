@@ -18,7 +18,7 @@ sources = sorted(glob.glob(os.path.join("csrc", "*.cpp")))
 if sources and os.environ.get("A2I_NO_EXT") != "1":
     from torch.utils.cpp_extension import BuildExtension, CppExtension
 
-    cxx = ["-O3", "-g0", "-std=c++17", "-fopenmp", "-ffp-contract=fast"]
+    cxx = ["-O3", "-g0", "-std=c++17", "-fopenmp", "-ffp-contract=fast", "-Wno-psabi"]
     if os.environ.get("A2I_NATIVE") == "1":
         cxx.append("-march=native")
     ext_modules.append(

@@ -2,7 +2,8 @@
 // so the extension runs on every machine torch does without -march=native:
 //
 //   x86-64:  avx512 (16-float vectors, 32 registers), avx2 (8 floats, 16 registers),
-//            generic (the x86-64 baseline, SSE2: 4 floats, 16 registers)
+//            generic (the x86-64 baseline, SSE2: 4 floats, 16 registers); and, for tests only
+//            (A2I_SIM_VARIANTS=1), avx512sim: the avx512 code compiled for AVX2
 //   aarch64: neon (4 floats, 32 registers; NEON is part of the aarch64 baseline)
 //   other:   generic (4-float GCC vectors, lowered to whatever the target has)
 #include "kernels.h"
@@ -38,6 +39,23 @@ namespace k_avx2 {
 #undef A2I_NREGS
 #undef A2I_VBYTES
 }  // namespace k_avx2
+
+// avx512sim (test-only): the avx512 variant's code and tile shapes (16-float vectors, tiles for 32
+// registers) compiled for AVX2, each vector lowered to two ymm registers and rcp14 emulated. It lets an
+// AVX2-only machine check the code paths an AVX-512 machine takes, the op's tiling included
+// (tests/test_ops.py). Slow (it spills); listed only when A2I_SIM_VARIANTS=1 is set, never picked alone.
+// 64-byte vectors without AVX-512 change the calling convention; every function here is internal.
+// (Not popped: GCC reports it at the end of the file.)
+#pragma GCC diagnostic ignored "-Wpsabi"
+namespace k_avx512sim {
+#define A2I_VBYTES 64
+#define A2I_NREGS 32
+#define A2I_SIM 1
+#include "kernels_impl.h"
+#undef A2I_SIM
+#undef A2I_NREGS
+#undef A2I_VBYTES
+}  // namespace k_avx512sim
 #pragma GCC pop_options
 #endif
 
@@ -74,6 +92,7 @@ const std::vector<Kernels>& compiled() {
 #if defined(__x86_64__) && defined(__GNUC__)
       A2I_VARIANT(k_avx512, "avx512"),
       A2I_VARIANT(k_avx2, "avx2"),
+      A2I_VARIANT(k_avx512sim, "avx512sim"),  // after avx2: never the best of a machine that lists it
 #endif
 #if defined(__aarch64__)
       A2I_VARIANT(k_neon, "neon"),
@@ -91,6 +110,11 @@ bool cpu_runs(const Kernels& k) {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma");
   if (std::strcmp(k.isa, "avx2") == 0) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (std::strcmp(k.isa, "avx512sim") == 0) {
+    const char* sim = std::getenv("A2I_SIM_VARIANTS");
+    return sim != nullptr && std::strcmp(sim, "1") == 0 && __builtin_cpu_supports("avx2") &&
+           __builtin_cpu_supports("fma");
+  }
 #endif
   (void)k;
   return true;  // the baseline of the target

@@ -8,7 +8,8 @@
 //   A2I_NREGS   vector registers: 32 (AVX-512, NEON) or 16 (AVX2, SSE2, portable)
 //
 // and optionally the variant's name for the few builtins that have no portable spelling
-// (A2I_AVX2, A2I_SSE2: min/max/round; A2I_RCP14: a reciprocal estimate).
+// (A2I_AVX2, A2I_SSE2: min/max/round; A2I_RCP14: a reciprocal estimate). A2I_SIM marks the test-only
+// avx512sim variant: the AVX-512 code compiled for AVX2 (see kernels.cpp).
 //
 // Every tile shape below is derived from those two numbers, so the accumulators of a tile
 // stay in registers on every variant (a 16-register file gets tiles of at most 12
@@ -76,7 +77,10 @@ static inline vi round_i32(vf y) {
   return __builtin_convertvector((y + magic) - magic, vi);
 #endif
 }
-#if defined(__x86_64__) && defined(__GNUC__)
+#undef A2I_OPAQUE
+#if defined(A2I_SIM)
+#define A2I_OPAQUE(v) (void)0  // a 64-byte vector is two ymm registers there: no single register holds it
+#elif defined(__x86_64__) && defined(__GNUC__)
 #define A2I_OPAQUE(v) asm volatile("" : "+x"(v))
 #elif defined(__aarch64__) && defined(__GNUC__)
 #define A2I_OPAQUE(v) asm volatile("" : "+w"(v))
@@ -99,6 +103,11 @@ static inline vf recip(vf q) {
 #if defined(A2I_RCP14)
   vf r = __builtin_ia32_rcp14ps512_mask(q, vf{}, (unsigned short)0xFFFF);
   return r * (2.f - q * r);  // 14 -> 28 bits
+#elif defined(A2I_SIM)
+  // avx512sim: rcp14 emulated as 1 / q cut to 14 mantissa bits (its documented error is < 2^-14), same Newton step
+  vf r = 1.f / q;
+  r = (vf)((vi)r & ((vi){} + (int)0xFFFFFE00));
+  return r * (2.f - q * r);
 #else
   return 1.f / q;
 #endif

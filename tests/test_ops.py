@@ -21,11 +21,28 @@ pytestmark = pytest.mark.skipif(
 # Every kernel variant this CPU runs (avx512, avx2, generic on x86-64; neon on aarch64): each
 # exactness test runs once per variant, switched in-process. A variant this CPU cannot run
 # cannot be tested here; the machines this project runs on differ, so CI covers what it has.
+# On an AVX2 machine the exactness tests also run avx512sim: the avx512 variant's code and tile
+# shapes compiled for AVX2 (listed only under A2I_SIM_VARIANTS=1), so the tiling an AVX-512
+# machine takes is checked where none is at hand.
 ISAS = ops.isa_list()
+SIM = {"A2I_SIM_VARIANTS": "1"}
 
 
-@pytest.fixture(params=ISAS)
-def isa(request):
+def variants_with_sim() -> list[str]:
+    os.environ.update(SIM)
+    try:
+        return ops.isa_list()
+    finally:
+        del os.environ["A2I_SIM_VARIANTS"]
+
+
+CHECKED = variants_with_sim()
+
+
+@pytest.fixture(params=CHECKED)
+def isa(request, monkeypatch):
+    for k, v in SIM.items():
+        monkeypatch.setenv(k, v)
     before = ops.isa()
     ops.use_isa(request.param)
     yield request.param
@@ -187,6 +204,19 @@ def test_a2i_isa_picks_the_variant_at_start(want):
         assert used == want and "A2I_ISA" not in status
     else:
         assert used == ISAS[0] and f"A2I_ISA={want!r} is not a variant this CPU runs" in status
+
+
+@pytest.mark.skipif("avx2" not in ISAS, reason="avx512sim needs a CPU with AVX2")
+def test_avx512sim_is_listed_only_for_tests(monkeypatch):
+    """The simulated AVX-512 variant is checked on AVX2 machines, but never listed, picked or benchmarked otherwise."""
+    assert "avx512sim" in CHECKED and "avx512sim" not in ISAS
+    with pytest.raises(ValueError, match="does not run here"):
+        ops.use_isa("avx512sim")
+    env = dict(os.environ, A2I_ISA="avx512sim")
+    env.pop("A2I_SIM_VARIANTS", None)
+    res = subprocess.run([sys.executable, "-c", "from a2i_cli.inference import ops; print(ops.isa())"], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and res.stdout.strip() == ISAS[0], res.stderr
 
 
 def test_ops_status_line():
