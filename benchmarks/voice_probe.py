@@ -108,8 +108,10 @@ def probe(prepared: Path, variant: str, seed: int, epochs: int) -> float:
     labels = torch.tensor(data.rows["CLASS2"].map({c: i for i, c in enumerate(classes)}).to_numpy())
     raw = spec.get("raw", lambda r: r)(data.features.astype(np.float32))  # (N, 104)
     tr, te = data.indices("train"), data.indices("test")
-    mu, sd = raw[tr].mean(0), raw[tr].std(0) + 1e-6  # the training rows' statistics, as prepare's Normalizer
-    x = torch.from_numpy(((raw - mu) / sd).astype(np.float32))
+    norm = Normalizer.fit(raw[tr])  # the training rows' statistics, as prepare's
+    x = torch.from_numpy(norm(raw))
+    width = spec.get("warp", RECIPE["aug_warp"])
+    warp = FeatureWarp(recipe_from_dict(data.meta.get("feature_recipe"), str(prepared)), norm, width) if width else None
     torch.manual_seed(seed)
     encoder = TemporalEncoder(ModelConfig(arch="a2i", image_size=32))
     head = torch.nn.Linear(encoder.head[-1].out_features, len(classes))
