@@ -115,6 +115,7 @@ class ModelConfig:
     vae: bool = False
     temporal_channels: int = 128  # a2i encoder width
     n_classes: int = 0  # a2i: > 0 = class codes: the decoder draws the class the latent predicts (network.ClassCodes)
+    frame_order: bool = True  # a2i: the encoder's head also reads the 8 frames in order (False: their mean and max only)
 
     def __post_init__(self) -> None:
         self.encoder_widths = tuple(self.encoder_widths)
@@ -122,6 +123,8 @@ class ModelConfig:
         for name in ("latent", "image_size", "temporal_channels", "n_classes"):  # from a file: any JSON value
             if type(getattr(self, name)) is not int:
                 raise UserError(f"model_config {name} must be a whole number, got {short(repr(getattr(self, name)), 40)}")
+        if type(self.frame_order) is not bool:
+            raise UserError(f"model_config frame_order must be true or false, got {short(repr(self.frame_order), 40)}")
         check_image_size(self.image_size, "image_size")
         between(self.latent, 1, MAX_WIDTH, "--latent")
         between(self.temporal_channels, 1, MAX_WIDTH, "temporal_channels")
@@ -175,6 +178,7 @@ class TrainConfig:
     ema: float | None = None  # > 0: score and save an exponential moving average of the weights with this decay per step
     lr_schedule: Schedule | None = None  # constant or cosine
     class_codes: bool | None = None  # the decoder draws the predicted class from a learnt code per class (needs class_weight > 0)
+    frame_order: bool | None = None  # the a2i encoder's head reads the frames in order as well as pooled (ModelConfig)
     classifier: bool = True  # score class accuracy with a scene classifier (2+ classes)
     time_budget: float | None = None  # seconds: stop after the epoch that reaches it
     tensorboard: bool = False  # also log to <run>/tensorboard (needs the tensorboard extra)
@@ -195,6 +199,9 @@ class TrainConfig:
         for name in ("ema", "aug_noise", "aug_offset", "aug_mask", "aug_warp", "adv_weight", "class_weight", "image_class_weight"):
             value = getattr(self, name)
             setattr(self, name, None if value is None else float(value) + 0.0)  # -0.0 -> 0.0 (args.yaml, the log)
+        for option, value in (("--class-codes", self.class_codes), ("--frame-order", self.frame_order)):
+            if value is not None and type(value) is not bool:  # from a file (--resume): any JSON value
+                raise UserError(f"{option} must be on or off, got {short(repr(value), 40)}")
         between(self.epochs, 1, 1_000_000, "--epochs")
         between(self.batch_size, 1, 65_536, "--batch-size")
         check_seed(self.seed)
@@ -209,9 +216,13 @@ class TrainConfig:
         arch = self.model.arch
         if arch == Arch.auto:
             arch = Arch.a2i if n_classes >= 2 else Arch.seed
+        if arch == Arch.seed and self.frame_order is False:
+            why = "" if self.model.arch == Arch.seed else " (what --arch auto trains on data of one class)"
+            raise UserError(f"--no-frame-order: --arch seed{why} is the student project's model exactly and reads the "
+                            "features with an MLP, not as frames; use --arch a2i, or leave the option out")
         recipe = RECIPES[arch.value] | (SOUND_RECIPES[arch.value] if over_sound else {})
         values = {k: recipe[k] if getattr(self, k) is None else getattr(self, k) for k in RECIPE_FIELDS}
-        model = ModelConfig(**{**asdict(self.model), "arch": arch})
+        model = ModelConfig(**{**asdict(self.model), "arch": arch, "frame_order": values["frame_order"]})
         return TrainConfig(**{**{f.name: getattr(self, f.name) for f in fields(self)}, **values, "model": model})
 
 

@@ -57,25 +57,30 @@ class TemporalEncoder(nn.Module):
 
     Mean and max pooling over the frames make it tolerant to where in the second a sound
     falls; the flattened frames keep the order for sounds that change within the second.
+    With `frame_order` False the head reads the pooled features only: the convolutions still
+    see the order of neighbouring frames, but not where in the 8 a sound sits (spoken digits:
+    a new voice places its sounds elsewhere; docs/quality.md#voices-never-heard).
     """
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         c = cfg.temporal_channels
+        self.frame_order = cfg.frame_order
         self.conv = nn.Sequential(
             nn.Conv1d(N_COEFFS, c, 3, padding=1), nn.BatchNorm1d(c), nn.LeakyReLU(LEAKY_SLOPE),
             nn.Conv1d(c, c, 3, padding=1), nn.BatchNorm1d(c), nn.LeakyReLU(LEAKY_SLOPE),
             nn.Conv1d(c, c, 3, padding=1), nn.BatchNorm1d(c), nn.LeakyReLU(LEAKY_SLOPE),
         )
         self.head = nn.Sequential(
-            nn.Linear(c * N_FRAMES + 2 * c, 512), nn.LeakyReLU(LEAKY_SLOPE), nn.Dropout(0.2),
+            nn.Linear(c * N_FRAMES * self.frame_order + 2 * c, 512), nn.LeakyReLU(LEAKY_SLOPE), nn.Dropout(0.2),
             nn.Linear(512, cfg.latent * (2 if cfg.vae else 1)),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         frames = x.view(-1, N_FRAMES, N_COEFFS).transpose(1, 2)  # (B, 13, 8)
         h = self.conv(frames)  # (B, C, 8)
-        pooled = torch.cat([h.flatten(1), h.mean(-1), h.amax(-1)], dim=1)  # (B, C*8 + 2C)
+        pooled = torch.cat([h.flatten(1), h.mean(-1), h.amax(-1)] if self.frame_order else [h.mean(-1), h.amax(-1)],
+                           dim=1)  # (B, C*8 + 2C), or (B, 2C) without the frame order
         return self.head(pooled)  # (B, latent) or (B, 2*latent) for a VAE
 
 
