@@ -36,6 +36,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.pop("A2I_SIM_VARIANTS", None)  # avx512sim (a test-only variant that spills by design) is never timed
 
 from a2i_cli.core.config import ModelConfig  # noqa: E402
 from a2i_cli.inference import ops  # noqa: E402

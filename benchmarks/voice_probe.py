@@ -8,18 +8,26 @@ the same prepared split -- with cross-entropy alone: no decoder, so one fold tak
 core instead of ~4 minutes. Measured against the full model (bench_quality.py, 40 epochs, seeds
 0-2): probe mean 81.9%, worst george 70.0%; full model 81.6%, george 70.1%. It ranks ideas only
 roughly: `mask` measured +1.9 points mean and +1.2 on george here, the full model +1.1 mean and
--2 to -5 on george (docs/quality.md#voices-never-heard). Screen with it, then confirm a winner
+-2 to -5 on george; `pooled` +2.0 on george here, +0.3 in the full model
+(docs/quality.md#voices-never-heard). Screen with it, then confirm a winner
 with bench_quality.py --train-seeds 1,2 before it goes into a recipe.
 
     python benchmarks/voice_probe.py                          # the recipe, seeds 0-2, four folds
     python benchmarks/voice_probe.py --variants recipe,mask,tta-shift   # beside other variants
 
 Variants (VARIANTS below; add your own): `recipe` (what a2i trains today: vocal tract warp 0.1,
-feature noise 0.2, frame shift 1, voice offset 1), `no-warp`, `warp-0.05`, `warp-0.15` (`--aug-warp`
-off or at another width), `mask` (plus `--aug-mask 0.5`), `offset-1.5` (a larger voice offset), `tta-shift` (at test time average the predictions of the frames shifted by -1, 0, +1),
-`mixup` (inputs and labels mixed, Beta(0.3, 0.3)), `gain` (every coefficient scaled by
-1 + N(0, 0.2) per recording), `cmvn` (each recording's coefficients 2-13 minus their mean over
-its frames, then normalised again).
+feature noise 0.2, frame shift 1, voice offset 1), `pooled` (the head reads the frames' features
+pooled over time only: `--no-frame-order`),
+`no-warp`, `warp-0.05`, `warp-0.15` (`--aug-warp` off or at another width), `mask` (plus
+`--aug-mask 0.5`), `offset-1.5` (a larger voice offset), `tta-shift` (at test time average the
+predictions of the frames shifted by -1, 0, +1), `mixup` (inputs and labels mixed,
+Beta(0.3, 0.3)), `gain` (every coefficient scaled by 1 + N(0, 0.2) per recording), `cmvn` (each
+recording's coefficients 2-13 minus their mean over its frames, then normalised again), `tilt`
+(a random spectral tilt per row: a log-mel line of slope N(0, 2) end to end), `lowband`,
+`lowband-4` (the two lowest mel bands, 0-200 Hz, moved by N(0, 2) or N(0, 4) per row), `smooth`
+(label smoothing 0.1), `ema-0.99`, `ema-0.998` (scored through a moving average of the weights),
+`drop-0.5` (dropout 0.5 in the encoder's head, not 0.2), `width-256`, `width-64` (encoder
+channels, not 128).
 """
 from __future__ import annotations
 
@@ -37,11 +45,13 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn  # noqa: E402
 
+from a2i_cli.core.checks import MAX_SEED  # noqa: E402
 from a2i_cli.core.config import N_COEFFS, N_FRAMES, ModelConfig, PrepareConfig, SplitConfig, TrainConfig  # noqa: E402
 from a2i_cli.core.recipes import RECIPES, SOUND_RECIPES  # noqa: E402
 from a2i_cli.data.prepare import prepare  # noqa: E402
-from a2i_cli.data.features import recipe_from_dict  # noqa: E402
+from a2i_cli.data.features import dct_matrix, recipe_from_dict  # noqa: E402
 from a2i_cli.data.normalize import Normalizer  # noqa: E402
 from a2i_cli.data.prepared import Prepared  # noqa: E402
 from a2i_cli.model.losses import augment_features  # noqa: E402
@@ -79,8 +89,29 @@ def cmvn(raw: np.ndarray) -> np.ndarray:
     return v.reshape(len(raw), -1)
 
 
+def tilt(b: int, n_mels: int, std: float = 2.0) -> torch.Tensor:
+    """(B, n_mels) log-mel offsets: a straight line across the bands, slope N(0, std) natural-log units end to end."""
+    return std * torch.randn(b, 1) * (torch.linspace(0, 1, n_mels) - 0.5)[None]
+
+
+def lowband(b: int, n_mels: int, std: float = 2.0, bands: int = 2) -> torch.Tensor:
+    """(B, n_mels) log-mel offsets: the lowest `bands` bands (0-200 Hz at 26 bands to 8 kHz) moved by N(0, std)."""
+    out = torch.zeros(b, n_mels)
+    out[:, :bands] = std * torch.randn(b, 1)
+    return out
+
+
+def dropout_encoder(p: float):
+    def build(cfg: ModelConfig) -> TemporalEncoder:
+        enc = TemporalEncoder(cfg)
+        enc.head[2] = torch.nn.Dropout(p)
+        return enc
+    return build
+
+
 VARIANTS = {  # name -> what differs from the recipe: aug (train batch), mixup (alpha), tta, raw (feature transform), warp
     "recipe": {},
+    "pooled": {"model": {"frame_order": False}},
     "no-warp": {"warp": 0.0},
     "warp-0.05": {"warp": 0.05},
     "warp-0.15": {"warp": 0.15},
@@ -90,6 +121,15 @@ VARIANTS = {  # name -> what differs from the recipe: aug (train batch), mixup (
     "mixup": {"mixup": 0.3},
     "gain": {"aug": gain_aug},
     "cmvn": {"raw": cmvn},
+    "tilt": {"eq": tilt},
+    "lowband": {"eq": lowband},
+    "lowband-4": {"eq": lambda b, n: lowband(b, n, std=4.0)},
+    "smooth": {"smooth": 0.1},
+    "ema-0.99": {"ema": 0.99},
+    "ema-0.998": {"ema": 0.998},
+    "drop-0.5": {"encoder": dropout_encoder(0.5)},
+    "width-256": {"model": {"temporal_channels": 256}},
+    "width-64": {"model": {"temporal_channels": 64}},
 }
 
 
@@ -112,36 +152,48 @@ def probe(prepared: Path, variant: str, seed: int, epochs: int) -> float:
     x = torch.from_numpy(norm(raw))
     width = spec.get("warp", RECIPE["aug_warp"])
     warp = FeatureWarp(recipe_from_dict(data.meta.get("feature_recipe"), str(prepared)), norm, width) if width else None
+    eq = None
+    if "eq" in spec:  # a log-mel offset per row -> coefficients 2-13 in every frame, in normalised units
+        r = recipe_from_dict(data.meta.get("feature_recipe"), str(prepared))
+        dct = torch.from_numpy(dct_matrix(r.n_mels, N_COEFFS)[1:].astype(np.float32))  # (12, n_mels)
+        std = torch.from_numpy(norm.std).view(N_FRAMES, N_COEFFS)[:, 1:]  # (8, 12)
+        eq = lambda b: F.pad((spec["eq"](b, r.n_mels) @ dct.T)[:, None, :] / std, (1, 0)).reshape(b, -1)  # noqa: E731
     torch.manual_seed(seed)
-    encoder = TemporalEncoder(ModelConfig(arch="a2i", image_size=32))
+    model = ModelConfig(**{"arch": "a2i", "image_size": 32, "frame_order": RECIPE["frame_order"], **spec.get("model", {})})
+    encoder = spec.get("encoder", TemporalEncoder)(model)
     head = torch.nn.Linear(encoder.head[-1].out_features, len(classes))
-    opt = torch.optim.Adam([*encoder.parameters(), *head.parameters()], lr=cfg.lr)
-    aug, alpha = spec.get("aug", recipe_aug), spec.get("mixup", 0.0)
+    net = torch.nn.Sequential(encoder, head)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    ema = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(spec["ema"]), use_buffers=True) if "ema" in spec else None
+    aug, alpha, smooth = spec.get("aug", recipe_aug), spec.get("mixup", 0.0), spec.get("smooth", 0.0)
     xtr, ytr = x[tr], labels[tr]
     for epoch in range(epochs):
         for group in opt.param_groups:  # the recipe's schedule, as the trainer sets it (epochs are 1-based there)
             group["lr"] = epoch_lr(cfg, epoch + 1)
-        encoder.train()
-        head.train()
+        net.train()
         perm = torch.randperm(len(xtr))
         for i in range(0, len(xtr), cfg.batch_size):
             idx = perm[i : i + cfg.batch_size]
             if len(idx) < 2:
                 continue
             xb, yb = aug(xtr[idx] if warp is None else warp(xtr[idx])), ytr[idx]  # the warp first, as the trainer
+            if eq is not None:
+                xb = xb + eq(len(xb))
             if alpha:
                 lam, other = float(np.random.beta(alpha, alpha)), torch.randperm(len(idx))
-                out = head(encoder(lam * xb + (1 - lam) * xb[other]))
+                out = net(lam * xb + (1 - lam) * xb[other])
                 loss = lam * F.cross_entropy(out, yb) + (1 - lam) * F.cross_entropy(out, yb[other])
             else:
-                loss = F.cross_entropy(head(encoder(xb)), yb)
+                loss = F.cross_entropy(net(xb), yb, label_smoothing=smooth)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-    encoder.eval()
-    head.eval()
+            if ema is not None:
+                ema.update_parameters(net)
+    final = ema.module if ema is not None else net
+    final.eval()
     with torch.no_grad():
-        predict = lambda v: head(encoder(v))  # noqa: E731
+        predict = final
         scores = shift_tta(predict, x[te]) if spec.get("tta") else predict(x[te])
         return float((scores.argmax(1) == labels[te]).float().mean())
 
@@ -177,10 +229,11 @@ def main() -> None:
             raise ValueError
     except ValueError:
         ap.error(f"--seeds {args.seeds!r}: a comma list of whole numbers, 0 or more")
-    if not seeds or args.epochs < 1 or args.jobs < 1:
-        ap.error("give at least one seed, one epoch and one job")
-    if not (args.shared_data / "fsdd").is_dir():
-        sys.exit(f"skipped: {args.shared_data}/fsdd not found (pass --shared-data)")
+    if not seeds or args.epochs < 1 or not 1 <= args.jobs <= 64 or max(seeds) > MAX_SEED:
+        ap.error(f"give at least one seed (at most {MAX_SEED}), one epoch and 1 to 64 jobs")
+    need = [args.shared_data / "fsdd", args.shared_data / "mnist" / "mnist_digits_a.npz"]
+    if not need[0].is_dir() or not any(need[0].glob("*.wav")) or not need[1].is_file():
+        ap.error(f"--shared-data {args.shared_data}: needs fsdd/*.wav and mnist/mnist_digits_a.npz (../shared/data)")
     from bench_quality import make_digits
 
     with tempfile.TemporaryDirectory(prefix="a2i-voice-probe-") as tmp:

@@ -29,7 +29,13 @@ def test_every_variant_trains_and_prints_its_row():
     assert max(rows.values()) > 20, res.stdout  # one epoch already beats chance (10%) on one variant at least
 
 
-def test_bad_variant_is_a_usage_error():
-    res = subprocess.run([sys.executable, str(REPO / "benchmarks" / "voice_probe.py"), "--variants", "recipe,nope"],
+@pytest.mark.parametrize("args,says", [
+    (["--variants", "recipe,nope"], "--variants 'recipe,nope'"),
+    (["--seeds", str(2**40)], "at most 4294967295"),
+    (["--jobs", "1000"], "1 to 64 jobs"),
+    (["--shared-data", "/nonexistent"], "--shared-data /nonexistent: needs fsdd/*.wav and mnist/mnist_digits_a.npz"),
+])
+def test_bad_arguments_are_usage_errors(args, says):
+    res = subprocess.run([sys.executable, str(REPO / "benchmarks" / "voice_probe.py"), *args],
                          capture_output=True, text=True, timeout=120)
-    assert res.returncode == 2 and "--variants 'recipe,nope'" in res.stderr
+    assert res.returncode == 2 and says in res.stderr and "Traceback" not in res.stderr, res.stderr
