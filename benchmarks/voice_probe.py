@@ -27,7 +27,8 @@ recording's coefficients 2-13 minus their mean over its frames, then normalised 
 `lowband-4` (the two lowest mel bands, 0-200 Hz, moved by N(0, 2) or N(0, 4) per row), `smooth`
 (label smoothing 0.1), `ema-0.99`, `ema-0.998` (scored through a moving average of the weights),
 `drop-0.5` (dropout 0.5 in the encoder's head, not 0.2), `width-256`, `width-64` (encoder
-channels, not 128).
+channels, not 128), `ens-3`, `ens-3-pooled`, `ens-5-pooled` (3 or 5 encoders trained apart, their
+probabilities averaged; `pooled`: each reads the frames pooled over time, as `--class-encoders`).
 """
 from __future__ import annotations
 
@@ -130,6 +131,9 @@ VARIANTS = {  # name -> what differs from the recipe: aug (train batch), mixup (
     "drop-0.5": {"encoder": dropout_encoder(0.5)},
     "width-256": {"model": {"temporal_channels": 256}},
     "width-64": {"model": {"temporal_channels": 64}},
+    "ens-3": {"ensemble": 3},
+    "ens-3-pooled": {"ensemble": 3, "model": {"frame_order": False}},
+    "ens-5-pooled": {"ensemble": 5, "model": {"frame_order": False}},
 }
 
 
@@ -158,16 +162,28 @@ def probe(prepared: Path, variant: str, seed: int, epochs: int) -> float:
         dct = torch.from_numpy(dct_matrix(r.n_mels, N_COEFFS)[1:].astype(np.float32))  # (12, n_mels)
         std = torch.from_numpy(norm.std).view(N_FRAMES, N_COEFFS)[:, 1:]  # (8, 12)
         eq = lambda b: F.pad((spec["eq"](b, r.n_mels) @ dct.T)[:, None, :] / std, (1, 0)).reshape(b, -1)  # noqa: E731
+    members = [train_member(spec, cfg, x[tr], labels[tr], len(classes), warp, eq, seed + ENSEMBLE_STRIDE * j)
+               for j in range(spec.get("ensemble", 1))]
+    with torch.no_grad():  # an ensemble averages its members' probabilities
+        scores = sum(shift_tta(m, x[te]) if spec.get("tta") else F.softmax(m(x[te]), 1) for m in members)
+    return float((scores.argmax(1) == labels[te]).float().mean())
+
+
+ENSEMBLE_STRIDE = 100_000  # member j of training seed s is seeded s + 100000 j (member 0: the seed itself)
+
+
+def train_member(spec: dict, cfg: TrainConfig, xtr: torch.Tensor, ytr: torch.Tensor, n_classes: int,
+                 warp: FeatureWarp | None, eq, seed: int) -> torch.nn.Module:
+    """One encoder + linear head trained on (xtr (N, 104), ytr (N,)); returned in eval mode."""
     torch.manual_seed(seed)
     model = ModelConfig(**{"arch": "a2i", "image_size": 32, "frame_order": RECIPE["frame_order"], **spec.get("model", {})})
     encoder = spec.get("encoder", TemporalEncoder)(model)
-    head = torch.nn.Linear(encoder.head[-1].out_features, len(classes))
+    head = torch.nn.Linear(encoder.head[-1].out_features, n_classes)
     net = torch.nn.Sequential(encoder, head)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     ema = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(spec["ema"]), use_buffers=True) if "ema" in spec else None
     aug, alpha, smooth = spec.get("aug", recipe_aug), spec.get("mixup", 0.0), spec.get("smooth", 0.0)
-    xtr, ytr = x[tr], labels[tr]
-    for epoch in range(epochs):
+    for epoch in range(cfg.epochs):
         for group in opt.param_groups:  # the recipe's schedule, as the trainer sets it (epochs are 1-based there)
             group["lr"] = epoch_lr(cfg, epoch + 1)
         net.train()
@@ -191,11 +207,7 @@ def probe(prepared: Path, variant: str, seed: int, epochs: int) -> float:
             if ema is not None:
                 ema.update_parameters(net)
     final = ema.module if ema is not None else net
-    final.eval()
-    with torch.no_grad():
-        predict = final
-        scores = shift_tta(predict, x[te]) if spec.get("tta") else predict(x[te])
-        return float((scores.argmax(1) == labels[te]).float().mean())
+    return final.eval()
 
 
 def _job(args) -> tuple:

@@ -57,6 +57,7 @@ def register(app: typer.Typer) -> None:
         image_class_weight: Annotated[Optional[float], typer.Option(help=f"Weight of a term that asks the frozen scene classifier to read the sound's class in the generated image, 0 = off; needs the classifier ({by_arch('image_class_weight')}).", show_default=False)] = D["image_class_weight"],
         class_codes: Annotated[Optional[bool], typer.Option("--class-codes/--no-class-codes", help="The decoder draws the class the latent predicts, from a learnt code per class, so the picture shows one class, not a blend; an explicit --class-codes needs --class-weight > 0, 2+ classes and --arch a2i (default: on with a2i on 2+ classes and a class term, else off).", show_default=False)] = D["class_codes"],
         frame_order: Annotated[Optional[bool], typer.Option("--frame-order/--no-frame-order", help="--arch a2i: the encoder's head reads the 8 frames in order as well as their mean and max over time; --no-frame-order keeps only the mean and max, so where in the 8 frames a sound sits does not count (default: on; see docs/quality.md, pooling over time).", show_default=False)] = D["frame_order"],
+        class_encoders: Annotated[Optional[int], typer.Option(help=f"With class codes: read the class from this many small encoders of its own (0-7), each trained by the class term alone and pooled over time, their votes averaged; 0 = from the latent the picture is drawn from ({by_arch('class_encoders')}; see docs/quality.md, class encoders).", show_default=False)] = D["class_encoders"],
         ema: Annotated[Optional[float], typer.Option(help=f"Score and save an exponential moving average of the weights, updated after every step with this decay, 0 to 0.9999, 0 = off ({by_arch('ema')}); it starts at the initial weights, so give it many more than 1/(1 - decay) steps.", show_default=False)] = D["ema"],
         classifier: Annotated[bool, typer.Option(help="Score class accuracy with a scene classifier (2+ classes).")] = D["classifier"],
         time_budget: Annotated[Optional[float], typer.Option(help="Stop after the epoch that reaches this many seconds of training.")] = D["time_budget"],
@@ -85,7 +86,7 @@ def register(app: typer.Typer) -> None:
                               adv_weight=adv_weight, class_weight=class_weight, kl_weight=kl_weight, aug_noise=aug_noise,
                               aug_shift=aug_shift, aug_offset=aug_offset, aug_mask=aug_mask, aug_warp=aug_warp,
                               image_class_weight=image_class_weight,
-                              ema=ema, class_codes=class_codes, frame_order=frame_order, classifier=classifier, time_budget=time_budget, tensorboard=tensorboard)
+                              ema=ema, class_codes=class_codes, frame_order=frame_order, class_encoders=class_encoders, classifier=classifier, time_budget=time_budget, tensorboard=tensorboard)
             trainer = Trainer(cfg, log=console.print)
         with progress_bar("epoch") as bar:
             trainer.fit(progress=bar)

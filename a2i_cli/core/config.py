@@ -101,6 +101,8 @@ class DemoDataConfig:
 
 
 SEED_ENCODER = (1024, 768, 512, 256)
+CLASS_LATENT = 16  # latent dimensions of each class encoder (ModelConfig.class_encoders)
+MAX_CLASS_ENCODERS = 7
 MAX_WIDTH = 8192  # a config asking for wider layers is refused (a hostile checkpoint must not exhaust memory)
 MAX_PARAMS = 100_000_000
 
@@ -116,11 +118,12 @@ class ModelConfig:
     temporal_channels: int = 128  # a2i encoder width
     n_classes: int = 0  # a2i: > 0 = class codes: the decoder draws the class the latent predicts (network.ClassCodes)
     frame_order: bool = True  # a2i: the encoder's head also reads the 8 frames in order (False: their mean and max only)
+    class_encoders: int = 0  # a2i with class codes: the class is read from this many encoders of its own (network.ClassCodes)
 
     def __post_init__(self) -> None:
         self.encoder_widths = tuple(self.encoder_widths)
         self.arch = choice(Arch, self.arch, "--arch")  # `auto` is resolved by TrainConfig.resolved
-        for name in ("latent", "image_size", "temporal_channels", "n_classes"):  # from a file: any JSON value
+        for name in ("latent", "image_size", "temporal_channels", "n_classes", "class_encoders"):  # from a file: any JSON value
             if type(getattr(self, name)) is not int:
                 raise UserError(f"model_config {name} must be a whole number, got {short(repr(getattr(self, name)), 40)}")
         if type(self.frame_order) is not bool:
@@ -129,6 +132,10 @@ class ModelConfig:
         between(self.latent, 1, MAX_WIDTH, "--latent")
         between(self.temporal_channels, 1, MAX_WIDTH, "temporal_channels")
         between(self.n_classes, 0, MAX_WIDTH, "n_classes")
+        between(self.class_encoders, 0, MAX_CLASS_ENCODERS, "class_encoders")
+        if self.class_encoders and (self.arch == Arch.seed or self.vae or self.latent <= self.class_encoders * CLASS_LATENT):
+            raise UserError(f"class_encoders {self.class_encoders} needs the a2i architecture without a VAE and a latent "
+                            f"above {self.class_encoders * CLASS_LATENT}; got arch {self.arch}, vae {self.vae}, latent {self.latent}")
         if self.n_classes and (self.n_classes < 2 or self.arch == Arch.seed):
             raise UserError(f"n_classes (class codes) must be 0, or 2+ with the a2i architecture; got n_classes "
                             f"{self.n_classes} with arch {self.arch}")
@@ -179,6 +186,7 @@ class TrainConfig:
     lr_schedule: Schedule | None = None  # constant or cosine
     class_codes: bool | None = None  # the decoder draws the predicted class from a learnt code per class (needs class_weight > 0)
     frame_order: bool | None = None  # the a2i encoder's head reads the frames in order as well as pooled (ModelConfig)
+    class_encoders: int | None = None  # with class codes: encoders of the class's own, trained by the class term alone (ModelConfig)
     classifier: bool = True  # score class accuracy with a scene classifier (2+ classes)
     time_budget: float | None = None  # seconds: stop after the epoch that reaches it
     tensorboard: bool = False  # also log to <run>/tensorboard (needs the tensorboard extra)
@@ -193,6 +201,9 @@ class TrainConfig:
         for option, value in (("--aug-noise", self.aug_noise), ("--aug-offset", self.aug_offset)):
             between(value, 0, 100, option)  # in standard deviations of the normalised features
         between(self.aug_shift, 0, 4, "--aug-shift")
+        if self.class_encoders is not None and type(self.class_encoders) is not int:  # from a file (--resume)
+            raise UserError(f"--class-encoders must be a whole number, got {short(repr(self.class_encoders), 40)}")
+        between(self.class_encoders, 0, MAX_CLASS_ENCODERS, "--class-encoders")
         between(self.aug_mask, 0, 1, "--aug-mask")
         between(self.aug_warp, 0, 0.5, "--aug-warp")
         between(self.ema, 0, 0.9999, "--ema")  # 0 = off; at 0.9999 the average moves 1/10000 of the way per step
@@ -220,9 +231,25 @@ class TrainConfig:
             why = "" if self.model.arch == Arch.seed else " (what --arch auto trains on data of one class)"
             raise UserError(f"--no-frame-order: --arch seed{why} is the student project's model exactly and reads the "
                             "features with an MLP, not as frames; use --arch a2i, or leave the option out")
+        if arch == Arch.seed and self.class_encoders:
+            why = "" if self.model.arch == Arch.seed else " (what --arch auto trains on data of one class)"
+            raise UserError(f"--class-encoders: --arch seed{why} is the student project's model exactly and has no "
+                            "class codes; use --arch a2i, or leave the option out")
         recipe = RECIPES[arch.value] | (SOUND_RECIPES[arch.value] if over_sound else {})
         values = {k: recipe[k] if getattr(self, k) is None else getattr(self, k) for k in RECIPE_FIELDS}
-        model = ModelConfig(**{**asdict(self.model), "arch": arch, "frame_order": values["frame_order"]})
+        if self.model.vae and values["class_encoders"]:
+            if self.class_encoders:
+                raise UserError("--class-encoders: the class encoders add fixed dimensions to the latent, which a VAE "
+                                "samples; pass --class-encoders 0 with --vae")
+            values["class_encoders"] = 0  # the recipe's, with a VAE: off
+        k = values["class_encoders"]
+        if self.class_encoders is None:  # the recipe's leave at least half the latent to the main encoder
+            k = values["class_encoders"] = min(k, self.model.latent // (2 * CLASS_LATENT))
+        if arch == Arch.a2i and k and self.model.latent <= k * CLASS_LATENT:
+            raise UserError(f"--latent {self.model.latent} leaves no room for --class-encoders {k} ({k} x {CLASS_LATENT} "
+                            f"latent dimensions): pass --latent {k * CLASS_LATENT + 16} or more, or fewer --class-encoders")
+        model = ModelConfig(**{**asdict(self.model), "arch": arch, "frame_order": values["frame_order"],
+                               "class_encoders": values["class_encoders"]})
         return TrainConfig(**{**{f.name: getattr(self, f.name) for f in fields(self)}, **values, "model": model})
 
 

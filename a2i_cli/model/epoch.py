@@ -35,15 +35,16 @@ def train_epoch(nets: Networks, data: TrainData, cfg: TrainConfig, device: torch
         mu, logvar = nets.model.encode(x)
         z = mu if logvar is None else mu + torch.randn_like(mu) * (0.5 * logvar).exp()
         if codes is not None:
-            z = codes.add(z, y_class[idx].to(device))
+            z = codes.add(nets.model.for_decoder(z), y_class[idx].to(device))
         out = nets.model.decoder(z)
         loss = reconstruction_loss(cfg.loss, out, y)
         total_loss = loss
         if logvar is not None:
             total_loss = total_loss + cfg.kl_weight * kl_divergence(mu, logvar)
         if nets.class_head is not None or codes is not None:
-            logits = codes.logits(mu) if codes is not None else nets.class_head(mu)  # (B, n_classes)
-            total_loss = total_loss + cfg.class_weight * F.cross_entropy(logits, y_class[idx].to(device))
+            members = codes.member_logits(mu) if codes is not None else [nets.class_head(mu)]  # each (B, n_classes)
+            truth = y_class[idx].to(device)
+            total_loss = total_loss + cfg.class_weight * sum(F.cross_entropy(m, truth) for m in members) / len(members)
         if nets.disc is not None:
             total_loss = total_loss + cfg.adv_weight * adversarial_step(nets, out, y)
         if nets.reader is not None:  # the generated picture must show the class of its sound

@@ -23,12 +23,15 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from ..core.config import N_COEFFS, N_FRAMES, Arch, ModelConfig, check_image_size
+from ..core.errors import UserError
+from ..core.config import CLASS_LATENT, N_COEFFS, N_FRAMES, Arch, ModelConfig, check_image_size
 
 SEED_DECODER = (256, 128, 64, 32, 16, 8, 4)
 LEAKY_SLOPE = 0.2
+CLASS_FRAME_ORDER = False  # class encoders pool over time (docs/quality.md#class-encoders)
 
 
 def decoder_channels(latent: int, image_size: int) -> list[int]:
@@ -90,15 +93,35 @@ class ClassCodes(nn.Module):
     Trained on the true class (the decoder learns to draw each class from its code, and the
     latent keeps what differs within a class); at inference the predicted class is added, so
     the picture commits to the class the sound is heard as.
+
+    With `members` class encoders (ModelConfig.class_encoders) the last members x CLASS_LATENT
+    dimensions of the latent are theirs: member j's head reads only its own slice, and the
+    logits are the mean of the members' log-probabilities (an ensemble); without, one head
+    reads the whole latent.
     """
 
-    def __init__(self, latent: int, n_classes: int):
+    def __init__(self, latent: int, n_classes: int, members: int = 0):
         super().__init__()
-        self.head = nn.Linear(latent, n_classes)  # the class term's logits (cross-entropy in training)
+        self.latent, self.members = latent, members
+        if members:
+            self.heads = nn.ModuleList(nn.Linear(CLASS_LATENT, n_classes) for _ in range(members))
+        else:
+            self.head = nn.Linear(latent, n_classes)  # the class term's logits (cross-entropy in training)
         self.code = nn.Linear(n_classes, latent, bias=False)  # column k: the code of class k
 
+    def member_logits(self, mu: torch.Tensor) -> list[torch.Tensor]:
+        """(B, latent) -> each member's (B, n_classes) logits (one entry without class encoders); the class term
+        trains each member on its own."""
+        if not self.members:
+            return [self.head(mu)]
+        start = self.latent - self.members * CLASS_LATENT
+        return [head(mu[:, start + j * CLASS_LATENT: start + (j + 1) * CLASS_LATENT]) for j, head in enumerate(self.heads)]
+
     def logits(self, mu: torch.Tensor) -> torch.Tensor:
-        return self.head(mu)  # (B, latent) -> (B, n_classes)
+        """(B, latent) -> (B, n_classes): the head's logits, or the members' mean log-probabilities."""
+        if not self.members:
+            return self.head(mu)
+        return torch.stack([F.log_softmax(m, 1) for m in self.member_logits(mu)]).mean(0)
 
     def add(self, z: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
         """(B, latent) + the code of each row's class ((B,) int64) -> (B, latent)."""
@@ -136,17 +159,32 @@ class AudioToImage(nn.Module):
             cfg_enc = cfg if not cfg.vae else ModelConfig(**{**cfg.to_dict(), "latent": 2 * cfg.latent, "vae": False})
             self.encoder = Encoder(cfg_enc)
         else:
-            self.encoder = TemporalEncoder(cfg)
-        self.codes = ClassCodes(cfg.latent, cfg.n_classes) if cfg.n_classes else None
+            k = cfg.class_encoders
+            if k and not cfg.n_classes:
+                raise UserError(f"model_config class_encoders {k} needs class codes (n_classes 2+), got n_classes 0")
+            main = ModelConfig(**{**cfg.to_dict(), "latent": cfg.latent - k * CLASS_LATENT, "class_encoders": 0}) if k else cfg
+            self.encoder = TemporalEncoder(main)
+            own = ModelConfig(**{**main.to_dict(), "latent": CLASS_LATENT, "frame_order": CLASS_FRAME_ORDER})
+            self.class_encoders = nn.ModuleList(TemporalEncoder(own) for _ in range(k))  # none: no weights
+        self.codes = ClassCodes(cfg.latent, cfg.n_classes, cfg.class_encoders) if cfg.n_classes else None
         self.decoder = Decoder(cfg)
 
     def encode(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(B, 104) -> (mean latent (B, latent), log-variance (B, latent) or None)."""
+        """(B, 104) -> (mean latent (B, latent), log-variance (B, latent) or None); with class encoders the latent
+        is the main encoder's (B, latent - k*CLASS_LATENT) followed by each class encoder's (B, CLASS_LATENT)."""
         h = self.encoder(feats)
+        if self.cfg.class_encoders:
+            h = torch.cat([h, *(e(feats) for e in self.class_encoders)], dim=1)
         if not self.cfg.vae:
             return h, None
         mu, logvar = h.chunk(2, dim=1)
         return mu, logvar.clamp(-10, 10)
+
+    def for_decoder(self, z: torch.Tensor) -> torch.Tensor:
+        """Training: (B, latent) -> the same values, with the class encoders' dimensions cut from the graph, so the
+        image terms train the main encoder and the class term alone trains the class encoders."""
+        k = self.cfg.class_encoders * CLASS_LATENT
+        return z if not k else torch.cat([z[:, : self.cfg.latent - k], z[:, self.cfg.latent - k:].detach()], dim=1)
 
     def latent(self, feats: torch.Tensor) -> torch.Tensor:
         """(B, 104) -> the decoder's input at inference (B, latent): the mean latent, plus its predicted class's code."""

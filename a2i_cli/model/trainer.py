@@ -95,11 +95,17 @@ class Trainer:
         recipe = recipe_from_dict(prepared.meta.get("feature_recipe"), str(cfg.prepared))
         over_sound = recipe.over_sound
         icw_given, codes_given = cfg.image_class_weight is not None, cfg.class_codes is not None
+        encoders_given = cfg.class_encoders is not None
         cfg = self.cfg = cfg.resolved(prepared.rows["CLASS2"].nunique(), over_sound)  # --arch auto and the recipe
         cfg.model.image_size = check_image_size(prepared.image_size, f"the image size of {cfg.prepared}")
         trained_classes = prepared.rows["CLASS2"].iloc[prepared.indices("train")].nunique()  # = len(TrainData.classes)
         cfg.model.n_classes = class_codes(cfg, trained_classes, codes_given)
         cfg.class_codes = bool(cfg.model.n_classes)  # args.yaml records what the run does
+        if cfg.model.class_encoders and not cfg.model.n_classes:
+            if encoders_given:
+                raise UserError("--class-encoders: the class encoders read the class the class codes draw, and this "
+                                "run has none (see --class-codes); pass --class-encoders 0")
+            cfg.model.class_encoders = cfg.class_encoders = 0  # the recipe's, without class codes: off
         self.device = pick_device(cfg.device)
         self.classifier = load_or_train_classifier(prepared, log=log) if cfg.classifier else None
         seed_everything(cfg.seed)  # after the classifier: a cached or fresh one must not change the run
@@ -207,6 +213,7 @@ class Trainer:
                  f"feature noise {cfg.aug_noise:g}, frame shift {cfg.aug_shift}, voice offset {cfg.aug_offset:g}, mask {cfg.aug_mask:g}, warp {cfg.aug_warp:g}, "
                  f"image class weight {cfg.image_class_weight:g}, class codes {'on' if cfg.model.n_classes else 'off'}, "
                  f"{'' if cfg.model.arch == Arch.seed else 'frame order ' + ('on' if cfg.model.frame_order else 'off') + ', '}"
+                 f"{f'class encoders {cfg.model.class_encoders}, ' if cfg.model.n_classes else ''}"
                  f"lr {cfg.lr:g} {cfg.lr_schedule}, EMA {cfg.ema:g}; "
                  f"best.pt: {self.selection()}"]
         for label, s in (("mean training image", b.baseline), ("class-mean oracle", b.oracle)):
