@@ -84,6 +84,8 @@ def test_recipes_options_and_files():
                 {"class_encoders": 2, "latent": 32}, {"class_encoders": 1, "arch": "seed"}):
         with pytest.raises(UserError, match="class_encoders"):
             ModelConfig(**{"arch": "a2i", "image_size": 32, **bad})
+    with pytest.raises(UserError, match="M parameters is more than a2i builds"):  # a hostile file: 8 wide encoders
+        ModelConfig(arch="a2i", image_size=32, n_classes=2, temporal_channels=2048, class_encoders=7)
     with pytest.raises(UserError, match="class_encoders 2 needs class codes"):
         build_model(ModelConfig(arch="a2i", image_size=32, class_encoders=2))
 

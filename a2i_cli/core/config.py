@@ -146,6 +146,9 @@ class ModelConfig:
             raise UserError(f"encoder widths must be 1 to 8 layers of 1..{MAX_WIDTH}, got {self.encoder_widths}")
         chain = [N_FEATURES, *self.encoder_widths, self.latent * 2]
         params = sum(a * b for a, b in zip(chain[:-1], chain[1:])) + self.latent * 256 * 16 + 2 * self.n_classes * self.latent
+        if self.arch == Arch.a2i:  # the temporal encoders: 3 convolutions and a 512-wide head each
+            c = self.temporal_channels
+            params += (1 + self.class_encoders) * (39 * c + 6 * c * c + (10 * c + 2 * self.latent) * 512)
         if params > MAX_PARAMS:
             raise UserError(f"a model of about {params / 1e6:.0f} M parameters is more than a2i builds (at most "
                             f"{MAX_PARAMS / 1e6:.0f} M)")
