@@ -66,9 +66,9 @@ def test_recipes_options_and_files():
     assert TrainConfig(model=ModelConfig(arch="seed")).resolved(10, over_sound=True).model.class_encoders == 0
     with pytest.raises(UserError, match="--class-encoders: --arch seed is"):
         TrainConfig(class_encoders=1, model=ModelConfig(arch="seed")).resolved(10)
-    with pytest.raises(UserError, match=r"--arch seed \(what --arch auto trains on data of one class\)"):
+    with pytest.raises(UserError, match=r"needs data with 2\+ classes \(this data has one\); leave the option out"):
         TrainConfig(class_encoders=1).resolved(1)
-    with pytest.raises(UserError, match="--latent 32 leaves no room for --class-encoders 2 .2 x 16.*--latent 48"):
+    with pytest.raises(UserError, match="--latent 32 leaves no room for --class-encoders 2 .2 x 16.*--latent above 32"):
         TrainConfig(class_encoders=2, model=ModelConfig(arch="a2i", latent=32)).resolved(10)
     with pytest.raises(UserError, match="--class-encoders: .* a VAE"):
         TrainConfig(class_encoders=2, model=ModelConfig(arch="a2i", vae=True)).resolved(10)
@@ -111,6 +111,19 @@ def test_train_generate_export_and_resume(tiny_data, prepared, in_tmp):
     r = runner.invoke(app, ["train", "--resume", str(in_tmp / "runs/train/ce"), "--epochs", "2"])
     assert r.exit_code == 0, r.output
     assert torch.load(in_tmp / "runs/train/ce/weights/last.pt", weights_only=True)["epoch"] == 2
-    r = runner.invoke(app, [*base, "--name", "nocodes", "--class-encoders", "1", "--no-class-codes"])
-    assert r.exit_code != 0 and "--class-encoders" in r.output and "Traceback" not in r.output
-    assert not (in_tmp / "runs/train/nocodes").exists()
+    for off, why in ((["--no-class-codes"], "class codes: --no-class-codes"),
+                     (["--class-weight", "0"], "class codes: the class term picks the code: it needs --class-weight > 0")):
+        r = runner.invoke(app, [*base, "--name", "nocodes", "--class-encoders", "1", *off])
+        assert r.exit_code != 0 and why in " ".join(r.output.split()) and "Traceback" not in r.output
+        assert not (in_tmp / "runs/train/nocodes").exists()
+    for blob_field, value, want in (("model_config", 1, "train_config records class_encoders 2, but its model_config 1"),
+                                    ("train_config", 0, "train_config records class_encoders 0, but its model_config 2")):
+        last = in_tmp / "runs/train/ce/weights/last.pt"  # a hand edit: the two records disagree
+        blob = torch.load(last, weights_only=True)
+        blob[blob_field]["class_encoders"] = value
+        torch.save(blob, in_tmp / "edited.pt")
+        edited = in_tmp / f"runs/train/edit-{blob_field}"
+        (edited / "weights").mkdir(parents=True)
+        (in_tmp / "edited.pt").rename(edited / "weights/last.pt")
+        r = runner.invoke(app, ["train", "--resume", str(edited), "--epochs", "3"])
+        assert r.exit_code != 0 and want in " ".join(r.output.split()) and "Traceback" not in r.output, r.output

@@ -235,9 +235,11 @@ class TrainConfig:
             raise UserError(f"--no-frame-order: --arch seed{why} is the student project's model exactly and reads the "
                             "features with an MLP, not as frames; use --arch a2i, or leave the option out")
         if arch == Arch.seed and self.class_encoders:
-            why = "" if self.model.arch == Arch.seed else " (what --arch auto trains on data of one class)"
-            raise UserError(f"--class-encoders: --arch seed{why} is the student project's model exactly and has no "
-                            "class codes; use --arch a2i, or leave the option out")
+            if self.model.arch == Arch.seed:
+                raise UserError("--class-encoders: --arch seed is the student project's model exactly and has no class "
+                                "codes; use --arch a2i, or leave the option out")
+            raise UserError("--class-encoders: the class encoders read the class that class codes draw, which needs data "
+                            "with 2+ classes (this data has one); leave the option out")
         recipe = RECIPES[arch.value] | (SOUND_RECIPES[arch.value] if over_sound else {})
         values = {k: recipe[k] if getattr(self, k) is None else getattr(self, k) for k in RECIPE_FIELDS}
         if self.model.vae and values["class_encoders"]:
@@ -250,7 +252,8 @@ class TrainConfig:
             k = values["class_encoders"] = min(k, self.model.latent // (2 * CLASS_LATENT))
         if arch == Arch.a2i and k and self.model.latent <= k * CLASS_LATENT:
             raise UserError(f"--latent {self.model.latent} leaves no room for --class-encoders {k} ({k} x {CLASS_LATENT} "
-                            f"latent dimensions): pass --latent {k * CLASS_LATENT + 16} or more, or fewer --class-encoders")
+                            f"latent dimensions, and the main encoder gets the rest): pass a --latent above "
+                            f"{k * CLASS_LATENT} (the recipe leaves the main encoder half), or fewer --class-encoders")
         model = ModelConfig(**{**asdict(self.model), "arch": arch, "frame_order": values["frame_order"],
                                "class_encoders": values["class_encoders"]})
         return TrainConfig(**{**{f.name: getattr(self, f.name) for f in fields(self)}, **values, "model": model})

@@ -74,11 +74,16 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def no_codes_why(cfg: TrainConfig, n_classes: int) -> str:
+    """Why class codes cannot work in this run ("" when they can)."""
+    return ("it needs data with 2+ classes" if n_classes < 2 else "--arch seed (the student project's model exactly) has no class codes" if cfg.model.arch == Arch.seed
+            else "the class term picks the code: it needs --class-weight > 0" if not cfg.class_weight else "")
+
+
 def class_codes(cfg: TrainConfig, n_classes: int, given: bool) -> int:
     """The model's number of class codes: the training classes when --class-codes applies, else 0. The recipe's
     codes are off where they cannot work (one class, --arch seed, no class term); an explicit --class-codes there is an error."""
-    why = ("it needs data with 2+ classes" if n_classes < 2 else "--arch seed (the student project's model exactly) has no class codes" if cfg.model.arch == Arch.seed
-           else "the class term picks the code: it needs --class-weight > 0" if not cfg.class_weight else "")
+    why = no_codes_why(cfg, n_classes)
     if cfg.class_codes and why and given:
         raise UserError(f"--class-codes: {why} (or pass --no-class-codes)")
     return n_classes if cfg.class_codes and not why else 0
@@ -103,8 +108,9 @@ class Trainer:
         cfg.class_codes = bool(cfg.model.n_classes)  # args.yaml records what the run does
         if cfg.model.class_encoders and not cfg.model.n_classes:
             if encoders_given:
-                raise UserError("--class-encoders: the class encoders read the class the class codes draw, and this "
-                                "run has none (see --class-codes); pass --class-encoders 0")
+                why = no_codes_why(cfg, trained_classes) or "--no-class-codes"
+                raise UserError(f"--class-encoders: the class encoders read the class that class codes draw, and this "
+                                f"run has none (class codes: {why}); leave the option out or pass --class-encoders 0")
             cfg.model.class_encoders = cfg.class_encoders = 0  # the recipe's, without class codes: off
         self.device = pick_device(cfg.device)
         self.classifier = load_or_train_classifier(prepared, log=log) if cfg.classifier else None
@@ -145,6 +151,11 @@ class Trainer:
         if recorded_codes != self.cfg.model.n_classes:  # the run's data and class_codes decide it; the file must agree
             raise UserError(f"{run} cannot be resumed: its model_config records n_classes {short(repr(recorded_codes), 40)}, "
                             f"but the run trains {self.cfg.model.n_classes} class codes; start a new run")
+        recorded_encoders = blob["model_config"].get("class_encoders", 0)
+        if recorded_encoders != self.cfg.model.class_encoders:  # train_config decides it; model_config must agree
+            raise UserError(f"{run} cannot be resumed: its train_config records class_encoders "
+                            f"{short(repr(cfg.class_encoders), 40)}, but its model_config {short(repr(recorded_encoders), 40)}; "
+                            "start a new run")
         why = weights_mismatch(self.model, blob["state_dict"])
         if why:
             raise UserError(f"{run} cannot be resumed: {why}; start a new run")
