@@ -10,8 +10,8 @@ Engines:
     eager   the checkpoint's nn.Module in eval mode (the reference)
     export  a torch.export program (`a2i export` writes one as .pt2; normalisation and
             uint8 conversion are baked into the graph, the config travels as extra file)
-    fused   the encoder in PyTorch, the decoder as one C++ op (a2i::decoder) with the
-            BatchNorms folded into the convolutions, writing uint8 HWC directly
+    fused   the encoders as matrix products (fast_encoder.py), the decoder as one C++ op
+            (a2i::decoder) with the BatchNorms folded into the convolutions, writing uint8 HWC directly
     onnx    the checkpoint exported to ONNX in memory when the engine is made (a few seconds),
             run by an ONNX Runtime session with as many threads as torch has in the process
             that runs it (one per worker); needs the a2i[onnx] extra (onnx_export.py)
@@ -41,6 +41,7 @@ from ..model.network import LEAKY_SLOPE, to_uint8
 from . import onnx_export, ops
 from .auto import AutoChoice, auto_engine
 from .fold import fold_decoder  # noqa: F401  (also imported from here by tests and benchmarks)
+from .fast_encoder import FastEncoder
 from .export import export_program, load_program
 
 
@@ -84,7 +85,11 @@ class Engine:
             raise UserError(f"engine {self.name} runs from features to images in one piece; use eager or fused")
         feats = self._normalised(raw_feats)
         with torch.inference_mode():
-            return self.model.encode(feats)[0].numpy()
+            return self._mean(feats).numpy()
+
+    def _mean(self, feats: torch.Tensor) -> torch.Tensor:
+        """(B, 104) normalised -> (B, latent) mean latents (engines that draw latents)."""
+        return self.model.encode(feats)[0]
 
     def draw(self, latents: np.ndarray) -> np.ndarray:
         """(B, latent) mean latents (from encode(), maybe averaged) -> (B, S, S, 3) uint8; the class code of the class
@@ -126,12 +131,16 @@ class FusedEngine(Engine):
         weights, self.biases = fold_decoder(loaded.model)
         self.weights = [ops.pack_weight(w) for w in weights]  # packed once, reused every call
         self.model = loaded.model
+        self.fast = FastEncoder(loaded.model)  # the encoders as matrix products (fast_encoder.py)
         note = ops.isa_request_note()  # an A2I_ISA this CPU cannot run is said where the work is reported
         self.choice = f"{ops.isa()} kernels" + (f"; {note}" if note else "")
 
     def _forward_uint8(self, feats: torch.Tensor) -> torch.Tensor:
-        z = self.model.latent(feats).contiguous()  # (B, latent): the mean latent for a VAE (+ its class code)
+        z = self.fast.latent(feats).contiguous()  # (B, latent): the mean latent for a VAE (+ its class code)
         return self._draw_uint8(z)
+
+    def _mean(self, feats: torch.Tensor) -> torch.Tensor:
+        return self.fast.mean(feats)
 
     def _draw_uint8(self, z: torch.Tensor) -> torch.Tensor:
         return ops.decoder(z, self.weights, self.biases, LEAKY_SLOPE, True)  # (B, S, S, 3) uint8
