@@ -1,0 +1,42 @@
+"""benchmarks/voice_loso.py, the full-model leave-one-speaker-out table of docs/quality.md, runs and refuses bad input."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FSDD = REPO.parent / "shared" / "data" / "fsdd"
+SCRIPT = str(REPO / "benchmarks" / "voice_loso.py")
+
+
+@pytest.mark.skipif(not FSDD.is_dir(), reason=f"shared data absent: {FSDD} (see shared/data/README.md)")
+def test_two_specs_one_fold_print_their_rows():
+    res = subprocess.run([sys.executable, SCRIPT, "--epochs", "1", "--seeds", "0", "--folds", "george", "--image-size", "32",
+                          "--spec", '{"default": {}, "ce0": {"class_encoders": 0}}', "--shared-data", str(FSDD.parent)],
+                         capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, res.stderr[-3000:]
+    rows = dict(re.findall(r"^\| (\S+), 0 \| ([\d.]+)% \| [\d.]+% \|$", res.stdout, re.M))
+    assert set(rows) == {"default", "ce0"}, res.stdout
+    assert all(0 <= float(a) <= 100 for a in rows.values())
+    assert "default: worst voice george" in res.stdout
+
+
+@pytest.mark.parametrize("args,says", [
+    (["--spec", "{"], "--spec: not JSON"),
+    (["--spec", '{"a": {"nope": 1}}'], "spec 'a': unknown fields nope"),
+    (["--spec", '{"a": {"epochs": 3}}'], "spec 'a': unknown fields epochs"),
+    (["--spec", '{"a": {"class_encoders": 9}}'], "spec 'a': --class-encoders must be between 0 and 7"),
+    (["--spec", '{"../x": {}}'], "spec '../x': name it with"),
+    (["--spec", "[]"], "give an object of named specs"),
+    (["--folds", "nobody"], "--folds 'nobody'"),
+    (["--seeds", "-1"], "--seeds '-1'"),
+    (["--image-size", "48"], "--image-size of 32, 64, 128 or 256"),
+    (["--shared-data", "/nonexistent"], "--shared-data /nonexistent: needs fsdd/*.wav"),
+])
+def test_bad_arguments_are_usage_errors(args, says):
+    res = subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2 and says in res.stderr and "Traceback" not in res.stderr, res.stderr
