@@ -47,8 +47,12 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--image-size", type=int, default=256)
     args = ap.parse_args()
-    if args.threads < 0 or not 1 <= args.batch <= 4096 or args.image_size not in (32, 64, 128, 256):
-        ap.error("--threads 0 or more, --batch 1 to 4096, --image-size 32, 64, 128 or 256")
+    if not 0 <= args.threads <= 1024:
+        ap.error(f"--threads {args.threads}: give 0 (torch's default) to 1024")
+    if not 1 <= args.batch <= 4096:
+        ap.error(f"--batch {args.batch}: give 1 to 4096")
+    if args.image_size not in (32, 64, 128, 256):
+        ap.error(f"--image-size {args.image_size}: give 32, 64, 128 or 256")
     if not ops.has_ops():
         ap.error(f"the C++ ops did not load ({ops.ops_reason()}); {ops.BUILD_HINT}")
     if args.threads:

@@ -41,7 +41,8 @@ from a2i_cli.model.classifier import load_or_train_classifier  # noqa: E402
 
 SPEAKERS = ("george", "jackson", "lucas", "yweweler")
 SHARED_DATA = REPO / ".." / "shared" / "data"
-NOT_IN_SPEC = {"prepared", "epochs", "seed", "name", "runs_root", "exist_ok", "classifier"}  # the script sets these
+NOT_IN_SPEC = {"prepared", "epochs", "seed", "name", "runs_root", "exist_ok", "classifier",  # the script sets these
+               "model", "tensorboard"}  # not options of a spec: the architecture is a2i's default
 STATE: dict = {}  # the forked workers' shared inputs: prepared folds, work folder, digit reader
 
 
@@ -64,11 +65,17 @@ def check_spec(text: str) -> dict:
         raise ValueError(f"not JSON ({e.msg})") from None
     if not isinstance(specs, dict) or not specs or not all(isinstance(v, dict) for v in specs.values()):
         raise ValueError('give an object of named specs, e.g. {"default": {}}')
+    types = {f.name: str(f.type) for f in fields(TrainConfig)}
     for tag, spec in specs.items():
         bad = sorted(set(spec) - allowed)
-        if bad or not tag.replace("-", "").replace("_", "").replace(".", "").isalnum():
-            raise ValueError(f"spec {tag!r}: {'unknown fields ' + ', '.join(bad) if bad else 'name it with letters, digits, - _ .'}"
-                             f"{'' if not bad else ' (choose from ' + ', '.join(sorted(allowed)) + ')'}")
+        if bad:
+            raise ValueError(f"spec {tag!r}: unknown fields {', '.join(bad)} (choose from {', '.join(sorted(allowed))})")
+        if not 1 <= len(tag) <= 40 or not tag.replace("-", "").replace("_", "").replace(".", "").isalnum() or tag[0] == ".":
+            raise ValueError(f"spec {tag!r}: name it with 1 to 40 letters, digits, - _ . (not starting with .)")
+        for key, value in spec.items():  # JSON scalars of the field's type (a float where a whole number goes fails here)
+            whole = "int" in types[key] and "float" not in types[key]
+            if value is None or isinstance(value, (list, dict)) or (whole and (type(value) is not int)):
+                raise ValueError(f"spec {tag!r}: {key} {value!r} is not {'a whole number' if whole else 'a value it takes'}")
         try:
             TrainConfig(**spec)
         except (UserError, TypeError, ValueError) as e:
@@ -93,17 +100,21 @@ def main() -> None:
         specs = check_spec(args.spec)
     except ValueError as e:
         ap.error(f"--spec: {e}")
-    folds = [s for s in args.folds.split(",") if s]
+    folds = list(dict.fromkeys(s for s in args.folds.split(",") if s))  # each once: a run folder per fold and seed
     if not folds or any(s not in SPEAKERS for s in folds):
         ap.error(f"--folds {args.folds!r}: a comma list of {', '.join(SPEAKERS)}")
     try:
-        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+        seeds = list(dict.fromkeys(int(s) for s in args.seeds.split(",") if s.strip()))
         if not seeds or any(not 0 <= s <= MAX_SEED for s in seeds):
             raise ValueError
     except ValueError:
         ap.error(f"--seeds {args.seeds!r}: a comma list of whole numbers from 0 to {MAX_SEED}")
-    if args.epochs < 1 or not 1 <= args.jobs <= 64 or args.image_size not in (32, 64, 128, 256):
-        ap.error("give at least one epoch, 1 to 64 jobs and an --image-size of 32, 64, 128 or 256")
+    if not 1 <= args.epochs <= 100_000:
+        ap.error(f"--epochs {args.epochs}: give 1 to 100000")
+    if not 1 <= args.jobs <= 64:
+        ap.error(f"--jobs {args.jobs}: give 1 to 64")
+    if args.image_size not in (32, 64, 128, 256):
+        ap.error(f"--image-size {args.image_size}: give 32, 64, 128 or 256")
     need = [args.shared_data / "fsdd", args.shared_data / "mnist" / "mnist_digits_a.npz"]
     if not need[0].is_dir() or not any(need[0].glob("*.wav")) or not need[1].is_file():
         ap.error(f"--shared-data {args.shared_data}: needs fsdd/*.wav and mnist/mnist_digits_a.npz (../shared/data)")

@@ -60,3 +60,15 @@ def test_the_fused_engine_encodes_with_it_and_the_benchmark_runs(tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     assert len(re.findall(r"^\| class encoders [03] \| [\d.]+ \| [\d.]+ \| [\d.]+x \|", res.stdout, re.M)) == 2, res.stdout
+
+
+@pytest.mark.parametrize("args,says", [(["--threads", "99999999999999999999"], "--threads 99999999999999999999: give 0"),
+                                       (["--batch", "0"], "--batch 0: give 1 to 4096")])
+def test_bench_encoder_bad_arguments_are_usage_errors(args, says):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_encoder.py"
+    res = subprocess.run([sys.executable, str(bench), *args], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2 and says in res.stderr and "Traceback" not in res.stderr, res.stderr

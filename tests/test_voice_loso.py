@@ -34,7 +34,12 @@ def test_two_specs_one_fold_print_their_rows():
     (["--spec", "[]"], "give an object of named specs"),
     (["--folds", "nobody"], "--folds 'nobody'"),
     (["--seeds", "-1"], "--seeds '-1'"),
-    (["--image-size", "48"], "--image-size of 32, 64, 128 or 256"),
+    (["--image-size", "48"], "--image-size 48: give 32, 64, 128 or 256"),
+    (["--jobs", "0"], "--jobs 0: give 1 to 64"),
+    (["--spec", '{"a": {"model": {"vae": true}}}'], "spec 'a': unknown fields model"),
+    (["--spec", '{"a": {"batch_size": 1.5}}'], "spec 'a': batch_size 1.5 is not a whole number"),
+    (["--spec", '{"a": {"lr": null}}'], "spec 'a': lr None is not a value it takes"),
+    (["--spec", '{"%s": {}}' % ("x" * 41)], "name it with 1 to 40"),
     (["--shared-data", "/nonexistent"], "--shared-data /nonexistent: needs fsdd/*.wav"),
 ])
 def test_bad_arguments_are_usage_errors(args, says):
