@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from .choices import Arch, Backend, Device, Engine, ExportFormat, ImageFormat, Loss, Schedule, SplitMethod, Window  # noqa: F401
+from .class_encoders import CLASS_LATENT, MAX_CLASS_ENCODERS, resolve_class_encoders  # noqa: F401
 from .checks import MAX_SEED, at_least, between, check_name, check_seed, choice, defaults, finite  # noqa: F401
 from .errors import UserError, short
 from .recipes import RECIPE_FIELDS, RECIPES, SOUND_RECIPES  # noqa: F401
@@ -101,8 +102,6 @@ class DemoDataConfig:
 
 
 SEED_ENCODER = (1024, 768, 512, 256)
-CLASS_LATENT = 16  # latent dimensions of each class encoder (ModelConfig.class_encoders)
-MAX_CLASS_ENCODERS = 7
 MAX_WIDTH = 8192  # a config asking for wider layers is refused (a hostile checkpoint must not exhaust memory)
 MAX_PARAMS = 100_000_000
 
@@ -234,26 +233,10 @@ class TrainConfig:
             why = "" if self.model.arch == Arch.seed else " (what --arch auto trains on data of one class)"
             raise UserError(f"--no-frame-order: --arch seed{why} is the student project's model exactly and reads the "
                             "features with an MLP, not as frames; use --arch a2i, or leave the option out")
-        if arch == Arch.seed and self.class_encoders:
-            if self.model.arch == Arch.seed:
-                raise UserError("--class-encoders: --arch seed is the student project's model exactly and has no class "
-                                "codes; use --arch a2i, or leave the option out")
-            raise UserError("--class-encoders: the class encoders read the class that class codes draw, which needs data "
-                            "with 2+ classes (this data has one); leave the option out")
         recipe = RECIPES[arch.value] | (SOUND_RECIPES[arch.value] if over_sound else {})
         values = {k: recipe[k] if getattr(self, k) is None else getattr(self, k) for k in RECIPE_FIELDS}
-        if self.model.vae and values["class_encoders"]:
-            if self.class_encoders:
-                raise UserError("--class-encoders: the class encoders add fixed dimensions to the latent, which a VAE "
-                                "samples; pass --class-encoders 0 with --vae")
-            values["class_encoders"] = 0  # the recipe's, with a VAE: off
-        k = values["class_encoders"]
-        if self.class_encoders is None:  # the recipe's leave at least half the latent to the main encoder
-            k = values["class_encoders"] = min(k, self.model.latent // (2 * CLASS_LATENT))
-        if arch == Arch.a2i and k and self.model.latent <= k * CLASS_LATENT:
-            raise UserError(f"--latent {self.model.latent} leaves no room for --class-encoders {k} ({k} x {CLASS_LATENT} "
-                            f"latent dimensions, and the main encoder gets the rest): pass a --latent above "
-                            f"{k * CLASS_LATENT} (the recipe leaves the main encoder half), or fewer --class-encoders")
+        values["class_encoders"] = resolve_class_encoders(self.class_encoders, values["class_encoders"], arch,
+                                                          self.model.arch == Arch.auto, self.model.vae, self.model.latent)
         model = ModelConfig(**{**asdict(self.model), "arch": arch, "frame_order": values["frame_order"],
                                "class_encoders": values["class_encoders"]})
         return TrainConfig(**{**{f.name: getattr(self, f.name) for f in fields(self)}, **values, "model": model})
