@@ -47,6 +47,7 @@ from a2i_cli.core.config import IMAGE_SIZES, DemoDataConfig, ModelConfig, Prepar
 from a2i_cli.data.demo_data import make_demo_dataset  # noqa: E402
 from a2i_cli.data.prepare import prepare  # noqa: E402
 from a2i_cli.eval.frechet import frechet_of_images  # noqa: E402
+from a2i_cli.model.network import to_uint8  # noqa: E402
 from a2i_cli.model.trainer import Trainer  # noqa: E402
 from digit_reader import DigitReader, used_indices  # noqa: E402
 from video_quality import video_table  # noqa: E402
@@ -112,7 +113,25 @@ def train_model(prepared: Path, work: Path, name: str, spec: dict, epochs: int, 
         scores["fd"] = frechet_of_images(gen, trainer.data.y_test, reader.features)
     out = {"arch": str(trainer.cfg.model.arch), "epochs": epochs, "best_epoch": int(best["epoch"]),
            "seconds": round(time.perf_counter() - t0, 1), **{m: float(scores[m]) for m in METRICS}}
+    if reader is not None and getattr(trainer.model, "codes", None) is not None:
+        out |= heard_and_drawn(trainer, reader)
     return out, trainer
+
+
+@torch.no_grad()
+def heard_and_drawn(trainer: Trainer, reader: DigitReader) -> dict:
+    """With class codes the picture draws the class the head predicts, so "read as spoken" splits in two:
+    `heard`, the head's accuracy on the test rows, and `drawn`, the reader's rate on the pictures drawn with
+    each row's true class forced (how legibly the decoder draws a class it is told)."""
+    model, data = trainer.model.eval(), trainer.data
+    mu, _ = model.encode(torch.from_numpy(data.x_test))  # (N, latent)
+    index = {c: i for i, c in enumerate(data.classes)}
+    true = torch.tensor([index.get(c, -1) for c in data.test_labels])  # (N,); -1: a class training never saw
+    heard = float((model.codes.logits(mu).argmax(1) == true).float().mean())
+    known = true >= 0
+    forced = to_uint8(model.decoder(model.codes.add(mu[known], true[known]))).numpy()  # (K, S, S, 3)
+    labels = [c for c, k in zip(data.test_labels, known.tolist()) if k]
+    return {"heard": heard, "drawn": reader.accuracy(forced, labels) if labels else float("nan")}
 
 
 def baselines(trainer: Trainer, reader: DigitReader | None) -> dict:

@@ -6,7 +6,9 @@ digit reader on the held-out speaker's test rows. bench_quality.py trains one mo
 also the seed architecture; this script runs only the specs asked for, over every fold and seed,
 two trainings at a time with one thread each (about 9 minutes per training on one core here, so
 four folds and three seeds take about 55 minutes). It prints one row per spec and seed, and
-their mean with the worst voice: the tables of docs/quality.md#voices-never-heard.
+their mean with the worst voice: the tables of docs/quality.md#voices-never-heard. With class codes each
+training's line splits the read rate in two: "heard", the class head's accuracy (the class the picture
+draws), and "drawn", the reader's rate on pictures drawn with the true class forced.
 
     python benchmarks/voice_loso.py                                   # plain defaults, seeds 0-2
     python benchmarks/voice_loso.py --spec '{"pooled": {"frame_order": false}}' --seeds 0,1,2
@@ -139,7 +141,8 @@ def main() -> None:
             for r in pool.imap_unordered(_job, jobs):
                 results.append(r)
                 sc = r[3]
-                print(f"{r[2]} seed {r[1]} {r[0]}: read {sc['class_acc']:.1%}, SSIM {sc['ssim']:.3f}, MSE {sc['mse']:.0f}, "
+                split = f" (heard {sc['heard']:.1%}, drawn {sc['drawn']:.1%})" if "heard" in sc else ""
+                print(f"{r[2]} seed {r[1]} {r[0]}: read {sc['class_acc']:.1%}{split}, SSIM {sc['ssim']:.3f}, MSE {sc['mse']:.0f}, "
                       f"best epoch {sc['best_epoch']}, {sc['seconds']:.0f} s", flush=True)
     acc = {(tag, seed, s): sc["class_acc"] for s, seed, tag, sc in results}
     print(f"\ndigit read as spoken, held-out speaker ({args.epochs} epochs, {args.image_size} px; "

@@ -29,7 +29,11 @@ recording's coefficients 2-13 minus their mean over its frames, then normalised 
 (label smoothing 0.1), `ema-0.99`, `ema-0.998` (scored through a moving average of the weights),
 `drop-0.5` (dropout 0.5 in the encoder's head, not 0.2), `width-256`, `width-64` (encoder
 channels, not 128), `ens-3`, `ens-3-pooled`, `ens-5-pooled` (3 or 5 encoders trained apart, their
-probabilities averaged; `pooled`: each reads the frames pooled over time, as `--class-encoders`).
+probabilities averaged; `pooled`: each reads the frames pooled over time, as `--class-encoders`),
+and on `ens-3-pooled`: `-smooth` (label smoothing 0.1), `-spknorm` (each speaker's features
+normalised by that speaker's own mean and std, the test voice's too: Kaldi's per-speaker CMVN,
+which needs a voice's rows before its first is read) and `-adv` (a speaker adversary through a
+gradient reversal, scale 0.3, so each encoder is pushed to forget the training voices).
 """
 from __future__ import annotations
 
@@ -85,10 +89,33 @@ def shift_tta(predict, x: torch.Tensor) -> torch.Tensor:
     return probs
 
 
-def cmvn(raw: np.ndarray) -> np.ndarray:
+def cmvn(raw: np.ndarray, folders: np.ndarray) -> np.ndarray:
     v = raw.reshape(len(raw), N_FRAMES, N_COEFFS).copy()
     v[:, :, 1:] -= v[:, :, 1:].mean(1, keepdims=True)
     return v.reshape(len(raw), -1)
+
+
+def speaker_norm(raw: np.ndarray, folders: np.ndarray) -> np.ndarray:
+    """Each folder's (speaker's) coefficients minus their mean and over their std, over its rows and frames (Kaldi's
+    per-speaker CMVN): needs all of a new voice's rows before the first is read, so it is a probe, not a product path."""
+    v = raw.reshape(len(raw), N_FRAMES, N_COEFFS).astype(np.float64)
+    for f in np.unique(folders):
+        s = folders == f
+        v[s] = (v[s] - v[s].mean((0, 1), keepdims=True)) / (v[s].std((0, 1), keepdims=True) + 1e-6)
+    return v.reshape(len(raw), -1).astype(np.float32)
+
+
+class _Reverse(torch.autograd.Function):
+    """Identity forward; the gradient times -scale backward (a gradient reversal layer, Ganin and Lempitsky 2015)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, scale: float) -> torch.Tensor:
+        ctx.scale = scale
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        return -ctx.scale * grad, None
 
 
 def tilt(b: int, n_mels: int, std: float = 2.0) -> torch.Tensor:
@@ -135,6 +162,10 @@ VARIANTS = {  # name -> what differs from the recipe: aug (train batch), mixup (
     "ens-3": {"ensemble": 3},
     "ens-3-pooled": {"ensemble": 3, "model": {"frame_order": False}},
     "ens-5-pooled": {"ensemble": 5, "model": {"frame_order": False}},
+    "ens-3-pooled-smooth": {"ensemble": 3, "model": {"frame_order": False}, "smooth": 0.1},
+    "ens-3-pooled-spknorm": {"ensemble": 3, "model": {"frame_order": False}, "raw": speaker_norm},
+    "ens-3-pooled-adv": {"ensemble": 3, "model": {"frame_order": False}, "adversary": 0.3},
+    "ens-3-pooled-vtln": {"ensemble": 3, "model": {"frame_order": False}, "vtln": (0.15, 7)},
 }
 
 
@@ -151,7 +182,8 @@ def probe(prepared: Path, variant: str, seed: int, epochs: int) -> float:
     data = Prepared.load(prepared)
     classes = sorted(data.rows["CLASS2"].unique())
     labels = torch.tensor(data.rows["CLASS2"].map({c: i for i, c in enumerate(classes)}).to_numpy())
-    raw = spec.get("raw", lambda r: r)(data.features.astype(np.float32))  # (N, 104)
+    folders = data.rows["folder"].to_numpy()  # the speakers
+    raw = spec.get("raw", lambda r, f: r)(data.features.astype(np.float32), folders)  # (N, 104)
     tr, te = data.indices("train"), data.indices("test")
     norm = Normalizer.fit(raw[tr])  # the training rows' statistics, as prepare's
     x = torch.from_numpy(norm(raw))
@@ -163,25 +195,47 @@ def probe(prepared: Path, variant: str, seed: int, epochs: int) -> float:
         dct = torch.from_numpy(dct_matrix(r.n_mels, N_COEFFS)[1:].astype(np.float32))  # (12, n_mels)
         std = torch.from_numpy(norm.std).view(N_FRAMES, N_COEFFS)[:, 1:]  # (8, 12)
         eq = lambda b: F.pad((spec["eq"](b, r.n_mels) @ dct.T)[:, None, :] / std, (1, 0)).reshape(b, -1)  # noqa: E731
-    members = [train_member(spec, cfg, x[tr], labels[tr], len(classes), warp, eq, seed + ENSEMBLE_STRIDE * j)
+    speaker = torch.from_numpy(np.unique(folders, return_inverse=True)[1][tr])  # (N_train,) for the adversary
+    members = [train_member(spec, cfg, x[tr], labels[tr], len(classes), warp, eq, seed + ENSEMBLE_STRIDE * j, speaker)
                for j in range(spec.get("ensemble", 1))]
     with torch.no_grad():  # an ensemble averages its members' probabilities
-        scores = sum(shift_tta(m, x[te]) if spec.get("tta") else F.softmax(m(x[te]), 1) for m in members)
+        if "vtln" in spec:  # each row read at the warp factor its ensemble is surest of (max-likelihood VTLN)
+            width, steps = spec["vtln"]  # factors 1 - width ... 1 + width
+            fixed = FeatureWarp(recipe_from_dict(data.meta.get("feature_recipe"), str(prepared)), norm, width, steps)
+            probs = torch.stack([sum(F.softmax(m(warp_each(fixed, x[te], k)), 1) for m in members)
+                                 for k in range(steps)])  # (A, N, classes)
+            best = probs.max(2).values.argmax(0)  # (N,) the factor each row is surest at
+            scores = probs[best, torch.arange(len(best))]
+        else:
+            scores = sum(shift_tta(m, x[te]) if spec.get("tta") else F.softmax(m(x[te]), 1) for m in members)
     return float((scores.argmax(1) == labels[te]).float().mean())
+
+
+def warp_each(warp: FeatureWarp, x: torch.Tensor, k: int) -> torch.Tensor:
+    """(B, 104) normalised rows, every one warped by the k-th of `warp`'s matrices."""
+    raw = x.reshape(len(x), N_FRAMES, N_COEFFS) * warp.std + warp.mean  # (B, 8, 13)
+    ceps = torch.einsum("ij,bfj->bfi", warp.matrices[k], raw[:, :, 1:])  # (B, 8, 12)
+    return ((torch.cat([raw[:, :, :1], ceps], dim=2) - warp.mean) / warp.std).reshape(len(x), -1)
 
 
 ENSEMBLE_STRIDE = 100_000  # member j of training seed s is seeded s + 100000 j (member 0: the seed itself)
 
 
 def train_member(spec: dict, cfg: TrainConfig, xtr: torch.Tensor, ytr: torch.Tensor, n_classes: int,
-                 warp: FeatureWarp | None, eq, seed: int) -> torch.nn.Module:
-    """One encoder + linear head trained on (xtr (N, 104), ytr (N,)); returned in eval mode."""
+                 warp: FeatureWarp | None, eq, seed: int, speaker: torch.Tensor | None = None) -> torch.nn.Module:
+    """One encoder + linear head trained on (xtr (N, 104), ytr (N,)); returned in eval mode. With spec["adversary"] a
+    small head learns the training speaker (`speaker` (N,)) from the encoder's output through a gradient reversal,
+    so the encoder is pushed to forget the voice (its scale ramps up as in DANN)."""
     torch.manual_seed(seed)
     model = ModelConfig(**{"arch": "a2i", "image_size": 32, "frame_order": RECIPE["frame_order"], **spec.get("model", {})})
     encoder = spec.get("encoder", TemporalEncoder)(model)
     head = torch.nn.Linear(encoder.head[-1].out_features, n_classes)
     net = torch.nn.Sequential(encoder, head)
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    adv_scale = spec.get("adversary", 0.0)
+    adv = torch.nn.Sequential(torch.nn.Linear(encoder.head[-1].out_features, 64), torch.nn.ReLU(),
+                              torch.nn.Linear(64, int(speaker.max()) + 1)) if adv_scale else None
+    opt = torch.optim.Adam([*net.parameters(), *(adv.parameters() if adv else [])], lr=cfg.lr)
+    steps, step = cfg.epochs * -(-len(xtr) // cfg.batch_size), 0
     ema = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(spec["ema"]), use_buffers=True) if "ema" in spec else None
     aug, alpha, smooth = spec.get("aug", recipe_aug), spec.get("mixup", 0.0), spec.get("smooth", 0.0)
     for epoch in range(cfg.epochs):
@@ -200,8 +254,13 @@ def train_member(spec: dict, cfg: TrainConfig, xtr: torch.Tensor, ytr: torch.Ten
                 lam, other = float(np.random.beta(alpha, alpha)), torch.randperm(len(idx))
                 out = net(lam * xb + (1 - lam) * xb[other])
                 loss = lam * F.cross_entropy(out, yb) + (1 - lam) * F.cross_entropy(out, yb[other])
+            elif adv is not None:
+                h = encoder(xb)  # (B, latent)
+                ramp = adv_scale * (2 / (1 + np.exp(-10 * step / steps)) - 1)
+                loss = F.cross_entropy(head(h), yb) + F.cross_entropy(adv(_Reverse.apply(h, ramp)), speaker[idx])
             else:
                 loss = F.cross_entropy(net(xb), yb, label_smoothing=smooth)
+            step += 1
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -23,6 +23,10 @@ def test_two_specs_one_fold_print_their_rows():
     assert set(rows) == {"default", "ce0"}, res.stdout
     assert all(0 <= float(a) <= 100 for a in rows.values())
     assert "default: worst voice george" in res.stdout
+    # with class codes the read rate splits into the head's accuracy and the drawing of the true class
+    split = re.findall(r"^(\S+) seed 0 george: read ([\d.]+)% \(heard ([\d.]+)%, drawn ([\d.]+)%\)", res.stdout, re.M)
+    assert {s[0] for s in split} == {"default", "ce0"}, res.stdout
+    assert all(0 <= float(v) <= 100 for s in split for v in s[1:])
 
 
 @pytest.mark.parametrize("args,says", [
