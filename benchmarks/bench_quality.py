@@ -122,14 +122,15 @@ def train_model(prepared: Path, work: Path, name: str, spec: dict, epochs: int, 
 def heard_and_drawn(trainer: Trainer, reader: DigitReader) -> dict:
     """With class codes the picture draws the class the head predicts, so "read as spoken" splits in two:
     `heard`, the head's accuracy on the test rows, and `drawn`, the reader's rate on the pictures drawn with
-    each row's true class forced (how legibly the decoder draws a class it is told)."""
+    each row's true class forced (how legibly the decoder draws a class it is told). A test row whose class
+    training never saw counts as not heard, and is left out of `drawn` (there is no code to force)."""
     model, data = trainer.model.eval(), trainer.data
-    mu, _ = model.encode(torch.from_numpy(data.x_test))  # (N, latent)
+    mu, _ = model.encode(torch.from_numpy(data.x_test).to(trainer.device))  # (N, latent)
     index = {c: i for i, c in enumerate(data.classes)}
-    true = torch.tensor([index.get(c, -1) for c in data.test_labels])  # (N,); -1: a class training never saw
+    true = torch.tensor([index.get(c, -1) for c in data.test_labels], dtype=torch.long, device=mu.device)  # (N,); -1: a class training never saw
     heard = float((model.codes.logits(mu).argmax(1) == true).float().mean())
     known = true >= 0
-    forced = to_uint8(model.decoder(model.codes.add(mu[known], true[known]))).numpy()  # (K, S, S, 3)
+    forced = to_uint8(model.decoder(model.codes.add(mu[known], true[known])).cpu()).numpy()  # (K, S, S, 3)
     labels = [c for c, k in zip(data.test_labels, known.tolist()) if k]
     return {"heard": heard, "drawn": reader.accuracy(forced, labels) if labels else float("nan")}
 

@@ -7,8 +7,9 @@ also the seed architecture; this script runs only the specs asked for, over ever
 two trainings at a time with one thread each (about 9 minutes per training on one core here, so
 four folds and three seeds take about 55 minutes). It prints one row per spec and seed, and
 their mean with the worst voice: the tables of docs/quality.md#voices-never-heard. With class codes each
-training's line splits the read rate in two: "heard", the class head's accuracy (the class the picture
-draws), and "drawn", the reader's rate on pictures drawn with the true class forced.
+training's line splits the read rate in two: "heard", the accuracy of the class head (with class
+encoders, their averaged heads: the class the picture draws), and "drawn", the reader's rate on pictures
+drawn with the true class forced.
 
     python benchmarks/voice_loso.py                                   # plain defaults, seeds 0-2
     python benchmarks/voice_loso.py --spec '{"pooled": {"frame_order": false}}' --seeds 0,1,2
@@ -78,6 +79,8 @@ def check_spec(text: str) -> dict:
             whole = "int" in types[key] and "float" not in types[key]
             if value is None or isinstance(value, (list, dict)) or (whole and (type(value) is not int)):
                 raise ValueError(f"spec {tag!r}: {key} {value!r} is not {'a whole number' if whole else 'a value it takes'}")
+        if spec.get("class_encoders", 0) and (spec.get("class_codes") is False or spec.get("class_weight") == 0):
+            raise ValueError(f"spec {tag!r}: class_encoders needs class codes (class_codes true, class_weight above 0)")
         try:
             TrainConfig(**spec)
         except (UserError, TypeError, ValueError) as e:

@@ -32,8 +32,12 @@ channels, not 128), `ens-3`, `ens-3-pooled`, `ens-5-pooled` (3 or 5 encoders tra
 probabilities averaged; `pooled`: each reads the frames pooled over time, as `--class-encoders`),
 and on `ens-3-pooled`: `-smooth` (label smoothing 0.1), `-spknorm` (each speaker's features
 normalised by that speaker's own mean and std, the test voice's too: Kaldi's per-speaker CMVN,
-which needs a voice's rows before its first is read) and `-adv` (a speaker adversary through a
-gradient reversal, scale 0.3, so each encoder is pushed to forget the training voices).
+which needs a voice's rows before its first is read), `-adv` (a speaker adversary through a
+gradient reversal, scale 0.3, so each encoder is pushed to forget the training voices) and
+`-vtln` (at test time each row read at the vocal tract warp, 0.85-1.15 in 7 steps, at which the
+ensemble's top probability is highest: a confidence-picked warp per row, in the spirit of VTLN),
+`-spkmean` (as `-spknorm`, the mean only: a shift commutes with the training warp, a per-speaker
+scale does not, so `-spknorm` also changes what the warp does).
 """
 from __future__ import annotations
 
@@ -95,13 +99,16 @@ def cmvn(raw: np.ndarray, folders: np.ndarray) -> np.ndarray:
     return v.reshape(len(raw), -1)
 
 
-def speaker_norm(raw: np.ndarray, folders: np.ndarray) -> np.ndarray:
-    """Each folder's (speaker's) coefficients minus their mean and over their std, over its rows and frames (Kaldi's
-    per-speaker CMVN): needs all of a new voice's rows before the first is read, so it is a probe, not a product path."""
+def speaker_norm(raw: np.ndarray, folders: np.ndarray, scale: bool = True) -> np.ndarray:
+    """Each folder's (speaker's) coefficients minus their mean and (`scale`) over their std, over its rows and frames
+    (Kaldi's per-speaker CMVN): needs all of a new voice's rows before the first is read, so it is a probe, not a
+    product path."""
     v = raw.reshape(len(raw), N_FRAMES, N_COEFFS).astype(np.float64)
     for f in np.unique(folders):
         s = folders == f
-        v[s] = (v[s] - v[s].mean((0, 1), keepdims=True)) / (v[s].std((0, 1), keepdims=True) + 1e-6)
+        v[s] = v[s] - v[s].mean((0, 1), keepdims=True)
+        if scale:
+            v[s] /= v[s].std((0, 1), keepdims=True) + 1e-6
     return v.reshape(len(raw), -1).astype(np.float32)
 
 
@@ -164,6 +171,8 @@ VARIANTS = {  # name -> what differs from the recipe: aug (train batch), mixup (
     "ens-5-pooled": {"ensemble": 5, "model": {"frame_order": False}},
     "ens-3-pooled-smooth": {"ensemble": 3, "model": {"frame_order": False}, "smooth": 0.1},
     "ens-3-pooled-spknorm": {"ensemble": 3, "model": {"frame_order": False}, "raw": speaker_norm},
+    "ens-3-pooled-spkmean": {"ensemble": 3, "model": {"frame_order": False},
+                             "raw": lambda r, f: speaker_norm(r, f, scale=False)},
     "ens-3-pooled-adv": {"ensemble": 3, "model": {"frame_order": False}, "adversary": 0.3},
     "ens-3-pooled-vtln": {"ensemble": 3, "model": {"frame_order": False}, "vtln": (0.15, 7)},
 }
@@ -199,7 +208,7 @@ def probe(prepared: Path, variant: str, seed: int, epochs: int) -> float:
     members = [train_member(spec, cfg, x[tr], labels[tr], len(classes), warp, eq, seed + ENSEMBLE_STRIDE * j, speaker)
                for j in range(spec.get("ensemble", 1))]
     with torch.no_grad():  # an ensemble averages its members' probabilities
-        if "vtln" in spec:  # each row read at the warp factor its ensemble is surest of (max-likelihood VTLN)
+        if "vtln" in spec:  # each row read at the warp factor where its ensemble's top probability is highest
             width, steps = spec["vtln"]  # factors 1 - width ... 1 + width
             fixed = FeatureWarp(recipe_from_dict(data.meta.get("feature_recipe"), str(prepared)), norm, width, steps)
             probs = torch.stack([sum(F.softmax(m(warp_each(fixed, x[te], k)), 1) for m in members)

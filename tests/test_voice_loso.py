@@ -34,6 +34,8 @@ def test_two_specs_one_fold_print_their_rows():
     (["--spec", '{"a": {"nope": 1}}'], "spec 'a': unknown fields nope"),
     (["--spec", '{"a": {"epochs": 3}}'], "spec 'a': unknown fields epochs"),
     (["--spec", '{"a": {"class_encoders": 9}}'], "spec 'a': --class-encoders must be between 0 and 7"),
+    (["--spec", '{"a": {"class_encoders": 2, "class_codes": false}}'], "spec 'a': class_encoders needs class codes"),
+    (["--spec", '{"a": {"class_encoders": 2, "class_weight": 0}}'], "spec 'a': class_encoders needs class codes"),
     (["--spec", '{"../x": {}}'], "spec '../x': name it with"),
     (["--spec", "[]"], "give an object of named specs"),
     (["--folds", "nobody"], "--folds 'nobody'"),
