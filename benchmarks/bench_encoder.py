@@ -22,7 +22,7 @@ sys.path.insert(0, str(REPO))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from a2i_cli.core.config import ModelConfig  # noqa: E402
+from a2i_cli.core.config import IMAGE_SIZES, ModelConfig  # noqa: E402
 from a2i_cli.data.normalize import Normalizer  # noqa: E402
 from a2i_cli.inference import ops  # noqa: E402
 from a2i_cli.inference.cpu import cpu_features, cpu_name  # noqa: E402
@@ -51,7 +51,7 @@ def main() -> None:
         ap.error(f"--threads {args.threads}: give 0 (torch's default) to 1024")
     if not 1 <= args.batch <= 4096:
         ap.error(f"--batch {args.batch}: give 1 to 4096")
-    if args.image_size not in (32, 64, 128, 256):
+    if args.image_size not in IMAGE_SIZES:
         ap.error(f"--image-size {args.image_size}: give 32, 64, 128 or 256")
     if not ops.has_ops():
         ap.error(f"the C++ ops did not load ({ops.ops_reason()}); {ops.BUILD_HINT}")

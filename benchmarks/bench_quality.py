@@ -91,6 +91,12 @@ def audio_probe(prepared: Path, seed: int, epochs: int = 150) -> float:
             return float((mlp(x[te]).argmax(1) == y[te]).float().mean())
 
 
+def has_digits_data(data: Path) -> bool:
+    """Whether `data` (../shared/data) holds what make_digits reads: fsdd/*.wav and mnist/mnist_digits_a.npz."""
+    fsdd = data / "fsdd"
+    return fsdd.is_dir() and any(fsdd.glob("*.wav")) and (data / "mnist" / "mnist_digits_a.npz").is_file()
+
+
 def make_digits(out: Path, data: Path, size: int) -> Path:
     subprocess.run([sys.executable, str(REPO / "examples" / "spoken_digits.py"), str(out), "--data", str(data),
                     "--image-size", str(size)], check=True, stdout=subprocess.DEVNULL)

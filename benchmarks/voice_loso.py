@@ -36,11 +36,12 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from a2i_cli.core.checks import MAX_SEED  # noqa: E402
-from a2i_cli.core.config import PrepareConfig, SplitConfig, TrainConfig  # noqa: E402
+from a2i_cli.core.config import IMAGE_SIZES, PrepareConfig, SplitConfig, TrainConfig  # noqa: E402
 from a2i_cli.core.errors import UserError  # noqa: E402
 from a2i_cli.data.prepare import prepare  # noqa: E402
 from a2i_cli.data.prepared import Prepared  # noqa: E402
 from a2i_cli.model.classifier import load_or_train_classifier  # noqa: E402
+from bench_quality import has_digits_data, make_digits  # noqa: E402
 
 SPEAKERS = ("george", "jackson", "lucas", "yweweler")
 SHARED_DATA = REPO / ".." / "shared" / "data"
@@ -118,12 +119,10 @@ def main() -> None:
         ap.error(f"--epochs {args.epochs}: give 1 to 100000")
     if not 1 <= args.jobs <= 64:
         ap.error(f"--jobs {args.jobs}: give 1 to 64")
-    if args.image_size not in (32, 64, 128, 256):
+    if args.image_size not in IMAGE_SIZES:
         ap.error(f"--image-size {args.image_size}: give 32, 64, 128 or 256")
-    need = [args.shared_data / "fsdd", args.shared_data / "mnist" / "mnist_digits_a.npz"]
-    if not need[0].is_dir() or not any(need[0].glob("*.wav")) or not need[1].is_file():
+    if not has_digits_data(args.shared_data):
         ap.error(f"--shared-data {args.shared_data}: needs fsdd/*.wav and mnist/mnist_digits_a.npz (../shared/data)")
-    from bench_quality import make_digits
     from digit_reader import DigitReader, used_indices
 
     t0 = time.perf_counter()

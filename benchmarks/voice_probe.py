@@ -68,6 +68,7 @@ from a2i_cli.model.losses import augment_features  # noqa: E402
 from a2i_cli.model.network import TemporalEncoder  # noqa: E402
 from a2i_cli.model.trainer import epoch_lr  # noqa: E402
 from a2i_cli.model.warp import FeatureWarp  # noqa: E402
+from bench_quality import has_digits_data, make_digits  # noqa: E402
 
 SPEAKERS = ("george", "jackson", "lucas", "yweweler")
 SHARED_DATA = REPO / ".." / "shared" / "data"
@@ -312,10 +313,8 @@ def main() -> None:
         ap.error(f"--seeds {args.seeds!r}: a comma list of whole numbers, 0 or more")
     if not seeds or args.epochs < 1 or not 1 <= args.jobs <= 64 or max(seeds) > MAX_SEED:
         ap.error(f"give at least one seed (at most {MAX_SEED}), one epoch and 1 to 64 jobs")
-    need = [args.shared_data / "fsdd", args.shared_data / "mnist" / "mnist_digits_a.npz"]
-    if not need[0].is_dir() or not any(need[0].glob("*.wav")) or not need[1].is_file():
+    if not has_digits_data(args.shared_data):
         ap.error(f"--shared-data {args.shared_data}: needs fsdd/*.wav and mnist/mnist_digits_a.npz (../shared/data)")
-    from bench_quality import make_digits
 
     with tempfile.TemporaryDirectory(prefix="a2i-voice-probe-") as tmp:
         work = Path(tmp)
