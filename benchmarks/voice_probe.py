@@ -37,7 +37,10 @@ gradient reversal, scale 0.3, so each encoder is pushed to forget the training v
 `-vtln` (at test time each row read at the vocal tract warp, 0.85-1.15 in 7 steps, at which the
 ensemble's top probability is highest: a confidence-picked warp per row, in the spirit of VTLN),
 `-spkmean` (as `-spknorm`, the mean only: a shift commutes with the training warp, a per-speaker
-scale does not, so `-spknorm` also changes what the warp does).
+scale does not, so `-spknorm` also changes what the warp does), `-stretch` (each training row's 8 frames read
+again at a random tempo, 0.8-1.25, around a random frame: `--aug-stretch 0.25`), `-views` (member 2 reads
+without coefficients 10-13, member 3 without the log energy), `-sam` (each member trained sharpness-aware,
+radius 0.05: `--class-sam 0.05`) and `-stretch-sam` (both).
 """
 from __future__ import annotations
 
@@ -64,7 +67,7 @@ from a2i_cli.data.prepare import prepare  # noqa: E402
 from a2i_cli.data.features import dct_matrix, recipe_from_dict  # noqa: E402
 from a2i_cli.data.normalize import Normalizer  # noqa: E402
 from a2i_cli.data.prepared import Prepared  # noqa: E402
-from a2i_cli.model.losses import augment_features  # noqa: E402
+from a2i_cli.model.losses import augment_features, stretch_frames  # noqa: E402
 from a2i_cli.model.network import TemporalEncoder  # noqa: E402
 from a2i_cli.model.trainer import epoch_lr  # noqa: E402
 from a2i_cli.model.warp import FeatureWarp  # noqa: E402
@@ -138,6 +141,19 @@ def lowband(b: int, n_mels: int, std: float = 2.0, bands: int = 2) -> torch.Tens
     return out
 
 
+class Drop(torch.nn.Module):
+    """Zeroes (sets to the training mean) the given coefficients (0-based) in all 8 frames: one member's view."""
+
+    def __init__(self, coeffs: list[int]):
+        super().__init__()
+        keep = torch.ones(N_FRAMES, N_COEFFS)
+        keep[:, coeffs] = 0
+        self.register_buffer("keep", keep.reshape(-1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.keep
+
+
 def dropout_encoder(p: float):
     def build(cfg: ModelConfig) -> TemporalEncoder:
         enc = TemporalEncoder(cfg)
@@ -176,6 +192,12 @@ VARIANTS = {  # name -> what differs from the recipe: aug (train batch), mixup (
                              "raw": lambda r, f: speaker_norm(r, f, scale=False)},
     "ens-3-pooled-adv": {"ensemble": 3, "model": {"frame_order": False}, "adversary": 0.3},
     "ens-3-pooled-vtln": {"ensemble": 3, "model": {"frame_order": False}, "vtln": (0.15, 7)},
+    "ens-3-pooled-stretch": {"ensemble": 3, "model": {"frame_order": False},
+                             "aug": lambda x: recipe_aug(stretch_frames(x, 0.25))},
+    "ens-3-pooled-views": {"ensemble": 3, "model": {"frame_order": False}, "views": [[], [9, 10, 11, 12], [0]]},
+    "ens-3-pooled-sam": {"ensemble": 3, "model": {"frame_order": False}, "sam": 0.05},
+    "ens-3-pooled-stretch-sam": {"ensemble": 3, "model": {"frame_order": False}, "sam": 0.05,
+                                 "aug": lambda x: recipe_aug(stretch_frames(x, 0.25))},
 }
 
 
@@ -206,7 +228,8 @@ def probe(prepared: Path, variant: str, seed: int, epochs: int) -> float:
         std = torch.from_numpy(norm.std).view(N_FRAMES, N_COEFFS)[:, 1:]  # (8, 12)
         eq = lambda b: F.pad((spec["eq"](b, r.n_mels) @ dct.T)[:, None, :] / std, (1, 0)).reshape(b, -1)  # noqa: E731
     speaker = torch.from_numpy(np.unique(folders, return_inverse=True)[1][tr])  # (N_train,) for the adversary
-    members = [train_member(spec, cfg, x[tr], labels[tr], len(classes), warp, eq, seed + ENSEMBLE_STRIDE * j, speaker)
+    members = [train_member(spec, cfg, x[tr], labels[tr], len(classes), warp, eq, seed + ENSEMBLE_STRIDE * j, speaker,
+                            view=spec["views"][j] if "views" in spec else None)
                for j in range(spec.get("ensemble", 1))]
     with torch.no_grad():  # an ensemble averages its members' probabilities
         if "vtln" in spec:  # each row read at the warp factor where its ensemble's top probability is highest
@@ -232,7 +255,8 @@ ENSEMBLE_STRIDE = 100_000  # member j of training seed s is seeded s + 100000 j 
 
 
 def train_member(spec: dict, cfg: TrainConfig, xtr: torch.Tensor, ytr: torch.Tensor, n_classes: int,
-                 warp: FeatureWarp | None, eq, seed: int, speaker: torch.Tensor | None = None) -> torch.nn.Module:
+                 warp: FeatureWarp | None, eq, seed: int, speaker: torch.Tensor | None = None,
+                 view: list[int] | None = None) -> torch.nn.Module:
     """One encoder + linear head trained on (xtr (N, 104), ytr (N,)); returned in eval mode. With spec["adversary"] a
     small head learns the training speaker (`speaker` (N,)) from the encoder's output through a gradient reversal,
     so the encoder is pushed to forget the voice (its scale ramps up as in DANN)."""
@@ -240,7 +264,7 @@ def train_member(spec: dict, cfg: TrainConfig, xtr: torch.Tensor, ytr: torch.Ten
     model = ModelConfig(**{"arch": "a2i", "image_size": 32, "frame_order": RECIPE["frame_order"], **spec.get("model", {})})
     encoder = spec.get("encoder", TemporalEncoder)(model)
     head = torch.nn.Linear(encoder.head[-1].out_features, n_classes)
-    net = torch.nn.Sequential(encoder, head)
+    net = torch.nn.Sequential(encoder, head) if not view else torch.nn.Sequential(Drop(view), encoder, head)
     adv_scale = spec.get("adversary", 0.0)
     adv = torch.nn.Sequential(torch.nn.Linear(encoder.head[-1].out_features, 64), torch.nn.ReLU(),
                               torch.nn.Linear(64, int(speaker.max()) + 1)) if adv_scale else None
@@ -268,6 +292,24 @@ def train_member(spec: dict, cfg: TrainConfig, xtr: torch.Tensor, ytr: torch.Ten
                 h = encoder(xb)  # (B, latent)
                 ramp = adv_scale * (2 / (1 + np.exp(-10 * step / steps)) - 1)
                 loss = F.cross_entropy(head(h), yb) + F.cross_entropy(adv(_Reverse.apply(h, ramp)), speaker[idx])
+            elif "sam" in spec:  # sharpness-aware: the gradient taken at the worst point within rho of the weights
+                opt.zero_grad(set_to_none=True)
+                F.cross_entropy(net(xb), yb).backward()
+                params = [p for p in net.parameters() if p.grad is not None]
+                norm = torch.norm(torch.stack([p.grad.norm() for p in params])) + 1e-12
+                with torch.no_grad():
+                    eps = [spec["sam"] * p.grad / norm for p in params]
+                    for p, e in zip(params, eps):
+                        p.add_(e)
+                opt.zero_grad(set_to_none=True)
+                loss = F.cross_entropy(net(xb), yb)
+                loss.backward()
+                with torch.no_grad():
+                    for p, e in zip(params, eps):
+                        p.sub_(e)
+                opt.step()
+                step += 1
+                continue
             else:
                 loss = F.cross_entropy(net(xb), yb, label_smoothing=smooth)
             step += 1

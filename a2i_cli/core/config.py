@@ -183,12 +183,14 @@ class TrainConfig:
     aug_offset: float | None = None  # std of a per-coefficient offset shared by the 8 frames (normalised units)
     aug_mask: float | None = None  # probability of masking one frame, and (apart) two coefficients 2-13 in every frame
     aug_warp: float | None = None  # spectra stretched by a random factor in [1 - w, 1 + w] (vocal tract length; model/warp.py)
+    aug_stretch: float | None = None  # the 8 frames read at a random tempo, log-uniform in [1/(1 + s), 1 + s] (losses.py)
     image_class_weight: float | None = None  # > 0: the scene classifier must read the generated image's class
     ema: float | None = None  # > 0: score and save an exponential moving average of the weights with this decay per step
     lr_schedule: Schedule | None = None  # constant or cosine
     class_codes: bool | None = None  # the decoder draws the predicted class from a learnt code per class (needs class_weight > 0)
     frame_order: bool | None = None  # the a2i encoder's head reads the frames in order as well as pooled (ModelConfig)
     class_encoders: int | None = None  # with class codes: encoders of the class's own, trained by the class term alone (ModelConfig)
+    class_sam: float | None = None  # > 0: the class encoders trained sharpness-aware (SAM) with this radius (model/sam.py)
     classifier: bool = True  # score class accuracy with a scene classifier (2+ classes)
     time_budget: float | None = None  # seconds: stop after the epoch that reaches it
     tensorboard: bool = False  # also log to <run>/tensorboard (needs the tensorboard extra)
@@ -208,8 +210,11 @@ class TrainConfig:
         between(self.class_encoders, 0, MAX_CLASS_ENCODERS, "--class-encoders")
         between(self.aug_mask, 0, 1, "--aug-mask")
         between(self.aug_warp, 0, 0.5, "--aug-warp")
+        between(self.aug_stretch, 0, 1, "--aug-stretch")
+        between(self.class_sam, 0, 1, "--class-sam")
         between(self.ema, 0, 0.9999, "--ema")  # 0 = off; at 0.9999 the average moves 1/10000 of the way per step
-        for name in ("ema", "aug_noise", "aug_offset", "aug_mask", "aug_warp", "adv_weight", "class_weight", "image_class_weight"):
+        for name in ("ema", "aug_noise", "aug_offset", "aug_mask", "aug_warp", "aug_stretch", "class_sam", "adv_weight",
+                     "class_weight", "image_class_weight"):
             value = getattr(self, name)
             setattr(self, name, None if value is None else float(value) + 0.0)  # -0.0 -> 0.0 (args.yaml, the log)
         for option, value in (("--class-codes", self.class_codes), ("--frame-order", self.frame_order)):

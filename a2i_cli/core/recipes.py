@@ -19,10 +19,10 @@ from __future__ import annotations
 # (george) from 71.3% to 71.9%
 # (docs/quality.md#class-encoders---class-encoders-in-the-sound-recipe); not measured on scene rows, which keep 0 (the latent's own head).
 RECIPES: dict[str, dict] = {
-    "seed": dict(loss="mse", class_weight=0.0, adv_weight=0.0, aug_noise=0.0, aug_shift=0, aug_offset=0.0, aug_mask=0.0, aug_warp=0.0, lr_schedule="constant",
-                 image_class_weight=0.0, ema=0.0, class_codes=False, frame_order=True, class_encoders=0),
-    "a2i": dict(loss="mse+ssim", class_weight=1.0, adv_weight=0.03, aug_noise=0.2, aug_shift=1, aug_offset=0.0, aug_mask=0.0, aug_warp=0.0, lr_schedule="cosine",
-                image_class_weight=0.0, ema=0.0, class_codes=True, frame_order=True, class_encoders=0),
+    "seed": dict(loss="mse", class_weight=0.0, adv_weight=0.0, aug_noise=0.0, aug_shift=0, aug_offset=0.0, aug_mask=0.0, aug_warp=0.0, aug_stretch=0.0, lr_schedule="constant",
+                 image_class_weight=0.0, ema=0.0, class_codes=False, frame_order=True, class_encoders=0, class_sam=0.0),
+    "a2i": dict(loss="mse+ssim", class_weight=1.0, adv_weight=0.03, aug_noise=0.2, aug_shift=1, aug_offset=0.0, aug_mask=0.0, aug_warp=0.0, aug_stretch=0.0, lr_schedule="cosine",
+                image_class_weight=0.0, ema=0.0, class_codes=True, frame_order=True, class_encoders=0, class_sam=0.0),
 }
 SOUND_RECIPES: dict[str, dict] = {"seed": {}, "a2i": dict(aug_offset=1.0, aug_warp=0.1, image_class_weight=1.0, adv_weight=0.0,
                                                         class_encoders=3)}

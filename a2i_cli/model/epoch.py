@@ -10,6 +10,7 @@ from .classifier import CLS_SIZE
 from .losses import augment_features, hinge_d_loss, hinge_g_loss, kl_divergence, reconstruction_loss
 from .network import from_uint8
 from .networks import Networks
+from .sam import ClassSAM
 from .train_data import TrainData
 from .warp import FeatureWarp
 
@@ -22,6 +23,7 @@ def train_epoch(nets: Networks, data: TrainData, cfg: TrainConfig, device: torch
     n = len(data.x_train)
     codes = nets.model.codes  # class codes: the decoder draws the true class's code in training
     y_class = data.y_class if nets.class_head is not None or nets.reader is not None or codes is not None else None
+    sam = ClassSAM(nets.model, cfg.class_sam) if cfg.class_sam and codes is not None and codes.members else None
     perm = torch.randperm(n)
     total, count = 0.0, 0
     for i in range(0, n, cfg.batch_size):
@@ -30,8 +32,9 @@ def train_epoch(nets: Networks, data: TrainData, cfg: TrainConfig, device: torch
             continue
         x = data.x_train[idx] if warp is None else warp(data.x_train[idx])  # (B, 104)
         x = augment_features(x, cfg.aug_noise, cfg.aug_shift, offset=cfg.aug_offset,
-                             mask=cfg.aug_mask).to(device)  # (B, 104)
+                             mask=cfg.aug_mask, stretch=cfg.aug_stretch).to(device)  # (B, 104)
         y = from_uint8(data.y_train[idx]).to(device)  # (B, 3, S, S) in [-1, 1]
+        saved = sam.perturb(x, y_class[idx].to(device)) if sam is not None else None  # class encoders moved uphill
         mu, logvar = nets.model.encode(x)
         z = mu if logvar is None else mu + torch.randn_like(mu) * (0.5 * logvar).exp()
         if codes is not None:
@@ -53,6 +56,8 @@ def train_epoch(nets: Networks, data: TrainData, cfg: TrainConfig, device: torch
             total_loss = total_loss + cfg.image_class_weight * F.cross_entropy(logits, target)
         nets.opt.zero_grad(set_to_none=True)
         total_loss.backward()
+        if saved is not None:  # their gradients were taken at the moved weights; the step starts from the old ones
+            sam.restore(saved)
         nets.opt.step()
         nets.step_done()
         total += loss.item() * len(idx)

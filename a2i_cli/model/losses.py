@@ -5,6 +5,8 @@ window like scikit-image, on images mapped to [0, 1]). Reported scores use eval/
 """
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -81,13 +83,15 @@ def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 
 def augment_features(x: torch.Tensor, noise: float, shift: int, gen: torch.Generator | None = None,
-                     offset: float = 0.0, mask: float = 0.0) -> torch.Tensor:
-    """Feature noise (std in normalised units), a random shift of the 8 frames by up to `shift`
+                     offset: float = 0.0, mask: float = 0.0, stretch: float = 0.0) -> torch.Tensor:
+    """A random tempo (`stretch`, stretch_frames), feature noise (std in normalised units), a random shift of the 8 frames by up to `shift`
     frames (edge frames repeated), a random offset per coefficient shared by the 8 frames
     (std `offset`: another voice or microphone moves a coefficient in every frame alike), and
     masks: with probability `mask` one random frame is set to 0 (the training mean), and apart
     from it, with probability `mask`, two random coefficients of 2-13 in every frame (the log
     energy never), so no one frame or coefficient decides; per sample. (B, 104) -> (B, 104)."""
+    if stretch > 0:
+        x = stretch_frames(x, stretch, gen)
     if shift > 0:
         frames = x.view(len(x), N_FRAMES, N_COEFFS)
         s = torch.randint(-shift, shift + 1, (len(x),), generator=gen)
@@ -101,6 +105,23 @@ def augment_features(x: torch.Tensor, noise: float, shift: int, gen: torch.Gener
     if mask > 0:
         x = mask_features(x, mask, gen)
     return x
+
+
+def stretch_frames(x: torch.Tensor, stretch: float, gen: torch.Generator | None = None) -> torch.Tensor:
+    """(B, 104) -> each row's 8 frames read again at a random tempo around a random frame (SpecAugment's time warp, on
+    frames): output frame t reads the input at c + (t - c) r, r log-uniform in [1/(1 + stretch), 1 + stretch] and c
+    uniform in [0, 7] per row, linear between frames, edge frames repeated. A faster or slower word, or one whose
+    sounds sit closer or further apart."""
+    b = len(x)
+    frames = x.reshape(b, N_FRAMES, N_COEFFS)
+    rate = torch.exp((2 * torch.rand(b, 1, generator=gen) - 1) * math.log1p(stretch))  # (B, 1)
+    centre = torch.rand(b, 1, generator=gen) * (N_FRAMES - 1)  # (B, 1)
+    pos = (centre + (torch.arange(N_FRAMES)[None] - centre) * rate).clamp(0, N_FRAMES - 1)  # (B, 8) where each reads
+    lo = pos.floor().long().clamp(max=N_FRAMES - 2)  # (B, 8)
+    w = (pos - lo)[:, :, None]  # (B, 8, 1)
+    below = torch.gather(frames, 1, lo[:, :, None].expand(-1, -1, N_COEFFS))  # (B, 8, 13)
+    above = torch.gather(frames, 1, (lo + 1)[:, :, None].expand(-1, -1, N_COEFFS))
+    return ((1 - w) * below + w * above).reshape(b, N_FRAMES * N_COEFFS)
 
 
 MASKED_COEFFS = 2  # coefficients masked together (of 2-13)

@@ -74,6 +74,8 @@ def read_resume(run: Path, epochs: int | None) -> tuple[TrainConfig, Path, dict]
         tc.setdefault("class_codes", False)
         tc.setdefault("frame_order", True)
         tc.setdefault("class_encoders", 0)
+        tc.setdefault("aug_stretch", 0.0)
+        tc.setdefault("class_sam", 0.0)
         cfg = TrainConfig(**tc)
     except (KeyError, TypeError, ValueError) as e:
         raise UserError(f"{last} does not hold an a2i training configuration ({type(e).__name__}: {e}); start a new run")

@@ -100,7 +100,7 @@ class Trainer:
         recipe = recipe_from_dict(prepared.meta.get("feature_recipe"), str(cfg.prepared))
         over_sound = recipe.over_sound
         icw_given, codes_given = cfg.image_class_weight is not None, cfg.class_codes is not None
-        encoders_given = cfg.class_encoders is not None
+        encoders_given, sam_given = cfg.class_encoders is not None, bool(cfg.class_sam)
         cfg = self.cfg = cfg.resolved(prepared.rows["CLASS2"].nunique(), over_sound)  # --arch auto and the recipe
         cfg.model.image_size = check_image_size(prepared.image_size, f"the image size of {cfg.prepared}")
         trained_classes = prepared.rows["CLASS2"].iloc[prepared.indices("train")].nunique()  # = len(TrainData.classes)
@@ -112,6 +112,11 @@ class Trainer:
                 raise UserError(f"--class-encoders: the class encoders read the class that class codes draw, and this "
                                 f"run has none (class codes: {why}); leave the option out or pass --class-encoders 0")
             cfg.model.class_encoders = cfg.class_encoders = 0  # the recipe's, without class codes: off
+        if cfg.class_sam and not cfg.model.class_encoders:
+            if sam_given:
+                raise UserError("--class-sam trains the class encoders, and this run has none; pass --class-encoders 1 "
+                                "or more (with class codes), or leave --class-sam out")
+            cfg.class_sam = 0.0  # the recipe's, without class encoders: off
         self.device = pick_device(cfg.device)
         self.classifier = load_or_train_classifier(prepared, log=log) if cfg.classifier else None
         seed_everything(cfg.seed)  # after the classifier: a cached or fresh one must not change the run
@@ -222,9 +227,11 @@ class Trainer:
                  f"{len(self.data.x_train)} rows, testing on {len(self.data.x_test)}; device {self.device}; seed {cfg.seed}",
                  f"recipe: loss {cfg.loss}, class weight {cfg.class_weight:g}, adversarial weight {cfg.adv_weight:g}, "
                  f"feature noise {cfg.aug_noise:g}, frame shift {cfg.aug_shift}, voice offset {cfg.aug_offset:g}, mask {cfg.aug_mask:g}, warp {cfg.aug_warp:g}, "
+                 f"tempo stretch {cfg.aug_stretch:g}, "
                  f"image class weight {cfg.image_class_weight:g}, class codes {'on' if cfg.model.n_classes else 'off'}, "
                  f"{'' if cfg.model.arch == Arch.seed else 'frame order ' + ('on' if cfg.model.frame_order else 'off') + ', '}"
                  f"{f'class encoders {cfg.model.class_encoders}, ' if cfg.model.n_classes else ''}"
+                 f"{f'class SAM {cfg.class_sam:g}, ' if cfg.model.class_encoders else ''}"
                  f"lr {cfg.lr:g} {cfg.lr_schedule}, EMA {cfg.ema:g}; "
                  f"best.pt: {self.selection()}"]
         for label, s in (("mean training image", b.baseline), ("class-mean oracle", b.oracle)):
