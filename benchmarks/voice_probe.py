@@ -17,7 +17,8 @@ with bench_quality.py --train-seeds 1,2 before it goes into a recipe.
 
 Variants (VARIANTS below; add your own): `recipe` (the sound recipe's augmentations: vocal tract
 warp 0.1, feature noise 0.2, frame shift 1, voice offset 1, on one encoder that reads the frame
-order; the recipe's class is now read by three pooled class encoders, which `ens-3-pooled` is), `pooled` (the head reads the frames' features
+order; the recipe's class is now read by three pooled class encoders with a random tempo and SAM, which
+`ens-3-pooled-stretch-sam` is), `pooled` (the head reads the frames' features
 pooled over time only: `--no-frame-order`),
 `no-warp`, `warp-0.05`, `warp-0.15` (`--aug-warp` off or at another width), `mask` (plus
 `--aug-mask 0.5`), `offset-1.5` (a larger voice offset), `tta-shift` (at test time average the

@@ -71,6 +71,9 @@ def test_options_ranges_and_recipes():
                 TrainConfig(**{field: bad})
         assert getattr(TrainConfig().resolved(10), field) == 0.0  # scenes: off
         assert getattr(TrainConfig(model=ModelConfig(arch="seed")).resolved(1, over_sound=True), field) == 0.0
+    sound = TrainConfig().resolved(10, over_sound=True)  # spoken digits: both on
+    assert sound.aug_stretch == 0.25 and sound.class_sam == 0.05 and sound.model.class_encoders == 3
+    assert TrainConfig(class_sam=0.0, aug_stretch=0.0).resolved(10, over_sound=True).class_sam == 0.0  # given wins
 
 
 def test_train_with_both_and_resume(prepared, in_tmp):
