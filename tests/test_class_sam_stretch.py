@@ -88,5 +88,18 @@ def test_train_with_both_and_resume(prepared, in_tmp):
     r = runner.invoke(app, [*base, "--name", "nosam", "--class-encoders", "0", "--class-sam", "0.05"])
     assert r.exit_code != 0 and "--class-sam trains the class encoders, and this run has none" in " ".join(r.output.split())
     assert "Traceback" not in r.output and not (in_tmp / "runs/train/nosam").exists()
+    last = in_tmp / "runs/train/ss/weights/last.pt"  # hand edits: a weight of true, SAM without class encoders
+    for field, value, model_field, want in (("class_sam", True, None, "--class-sam must be a number, got True"),
+                                            ("class_sam", 0.05, 0, "records class_sam 0.05 for a model without class encoders")):
+        blob = torch.load(last, weights_only=True)
+        blob["train_config"][field] = value
+        if model_field is not None:
+            blob["train_config"]["class_encoders"] = blob["model_config"]["class_encoders"] = model_field
+        edited = in_tmp / f"runs/train/edit-{want[:12].strip('-').replace(' ', '')}"
+        (edited / "weights").mkdir(parents=True)
+        torch.save(blob, edited / "weights/last.pt")
+        r = runner.invoke(app, ["train", "--resume", str(edited), "--epochs", "3"])
+        text = " ".join(r.output.split())
+        assert r.exit_code != 0 and want in text and "last.pt" in text and "Traceback" not in r.output, r.output
     r = runner.invoke(app, [*base, "--name", "wide", "--aug-stretch", "2"])
     assert r.exit_code != 0 and "--aug-stretch" in r.output and "Traceback" not in r.output

@@ -216,6 +216,8 @@ class TrainConfig:
         for name in ("ema", "aug_noise", "aug_offset", "aug_mask", "aug_warp", "aug_stretch", "class_sam", "adv_weight",
                      "class_weight", "image_class_weight"):
             value = getattr(self, name)
+            if type(value) is bool:  # from a file (--resume): true is not a weight
+                raise UserError(f"--{name.replace('_', '-')} must be a number, got {value!r}")
             setattr(self, name, None if value is None else float(value) + 0.0)  # -0.0 -> 0.0 (args.yaml, the log)
         for option, value in (("--class-codes", self.class_codes), ("--frame-order", self.frame_order)):
             if value is not None and type(value) is not bool:  # from a file (--resume): any JSON value

@@ -4,9 +4,13 @@ Each step's gradient of the class term is taken not at the class encoders' weigh
 w + rho g / |g| (g: the class term's gradient at w), the nearby weights where the loss rises
 most, so training settles where the loss is flat around the weights: a class that is still read
 right when a new voice moves the features a little. Only the class encoders and their heads are
-moved (each member on its own, with its own |g|, as if trained apart); the main encoder, the
-decoder and the discriminator take their plain gradients. One extra forward and backward of the
-small class encoders per step.
+moved (each member on its own, with its own |g|, as if trained apart: rho is a distance over one
+member's weights) and only their gradients are taken at the moved weights; the main encoder, the
+decoder and the discriminator have their own gradients. The step's forward pass runs at the
+moved weights, so the decoder reads (cut from the graph) class features from weights rho away,
+and the class encoders' batch-norm statistics are updated twice per step, once at each weight;
+the recipe's measurements (docs/quality.md) were taken so. One extra forward and backward of
+the small class encoders per step.
 """
 from __future__ import annotations
 

@@ -81,6 +81,9 @@ def read_resume(run: Path, epochs: int | None) -> tuple[TrainConfig, Path, dict]
         raise UserError(f"{last} does not hold an a2i training configuration ({type(e).__name__}: {e}); start a new run")
     except UserError as e:  # a value no option accepts: the file is at fault, not the command line
         raise UserError(f"{last} holds a training configuration a2i refuses ({e}); start a new run")
+    if cfg.class_sam and not cfg.model.class_encoders:  # a run records class_sam 0 when it had no class encoders
+        raise UserError(f"{last} records class_sam {cfg.class_sam:g} for a model without class encoders; it cannot be "
+                        "resumed as it was trained: start a new run")
     if (blob.get("train_state_dict") is not None) != bool(cfg.ema):
         raise UserError(f"{last} holds {'an' if blob.get('train_state_dict') is not None else 'no'} EMA of the weights "
                         f"but records ema {cfg.ema!r}; it cannot be resumed as it was trained: start a new run")
