@@ -32,6 +32,13 @@ def finite(value, option: str) -> None:
         raise UserError(f"{option} must be a finite number, got {value}")
 
 
+def number(value, option: str) -> float | None:
+    """None, or the value as a float (-0.0 -> 0.0 for args.yaml and the log); true from a file (--resume) is refused."""
+    if type(value) is bool:
+        raise UserError(f"{option} must be a number, got {value!r}")
+    return None if value is None else float(value) + 0.0
+
+
 def at_least(value, low, option: str) -> None:
     finite(value, option)
     if value is not None and value < low:

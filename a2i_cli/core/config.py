@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .choices import Arch, Backend, Device, Engine, ExportFormat, ImageFormat, Loss, Schedule, SplitMethod, Window  # noqa: F401
 from .class_encoders import CLASS_LATENT, MAX_CLASS_ENCODERS, resolve_class_encoders  # noqa: F401
-from .checks import MAX_SEED, at_least, between, check_name, check_seed, choice, defaults, finite  # noqa: F401
+from .checks import MAX_SEED, at_least, between, check_name, check_seed, choice, defaults, finite, number  # noqa: F401
 from .errors import UserError, short
 from .recipes import RECIPE_FIELDS, RECIPES, SOUND_RECIPES  # noqa: F401
 
@@ -208,17 +208,12 @@ class TrainConfig:
         if self.class_encoders is not None and type(self.class_encoders) is not int:  # from a file (--resume)
             raise UserError(f"--class-encoders must be a whole number, got {short(repr(self.class_encoders), 40)}")
         between(self.class_encoders, 0, MAX_CLASS_ENCODERS, "--class-encoders")
-        between(self.aug_mask, 0, 1, "--aug-mask")
-        between(self.aug_warp, 0, 0.5, "--aug-warp")
-        between(self.aug_stretch, 0, 1, "--aug-stretch")
-        between(self.class_sam, 0, 1, "--class-sam")
-        between(self.ema, 0, 0.9999, "--ema")  # 0 = off; at 0.9999 the average moves 1/10000 of the way per step
+        for option, value, high in (("--aug-mask", self.aug_mask, 1), ("--aug-warp", self.aug_warp, 0.5), ("--aug-stretch", self.aug_stretch, 1),
+                                    ("--class-sam", self.class_sam, 1), ("--ema", self.ema, 0.9999)):  # EMA 0.9999: 1/10000 per step
+            between(value, 0, high, option)
         for name in ("ema", "aug_noise", "aug_offset", "aug_mask", "aug_warp", "aug_stretch", "class_sam", "adv_weight",
                      "class_weight", "image_class_weight"):
-            value = getattr(self, name)
-            if type(value) is bool:  # from a file (--resume): true is not a weight
-                raise UserError(f"--{name.replace('_', '-')} must be a number, got {value!r}")
-            setattr(self, name, None if value is None else float(value) + 0.0)  # -0.0 -> 0.0 (args.yaml, the log)
+            setattr(self, name, number(getattr(self, name), "--" + name.replace("_", "-")))
         for option, value in (("--class-codes", self.class_codes), ("--frame-order", self.frame_order)):
             if value is not None and type(value) is not bool:  # from a file (--resume): any JSON value
                 raise UserError(f"{option} must be on or off, got {short(repr(value), 40)}")
@@ -244,8 +239,7 @@ class TrainConfig:
         values = {k: recipe[k] if getattr(self, k) is None else getattr(self, k) for k in RECIPE_FIELDS}
         values["class_encoders"] = resolve_class_encoders(self.class_encoders, values["class_encoders"], arch,
                                                           self.model.arch == Arch.auto, self.model.vae, self.model.latent)
-        model = ModelConfig(**{**asdict(self.model), "arch": arch, "frame_order": values["frame_order"],
-                               "class_encoders": values["class_encoders"]})
+        model = ModelConfig(**{**asdict(self.model), "arch": arch, **{k: values[k] for k in ("frame_order", "class_encoders")}})
         return TrainConfig(**{**{f.name: getattr(self, f.name) for f in fields(self)}, **values, "model": model})
 
 
