@@ -56,7 +56,7 @@ def test_the_seed_recipe_has_no_adversarial_term():
 
 def test_the_a2i_recipe_has_the_discriminator_except_on_sound_rows():
     cfg = TrainConfig()  # plain `a2i train`: --arch auto
-    assert cfg.resolved(9).adv_weight == 0.03 and cfg.resolved(9).model.arch == "a2i"
+    assert cfg.resolved(9).adv_weight == 0.04 and cfg.resolved(9).model.arch == "a2i"
     assert cfg.resolved(9, over_sound=True).adv_weight == 0.0
     assert cfg.resolved(1).adv_weight == 0.0  # one class: --arch seed, the student project exactly
     assert TrainConfig(adv_weight=0.1).resolved(9, over_sound=True).adv_weight == 0.1  # given wins

@@ -35,10 +35,11 @@ def test_auto_arch_takes_each_archs_recipe(prepared, in_tmp):
     assert a["model"]["arch"] == "a2i" and {k: a[k] for k in RECIPES["a2i"]} == RECIPES["a2i"]
     train(prepared, "--epochs", "1", "--name", "seed", "--arch", "seed")  # the student project exactly
     s = args_of(in_tmp / "runs/train/seed")
-    assert s["model"]["arch"] == "seed" and {k: s[k] for k in RECIPES["seed"]} == RECIPES["seed"]
+    # loss mse has no SSIM term: the run records its weight as 0, not the recipe's 0.5 (kept for --loss mse+ssim)
+    assert s["model"]["arch"] == "seed" and {k: s[k] for k in RECIPES["seed"]} == RECIPES["seed"] | {"ssim_weight": 0.0}
     train(prepared, "--epochs", "1", "--name", "mix", "--arch", "seed", "--aug-noise", "0.3", "--loss", "mse+ssim")
     m = args_of(in_tmp / "runs/train/mix")  # given options win over the recipe
-    assert m["aug_noise"] == 0.3 and m["loss"] == "mse+ssim" and m["class_weight"] == 0.0
+    assert m["aug_noise"] == 0.3 and m["loss"] == "mse+ssim" and m["class_weight"] == 0.0 and m["ssim_weight"] == 0.5
     one_class = TrainConfig().resolved(1)
     assert one_class.model.arch == "seed" and one_class.class_weight == 0.0
     assert TrainConfig(model=ModelConfig(arch="a2i"), class_weight=0.5).resolved(1).class_weight == 0.5

@@ -46,6 +46,7 @@ def register(app: typer.Typer) -> None:
         arch: Annotated[Arch, typer.Option(help="auto: a2i on data with 2+ classes, seed on one class; seed: the student project's model and recipe exactly; a2i: temporal encoder over the 8 x 13 frames, same decoder.")] = ARCH,
         vae: Annotated[bool, typer.Option("--vae", help="Variational encoder (KL term weighted by --kl-weight).")] = M["vae"],
         loss: Annotated[Optional[Loss], typer.Option(help=f"Reconstruction loss ({by_arch('loss')}).", show_default=False)] = D["loss"],
+        ssim_weight: Annotated[Optional[float], typer.Option(help=f"With --loss mse+ssim: the weight of 1 - SSIM beside the MSE (on images in [-1, 1]), 0 to 1000; refused with --loss mse ({by_arch('ssim_weight')}; see docs/quality.md, the discriminator).", show_default=False)] = D["ssim_weight"],
         class_weight: Annotated[Optional[float], typer.Option(help=f"Weight of an auxiliary loss: the latent also predicts CLASS2, 0 = off ({by_arch('class_weight')}).", show_default=False)] = D["class_weight"],
         adv_weight: Annotated[Optional[float], typer.Option(help=f"Weight of an adversarial term with a patch discriminator, 0 = off ({by_arch('adv_weight')}).", show_default=False)] = D["adv_weight"],
         kl_weight: Annotated[float, typer.Option(help="--vae only: weight of the KL term.")] = D["kl_weight"],
@@ -84,7 +85,7 @@ def register(app: typer.Typer) -> None:
         else:
             mcfg = ModelConfig(arch=arch, latent=latent, vae=vae)
             cfg = TrainConfig(prepared=prepared, epochs=D["epochs"] if epochs is None else epochs, batch_size=batch_size,
-                              lr=lr, lr_schedule=lr_schedule, seed=seed, device=device, model=mcfg, name=name, exist_ok=exist_ok, loss=loss,
+                              lr=lr, lr_schedule=lr_schedule, seed=seed, device=device, model=mcfg, name=name, exist_ok=exist_ok, loss=loss, ssim_weight=ssim_weight,
                               adv_weight=adv_weight, class_weight=class_weight, kl_weight=kl_weight, aug_noise=aug_noise,
                               aug_shift=aug_shift, aug_offset=aug_offset, aug_mask=aug_mask, aug_warp=aug_warp, aug_stretch=aug_stretch,
                               image_class_weight=image_class_weight,

@@ -173,8 +173,8 @@ class TrainConfig:
     exist_ok: bool = False
     runs_root: Path = RUNS
     n_samples: int = 8  # test rows drawn in samples.png
-    # None = the architecture's recipe (core/recipes.py)
-    loss: Loss | None = None
+    loss: Loss | None = None  # None here and in each recipe field below (RECIPE_FIELDS): the architecture's recipe (core/recipes.py)
+    ssim_weight: float | None = None  # with --loss mse+ssim: the weight of 1 - SSIM beside the MSE (losses.py)
     adv_weight: float | None = None  # > 0 adds a patch-discriminator (adversarial) term
     class_weight: float | None = None  # > 0: the latent also predicts CLASS2 (cross-entropy, training only)
     kl_weight: float = 1e-3  # VAE only
@@ -199,7 +199,7 @@ class TrainConfig:
         self.loss = None if self.loss is None else choice(Loss, self.loss, "--loss")
         self.lr_schedule = None if self.lr_schedule is None else choice(Schedule, self.lr_schedule, "--lr-schedule")
         self.device = choice(Device, self.device, "--device")
-        for option, value in (("--class-weight", self.class_weight), ("--adv-weight", self.adv_weight),
+        for option, value in (("--class-weight", self.class_weight), ("--adv-weight", self.adv_weight), ("--ssim-weight", self.ssim_weight),
                               ("--kl-weight", self.kl_weight), ("--image-class-weight", self.image_class_weight)):
             between(value, 0, 1000, option)  # None (the recipe's value) passes; above 1000 the image term is lost
         for option, value in (("--aug-noise", self.aug_noise), ("--aug-offset", self.aug_offset)):
@@ -212,7 +212,7 @@ class TrainConfig:
                                     ("--class-sam", self.class_sam, 1), ("--ema", self.ema, 0.9999)):  # EMA 0.9999: 1/10000 per step
             between(value, 0, high, option)
         for name in ("ema", "aug_noise", "aug_offset", "aug_mask", "aug_warp", "aug_stretch", "class_sam", "adv_weight",
-                     "class_weight", "image_class_weight"):
+                     "class_weight", "image_class_weight", "ssim_weight"):
             setattr(self, name, number(getattr(self, name), "--" + name.replace("_", "-")))
         for option, value in (("--class-codes", self.class_codes), ("--frame-order", self.frame_order)):
             if value is not None and type(value) is not bool:  # from a file (--resume): any JSON value

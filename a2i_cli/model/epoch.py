@@ -40,7 +40,7 @@ def train_epoch(nets: Networks, data: TrainData, cfg: TrainConfig, device: torch
         if codes is not None:
             z = codes.add(nets.model.for_decoder(z), y_class[idx].to(device))
         out = nets.model.decoder(z)
-        loss = reconstruction_loss(cfg.loss, out, y)
+        loss = reconstruction_loss(cfg.loss, out, y, cfg.ssim_weight)
         total_loss = loss
         if logvar is not None:
             total_loss = total_loss + cfg.kl_weight * kl_divergence(mu, logvar)

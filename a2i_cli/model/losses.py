@@ -36,6 +36,7 @@ def ssim_torch(x: torch.Tensor, y: torch.Tensor, win: int = 7) -> torch.Tensor:
 
 
 def reconstruction_loss(kind: str, out: torch.Tensor, target: torch.Tensor, ssim_weight: float = 0.5) -> torch.Tensor:
+    """The --loss of (B, 3, S, S) images in [-1, 1]: MSE, or MSE + ssim_weight * (1 - SSIM) (--ssim-weight)."""
     mse = F.mse_loss(out, target)
     if kind == Loss.mse:
         return mse

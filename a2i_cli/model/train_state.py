@@ -76,6 +76,7 @@ def read_resume(run: Path, epochs: int | None) -> tuple[TrainConfig, Path, dict]
         tc.setdefault("class_encoders", 0)
         tc.setdefault("aug_stretch", 0.0)
         tc.setdefault("class_sam", 0.0)
+        tc.setdefault("ssim_weight", 0.5 if tc.get("loss") == "mse+ssim" else 0.0)  # the weight before the option
         cfg = TrainConfig(**tc)
     except (KeyError, TypeError, ValueError) as e:
         raise UserError(f"{last} does not hold an a2i training configuration ({type(e).__name__}: {e}); start a new run")
@@ -84,6 +85,9 @@ def read_resume(run: Path, epochs: int | None) -> tuple[TrainConfig, Path, dict]
     if cfg.class_sam and not cfg.model.class_encoders:  # a run records class_sam 0 when it had no class encoders
         raise UserError(f"{last} records class_sam {cfg.class_sam:g} for a model without class encoders; it cannot be "
                         "resumed as it was trained: start a new run")
+    if cfg.ssim_weight and cfg.loss == "mse":  # a run records ssim_weight 0 when its loss had no SSIM term
+        raise UserError(f"{last} records ssim_weight {cfg.ssim_weight:g} with loss mse; it cannot be resumed as it was "
+                        "trained: start a new run")
     if (blob.get("train_state_dict") is not None) != bool(cfg.ema):
         raise UserError(f"{last} holds {'an' if blob.get('train_state_dict') is not None else 'no'} EMA of the weights "
                         f"but records ema {cfg.ema!r}; it cannot be resumed as it was trained: start a new run")

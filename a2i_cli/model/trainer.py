@@ -31,7 +31,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..core.config import Arch, TrainConfig, check_image_size
+from ..core.config import Arch, Loss, TrainConfig, check_image_size
 from ..core.errors import UserError, short
 from ..core.images import save_png
 from ..core.locks import output_lock
@@ -100,7 +100,7 @@ class Trainer:
         recipe = recipe_from_dict(prepared.meta.get("feature_recipe"), str(cfg.prepared))
         over_sound = recipe.over_sound
         icw_given, codes_given = cfg.image_class_weight is not None, cfg.class_codes is not None
-        encoders_given, sam_given = cfg.class_encoders is not None, bool(cfg.class_sam)
+        encoders_given, sam_given, ssim_given = cfg.class_encoders is not None, bool(cfg.class_sam), bool(cfg.ssim_weight)
         cfg = self.cfg = cfg.resolved(prepared.rows["CLASS2"].nunique(), over_sound)  # --arch auto and the recipe
         cfg.model.image_size = check_image_size(prepared.image_size, f"the image size of {cfg.prepared}")
         trained_classes = prepared.rows["CLASS2"].iloc[prepared.indices("train")].nunique()  # = len(TrainData.classes)
@@ -117,6 +117,11 @@ class Trainer:
                 raise UserError("--class-sam trains the class encoders, and this run has none; pass --class-encoders 1 "
                                 "or more (with class codes), or leave --class-sam out")
             cfg.class_sam = 0.0  # the recipe's, without class encoders: off
+        if cfg.loss == Loss.mse and cfg.ssim_weight:
+            if ssim_given:
+                raise UserError("--ssim-weight weighs the SSIM term of --loss mse+ssim, and this run's loss is mse; pass "
+                                "--loss mse+ssim, or leave --ssim-weight out")
+            cfg.ssim_weight = 0.0  # the recipe's, without an SSIM term: unused, and args.yaml says so
         self.device = pick_device(cfg.device)
         self.classifier = load_or_train_classifier(prepared, log=log) if cfg.classifier else None
         seed_everything(cfg.seed)  # after the classifier: a cached or fresh one must not change the run
@@ -207,7 +212,7 @@ class Trainer:
         for i in range(0, len(x), batch):
             out = self.model(torch.from_numpy(x[i : i + batch]).to(self.device)).cpu()  # (B, 3, S, S)
             target = from_uint8(torch.from_numpy(y[i : i + batch]))
-            total += reconstruction_loss(self.cfg.loss, out, target).item() * len(out)
+            total += reconstruction_loss(self.cfg.loss, out, target, self.cfg.ssim_weight).item() * len(out)
         return total / len(x)
 
     def selection(self) -> str:
@@ -225,7 +230,7 @@ class Trainer:
         vae = f", VAE with KL weight {cfg.kl_weight:g}" if cfg.model.vae else ""
         lines = [f"training {cfg.model.arch} (latent {cfg.model.latent}{vae}, {cfg.model.image_size}px) on "
                  f"{len(self.data.x_train)} rows, testing on {len(self.data.x_test)}; device {self.device}; seed {cfg.seed}",
-                 f"recipe: loss {cfg.loss}, class weight {cfg.class_weight:g}, adversarial weight {cfg.adv_weight:g}, "
+                 f"recipe: loss {cfg.loss}{f' (SSIM weight {cfg.ssim_weight:g})' if cfg.loss == Loss.mse_ssim else ''}, class weight {cfg.class_weight:g}, adversarial weight {cfg.adv_weight:g}, "
                  f"feature noise {cfg.aug_noise:g}, frame shift {cfg.aug_shift}, voice offset {cfg.aug_offset:g}, mask {cfg.aug_mask:g}, warp {cfg.aug_warp:g}, "
                  f"tempo stretch {cfg.aug_stretch:g}, "
                  f"image class weight {cfg.image_class_weight:g}, class codes {'on' if cfg.model.n_classes else 'off'}, "
