@@ -199,3 +199,11 @@ def test_a_run_started_with_stderr_closed_still_works_and_says_its_result(tmp_pa
     r = subprocess.run([*cmd[:4], "missing.csv", *cmd[5:]], cwd=tmp_path, stdout=subprocess.PIPE, text=True,
                        timeout=120, preexec_fn=lambda: os.close(2))
     assert r.returncode == 2
+
+
+def test_a_batch_of_one_is_refused_before_any_work(prepared, in_tmp):
+    # BatchNorm needs 2+ rows per batch: a batch size of 1 used to skip every batch and train nothing, silently
+    for args in (["train", str(prepared), "--batch-size", "1", "--name", "b1"], ["demo", "--batch-size", "1", "--name", "b1"]):
+        r = cli(*args)
+        assert r.exit_code == 2 and "--batch-size must be between 2 and 65536, got 1" in r.output, r.output
+    assert not (in_tmp / "runs/train/b1").exists() and not (in_tmp / "runs/demo").exists()

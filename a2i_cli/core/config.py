@@ -218,7 +218,7 @@ class TrainConfig:
             if value is not None and type(value) is not bool:  # from a file (--resume): any JSON value
                 raise UserError(f"{option} must be on or off, got {short(repr(value), 40)}")
         between(self.epochs, 1, 1_000_000, "--epochs")
-        between(self.batch_size, 1, 65_536, "--batch-size")
+        between(self.batch_size, 2, 65_536, "--batch-size")  # BatchNorm: a batch of 1 trains nothing
         check_seed(self.seed)
         finite(self.lr, "--lr")
         if not 0 < self.lr <= 10:
@@ -391,7 +391,7 @@ class DemoConfig:
         check_image_size(self.image_size)
         between(self.rows, 9, 10_000_000, "--rows")
         between(self.epochs, 1, 1_000_000, "--epochs")
-        between(self.batch_size, 1, 65_536, "--batch-size")
+        between(self.batch_size, 2, 65_536, "--batch-size")  # it trains: as TrainConfig
         check_seed(self.seed)
         check_name(self.name)
         from_demo = {c.upper() for c in DEMO_CLASSES}
