@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
         arch: Annotated[Arch, typer.Option(help="Model: auto (a2i with its recipe on 2+ classes, seed on one), a2i, or seed (the student project's model and recipe exactly).")] = D["arch"],
         loss: Annotated[Optional[Loss], typer.Option(help="Training loss (default: the architecture's recipe; a2i: mse+ssim, seed: mse).", show_default=False)] = D["loss"],
         image_size: Annotated[int, typer.Option(help="Image size to train at: 32, 64, 128 or 256.")] = D["image_size"],
-        batch_size: Annotated[int, typer.Option(help="Training batch size.")] = D["batch_size"],
+        batch_size: Annotated[int, typer.Option(help="Training rows per step, 2 or more (BatchNorm needs two).")] = D["batch_size"],
         seed: Annotated[int, typer.Option(help="Seed for the data, the split and training.")] = D["seed"],
         engine: Annotated[Engine, typer.Option(help="How the trained model runs to draw the test images.")] = D["engine"],
         name: Annotated[str, typer.Option(help="Run name under runs/<command>/.")] = D["name"],

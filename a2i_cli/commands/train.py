@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         prepared: Annotated[Optional[Path], typer.Argument(help="Prepared folder from `a2i prepare` (default: the newest runs/prepare/*).", show_default=False)] = D["prepared"],
         epochs: Annotated[Optional[int], typer.Option(help=f"Total epochs (default {D['epochs']}; with --resume: the run's own, or more).", show_default=False)] = None,
-        batch_size: Annotated[int, typer.Option(help="Batch size.")] = D["batch_size"],
+        batch_size: Annotated[int, typer.Option(help="Training rows per step, 2 or more (BatchNorm needs two).")] = D["batch_size"],
         lr: Annotated[float, typer.Option(help="Adam learning rate.")] = D["lr"],
         lr_schedule: Annotated[Optional[Schedule], typer.Option(help=f"The learning rate over the epochs: constant, or cosine from --lr to 0 at the last epoch ({by_arch('lr_schedule')}).", show_default=False)] = D["lr_schedule"],
         seed: Annotated[int, typer.Option(help="Seed for weights and batch order.")] = D["seed"],
