@@ -38,7 +38,7 @@ def test_train_records_the_weight_refuses_it_without_ssim_and_resumes_old_runs(p
     base = ["train", str(prepared), "--batch-size", "8", "--latent", "40", "--no-classifier", "--epochs", "1"]
     r = runner.invoke(app, [*base, "--name", "w", "--arch", "a2i", "--ssim-weight", "2"])
     assert r.exit_code == 0, r.output
-    assert "loss mse+ssim (SSIM weight 2)" in r.output
+    assert "loss mse+ssim (SSIM weight 2)" in r.output and "+ 2 (1 - SSIM)" in r.output  # the recipe line, the legend
     assert "ssim_weight: 2.0" in (in_tmp / "runs/train/w/args.yaml").read_text().splitlines()
     r = runner.invoke(app, [*base, "--name", "w0", "--arch", "a2i", "--ssim-weight", "0"])  # the same run, no SSIM term
     assert r.exit_code == 0, r.output
@@ -49,10 +49,11 @@ def test_train_records_the_weight_refuses_it_without_ssim_and_resumes_old_runs(p
     assert "ssim_weight: 0.0" in (in_tmp / "runs/train/s/args.yaml").read_text().splitlines()
     r = runner.invoke(app, ["train", "--resume", str(in_tmp / "runs/train/s"), "--epochs", "2"])
     assert r.exit_code == 0, r.output
-    for args in (["--arch", "seed", "--ssim-weight", "1"], ["--arch", "a2i", "--loss", "mse", "--ssim-weight", "1"]):
+    for args, why in ((["--arch", "seed", "--ssim-weight", "1"], "(the seed recipe's)"),
+                      (["--arch", "a2i", "--loss", "mse", "--ssim-weight", "1"], "(--loss mse)")):
         r = runner.invoke(app, [*base, "--name", "bad", *args])
         text = " ".join(r.output.split())
-        assert r.exit_code == 2 and "--ssim-weight weighs the SSIM term of --loss mse+ssim" in text, r.output
+        assert r.exit_code == 2 and "--ssim-weight weighs the SSIM term of --loss mse+ssim" in text and why in text, r.output
         assert "Traceback" not in r.output and not (in_tmp / "runs/train/bad").exists()
     r = runner.invoke(app, [*base, "--name", "bad", "--ssim-weight", "-1"])
     assert r.exit_code == 2 and "--ssim-weight" in r.output and "Traceback" not in r.output
@@ -65,10 +66,15 @@ def test_train_records_the_weight_refuses_it_without_ssim_and_resumes_old_runs(p
         torch.save(blob, old / "weights/last.pt")
         r = runner.invoke(app, ["train", "--resume", str(old), "--epochs", "3"])
         assert r.exit_code == 0 and want in r.output, r.output
-    blob = torch.load(in_tmp / "runs/train/s/weights/last.pt", weights_only=True)  # hand edit: SSIM weight, loss mse
-    blob["train_config"]["ssim_weight"] = 0.7
-    (in_tmp / "runs/train/edit/weights").mkdir(parents=True)
-    torch.save(blob, in_tmp / "runs/train/edit/weights/last.pt")
-    r = runner.invoke(app, ["train", "--resume", str(in_tmp / "runs/train/edit"), "--epochs", "3"])
-    text = " ".join(r.output.split())
-    assert r.exit_code != 0 and "records ssim_weight 0.7 with loss mse" in text and "last.pt" in text, r.output
+    # hand edits: a weight with loss mse; null (which would silently take today's recipe); text
+    for run, value, want in (("s", 0.7, "records ssim_weight 0.7 with loss mse"),
+                             ("w", None, "ssim_weight is null, where a run records the value it trained with"),
+                             ("w", "abc", "--ssim-weight must be a number, got 'abc'")):
+        blob = torch.load(in_tmp / f"runs/train/{run}/weights/last.pt", weights_only=True)
+        blob["train_config"]["ssim_weight"] = value
+        edited = in_tmp / f"runs/train/edit-{value}"
+        (edited / "weights").mkdir(parents=True)
+        torch.save(blob, edited / "weights/last.pt")
+        r = runner.invoke(app, ["train", "--resume", str(edited), "--epochs", "3"])
+        text = " ".join(r.output.split())
+        assert r.exit_code == 2 and want in text and "last.pt" in text and "Traceback" not in r.output, r.output

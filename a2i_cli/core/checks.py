@@ -11,7 +11,7 @@ import re
 from dataclasses import MISSING, fields
 from enum import StrEnum
 
-from .errors import UserError
+from .errors import UserError, short
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
@@ -33,9 +33,9 @@ def finite(value, option: str) -> None:
 
 
 def number(value, option: str) -> float | None:
-    """None, or the value as a float (-0.0 -> 0.0 for args.yaml and the log); true from a file (--resume) is refused."""
-    if type(value) is bool:
-        raise UserError(f"{option} must be a number, got {value!r}")
+    """None, or the value as a float (-0.0 -> 0.0 for args.yaml and the log); true or text from a file (--resume) is refused."""
+    if type(value) is bool or not isinstance(value, (int, float, type(None))):
+        raise UserError(f"{option} must be a number, got {short(repr(value), 40)}")
     return None if value is None else float(value) + 0.0
 
 

@@ -199,6 +199,9 @@ class TrainConfig:
         self.loss = None if self.loss is None else choice(Loss, self.loss, "--loss")
         self.lr_schedule = None if self.lr_schedule is None else choice(Schedule, self.lr_schedule, "--lr-schedule")
         self.device = choice(Device, self.device, "--device")
+        for name in ("ema", "aug_noise", "aug_offset", "aug_mask", "aug_warp", "aug_stretch", "class_sam", "adv_weight",
+                     "class_weight", "image_class_weight", "ssim_weight"):  # first: a file (--resume) may hold any JSON value
+            setattr(self, name, number(getattr(self, name), "--" + name.replace("_", "-")))
         for option, value in (("--class-weight", self.class_weight), ("--adv-weight", self.adv_weight), ("--ssim-weight", self.ssim_weight),
                               ("--kl-weight", self.kl_weight), ("--image-class-weight", self.image_class_weight)):
             between(value, 0, 1000, option)  # None (the recipe's value) passes; above 1000 the image term is lost
@@ -211,9 +214,6 @@ class TrainConfig:
         for option, value, high in (("--aug-mask", self.aug_mask, 1), ("--aug-warp", self.aug_warp, 0.5), ("--aug-stretch", self.aug_stretch, 1),
                                     ("--class-sam", self.class_sam, 1), ("--ema", self.ema, 0.9999)):  # EMA 0.9999: 1/10000 per step
             between(value, 0, high, option)
-        for name in ("ema", "aug_noise", "aug_offset", "aug_mask", "aug_warp", "aug_stretch", "class_sam", "adv_weight",
-                     "class_weight", "image_class_weight", "ssim_weight"):
-            setattr(self, name, number(getattr(self, name), "--" + name.replace("_", "-")))
         for option, value in (("--class-codes", self.class_codes), ("--frame-order", self.frame_order)):
             if value is not None and type(value) is not bool:  # from a file (--resume): any JSON value
                 raise UserError(f"{option} must be on or off, got {short(repr(value), 40)}")

@@ -119,7 +119,7 @@ class RunLog:
 
 # ----------------------------------------------------------------------------- the lines the run prints
 
-LOSS_WORDS = {"mse": "per-pixel MSE on [-1, 1]", "mse+ssim": "per-pixel MSE on [-1, 1] + 0.5 (1 - SSIM)"}
+LOSS_WORDS = {"mse": "per-pixel MSE on [-1, 1]", "mse+ssim": "per-pixel MSE on [-1, 1] + {w:g} (1 - SSIM)"}
 
 
 def _nan(v) -> bool:
@@ -134,11 +134,11 @@ def scores_text(r: dict, prefix: str = "") -> str:
             + ("" if _nan(acc) else f"  class acc {acc:.0%}") + ("" if _nan(fd) else f"  FD {fd:.2f}"))
 
 
-def epoch_legend(loss: str, n_test: int, has_val: bool) -> str:
+def epoch_legend(loss: str, n_test: int, has_val: bool, ssim_weight: float = 0.5) -> str:
     """What the per-epoch line's names mean (printed once, before the first epoch)."""
     loss = str(loss)
     val = f"val {loss}: the same on the validation rows (the lowest chooses best.pt); " if has_val else ""
-    return (f"per epoch: train {loss}: the training loss ({LOSS_WORDS.get(loss, loss)}); {val}"
+    return (f"per epoch: train {loss}: the training loss ({LOSS_WORDS.get(loss, loss).format(w=ssim_weight)}); {val}"
             f"test: the {n_test} test images against their targets: SSIM (1 = the same picture), MSE on 0-255 "
             "pixels, PSNR in dB, hist = colour-histogram similarity (1 = the same colours), sharp = sharpness / "
             "the targets' (1 = as sharp), class acc = share the scene classifier reads as the sound's class, FD = Fréchet "

@@ -12,7 +12,7 @@ import torch
 
 from .. import __version__
 from ..core.atomic import atomic_path, write_text
-from ..core.config import ModelConfig, TrainConfig
+from ..core.config import RECIPE_FIELDS, ModelConfig, TrainConfig
 from ..core.errors import UserError
 from ..data.normalize import Normalizer
 from .baselines import SCORES
@@ -77,6 +77,9 @@ def read_resume(run: Path, epochs: int | None) -> tuple[TrainConfig, Path, dict]
         tc.setdefault("aug_stretch", 0.0)
         tc.setdefault("class_sam", 0.0)
         tc.setdefault("ssim_weight", 0.5 if tc.get("loss") == "mse+ssim" else 0.0)  # the weight before the option
+        unset = [k for k in RECIPE_FIELDS if k in tc and tc[k] is None]  # null would mean "the recipe's", which may have changed since
+        if unset:
+            raise UserError(f"{unset[0]} is null, where a run records the value it trained with")
         cfg = TrainConfig(**tc)
     except (KeyError, TypeError, ValueError) as e:
         raise UserError(f"{last} does not hold an a2i training configuration ({type(e).__name__}: {e}); start a new run")

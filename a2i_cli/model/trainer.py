@@ -101,6 +101,8 @@ class Trainer:
         over_sound = recipe.over_sound
         icw_given, codes_given = cfg.image_class_weight is not None, cfg.class_codes is not None
         encoders_given, sam_given, ssim_given = cfg.class_encoders is not None, bool(cfg.class_sam), bool(cfg.ssim_weight)
+        loss_from = "--loss mse" if cfg.loss is not None else ("the seed recipe's: --arch auto trains seed on data of one class, "
+                                                               f"{cfg.prepared}" if cfg.model.arch == Arch.auto else "the seed recipe's")
         cfg = self.cfg = cfg.resolved(prepared.rows["CLASS2"].nunique(), over_sound)  # --arch auto and the recipe
         cfg.model.image_size = check_image_size(prepared.image_size, f"the image size of {cfg.prepared}")
         trained_classes = prepared.rows["CLASS2"].iloc[prepared.indices("train")].nunique()  # = len(TrainData.classes)
@@ -119,8 +121,8 @@ class Trainer:
             cfg.class_sam = 0.0  # the recipe's, without class encoders: off
         if cfg.loss == Loss.mse and cfg.ssim_weight:
             if ssim_given:
-                raise UserError("--ssim-weight weighs the SSIM term of --loss mse+ssim, and this run's loss is mse; pass "
-                                "--loss mse+ssim, or leave --ssim-weight out")
+                raise UserError(f"--ssim-weight weighs the SSIM term of --loss mse+ssim, and this run's loss is mse ({loss_from}); "
+                                "pass --loss mse+ssim, or leave --ssim-weight out")
             cfg.ssim_weight = 0.0  # the recipe's, without an SSIM term: unused, and args.yaml says so
         self.device = pick_device(cfg.device)
         self.classifier = load_or_train_classifier(prepared, log=log) if cfg.classifier else None
@@ -287,7 +289,7 @@ class Trainer:
                                 f"`a2i train --resume {self.run_dir}`", code=130) from None
 
     def _fit(self, progress: Progress, on_epoch_end: Callable[[dict], None] | None) -> Path:
-        for line in [*self.describe(), epoch_legend(self.cfg.loss, len(self.data.x_test), len(self.data.x_val) > 0)]:
+        for line in [*self.describe(), epoch_legend(self.cfg.loss, len(self.data.x_test), len(self.data.x_val) > 0, self.cfg.ssim_weight)]:
             self.log(line)
         write_args(self.run_dir, self.cfg, self.device, self.selection())
         started = time.perf_counter()
