@@ -7,6 +7,7 @@ start-up, re-exports these).
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from dataclasses import MISSING, fields
 from enum import StrEnum
@@ -34,7 +35,7 @@ def finite(value, option: str) -> None:
 
 def number(value, option: str) -> float | None:
     """None, or the value as a float (-0.0 -> 0.0 for args.yaml and the log); true or text from a file (--resume) is refused."""
-    if type(value) is bool or not isinstance(value, (int, float, type(None))):
+    if type(value) is bool or not (value is None or isinstance(value, numbers.Real)):  # numpy's numbers pass
         raise UserError(f"{option} must be a number, got {short(repr(value), 40)}")
     return None if value is None else float(value) + 0.0
 
