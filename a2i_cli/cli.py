@@ -38,7 +38,7 @@ class OneLineErrors(TyperGroup):
             if type(e).__name__ == "NoArgsIsHelpError":  # `a2i extract` alone: its help
                 err_console.print(e.format_message(), markup=False, highlight=False)
             else:
-                where = e.ctx.command_path if getattr(e, "ctx", None) is not None else "a2i"
+                where = self._where(e, args)
                 message = " ".join(e.format_message().replace("Value error, ", "").split())
                 hint = vocabulary_hint(message)
                 say("error:", "bold red", f"{where}: {message.rstrip('.') if hint else message}{hint} (see `{where} --help`)")
@@ -50,6 +50,16 @@ class OneLineErrors(TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
+
+    def _where(self, e: typer.TyperException, args) -> str:
+        """The command a usage error belongs to: its context's path, else (an option's missing value, which click
+        reports without one) the subcommand named on the command line, so the hint points at its own --help."""
+        ctx = getattr(e, "ctx", None)
+        if ctx is not None:
+            return ctx.command_path
+        argv = sys.argv[1:] if args is None else list(args)
+        name = next((a for a in argv if not a.startswith("-")), None)
+        return f"a2i {name}" if name in self.commands else "a2i"
 
 
 app = typer.Typer(

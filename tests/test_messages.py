@@ -207,3 +207,14 @@ def test_a_batch_of_one_is_refused_before_any_work(prepared, in_tmp):
         r = cli(*args)
         assert r.exit_code == 2 and "--batch-size must be between 2 and 65536, got 1" in r.output, r.output
     assert not (in_tmp / "runs/train/b1").exists() and not (in_tmp / "runs/demo").exists()
+
+
+def test_an_option_without_its_value_names_the_command_it_belongs_to():
+    # click reports a missing value without the subcommand's context: the line said `a2i:` and pointed at `a2i --help`
+    for command, option in (("train", "--ssim-weight"), ("batch-generate", "--workers"), ("score", "--out")):
+        r = cli(command, option)
+        assert r.exit_code == 2, r.output
+        assert f"a2i {command}: Option '{option}' requires an argument" in r.output, r.output
+        assert f"see `a2i {command} --help`" in r.output, r.output
+    r = cli("--bogus", "train")  # an unknown option before the command is the root's
+    assert r.exit_code == 2 and "a2i: No such option: --bogus" in r.output and "see `a2i --help`" in r.output, r.output
