@@ -41,7 +41,10 @@ ensemble's top probability is highest: a confidence-picked warp per row, in the 
 scale does not, so `-spknorm` also changes what the warp does), `-stretch` (each training row's 8 frames read
 again at a random tempo, 0.8-1.25, around a random frame: `--aug-stretch 0.25`), `-views` (member 2 reads
 without coefficients 10-13, member 3 without the log energy), `-sam` (each member trained sharpness-aware,
-radius 0.05: `--class-sam 0.05`) and `-stretch-sam` (both).
+radius 0.05: `--class-sam 0.05`) and `-stretch-sam` (both; the recipe's class encoders), and on that:
+`-tta-shift` / `-tta-tempo` (at test time each row also read with its frames shifted by -1 and +1, or at
+tempo 1/1.12 and 1.12 around its middle, the probabilities summed), `-0.1` (SAM radius 0.1), `ens-3-pooled-stretch-0.12-sam`
+(a milder tempo, 0.89-1.12) and `ens-3-pooled-mixed` (only the first member with the tempo, all three with SAM).
 """
 from __future__ import annotations
 
@@ -95,6 +98,20 @@ def shift_tta(predict, x: torch.Tensor) -> torch.Tensor:
     for s in (-1, 0, 1):
         pos = (torch.arange(N_FRAMES) - s).clamp(0, N_FRAMES - 1)  # edge frames repeated, as augment_features
         probs = probs + F.softmax(predict(v[:, pos].reshape(len(x), -1)), 1)
+    return probs
+
+
+def tempo_tta(predict, x: torch.Tensor, rate: float = 1.12) -> torch.Tensor:
+    """Probabilities summed over the row read at tempo 1/rate, 1 and rate around its middle (edge frames repeated)."""
+    frames = x.view(len(x), N_FRAMES, N_COEFFS)
+    centre, t = (N_FRAMES - 1) / 2, torch.arange(N_FRAMES, dtype=torch.float32)
+    probs = 0
+    for r in (1 / rate, 1.0, rate):
+        pos = (centre + (t - centre) * r).clamp(0, N_FRAMES - 1)  # (8,) where each output frame reads
+        lo = pos.floor().long().clamp(max=N_FRAMES - 2)
+        w = (pos - lo)[None, :, None]  # (1, 8, 1)
+        read = (1 - w) * frames[:, lo] + w * frames[:, lo + 1]  # (B, 8, 13)
+        probs = probs + F.softmax(predict(read.reshape(len(x), -1)), 1)
     return probs
 
 
@@ -199,6 +216,16 @@ VARIANTS = {  # name -> what differs from the recipe: aug (train batch), mixup (
     "ens-3-pooled-sam": {"ensemble": 3, "model": {"frame_order": False}, "sam": 0.05},
     "ens-3-pooled-stretch-sam": {"ensemble": 3, "model": {"frame_order": False}, "sam": 0.05,
                                  "aug": lambda x: recipe_aug(stretch_frames(x, 0.25))},
+    "ens-3-pooled-stretch-sam-tta-shift": {"ensemble": 3, "model": {"frame_order": False}, "sam": 0.05, "tta": shift_tta,
+                                           "aug": lambda x: recipe_aug(stretch_frames(x, 0.25))},
+    "ens-3-pooled-stretch-sam-tta-tempo": {"ensemble": 3, "model": {"frame_order": False}, "sam": 0.05, "tta": tempo_tta,
+                                           "aug": lambda x: recipe_aug(stretch_frames(x, 0.25))},
+    "ens-3-pooled-stretch-sam-0.1": {"ensemble": 3, "model": {"frame_order": False}, "sam": 0.1,
+                                     "aug": lambda x: recipe_aug(stretch_frames(x, 0.25))},
+    "ens-3-pooled-stretch-0.12-sam": {"ensemble": 3, "model": {"frame_order": False}, "sam": 0.05,
+                                      "aug": lambda x: recipe_aug(stretch_frames(x, 0.12))},
+    "ens-3-pooled-mixed": {"ensemble": 3, "model": {"frame_order": False}, "sam": 0.05,  # member 1 with the tempo only
+                           "members": [{"aug": lambda x: recipe_aug(stretch_frames(x, 0.25))}, {}, {}]},
 }
 
 
@@ -229,7 +256,7 @@ def probe(prepared: Path, variant: str, seed: int, epochs: int) -> float:
         std = torch.from_numpy(norm.std).view(N_FRAMES, N_COEFFS)[:, 1:]  # (8, 12)
         eq = lambda b: F.pad((spec["eq"](b, r.n_mels) @ dct.T)[:, None, :] / std, (1, 0)).reshape(b, -1)  # noqa: E731
     speaker = torch.from_numpy(np.unique(folders, return_inverse=True)[1][tr])  # (N_train,) for the adversary
-    members = [train_member(spec, cfg, x[tr], labels[tr], len(classes), warp, eq, seed + ENSEMBLE_STRIDE * j, speaker,
+    members = [train_member({**spec, **spec.get("members", [{}] * (j + 1))[j]}, cfg, x[tr], labels[tr], len(classes), warp, eq, seed + ENSEMBLE_STRIDE * j, speaker,
                             view=spec["views"][j] if "views" in spec else None)
                for j in range(spec.get("ensemble", 1))]
     with torch.no_grad():  # an ensemble averages its members' probabilities
@@ -241,7 +268,8 @@ def probe(prepared: Path, variant: str, seed: int, epochs: int) -> float:
             best = probs.max(2).values.argmax(0)  # (N,) the factor each row is surest at
             scores = probs[best, torch.arange(len(best))]
         else:
-            scores = sum(shift_tta(m, x[te]) if spec.get("tta") else F.softmax(m(x[te]), 1) for m in members)
+            tta = shift_tta if spec.get("tta") is True else spec.get("tta")
+            scores = sum(tta(m, x[te]) if tta else F.softmax(m(x[te]), 1) for m in members)
     return float((scores.argmax(1) == labels[te]).float().mean())
 
 
