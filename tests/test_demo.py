@@ -113,8 +113,10 @@ def test_audio_in_range_and_parameter_driven():
         assert np.sqrt((loud**2).mean()) > 2 * np.sqrt((quiet**2).mean()), c
 
 
-def test_cli(tmp_path):
+def test_cli(tmp_path, monkeypatch):
     from a2i_cli.cli import app
+
+    monkeypatch.chdir(tmp_path)  # where "--out ''" would write if it were taken as the current folder
 
     runner = CliRunner()
     out = tmp_path / "cli"
@@ -129,6 +131,8 @@ def test_cli(tmp_path):
     r = runner.invoke(app, [*args, "--overwrite"])  # the old spelling still works, with a note
     assert r.exit_code == 0 and "--overwrite is deprecated; use --exist-ok" in r.output
     assert runner.invoke(app, ["demo-data", "--help"]).exit_code == 0
+    r = runner.invoke(app, ["demo-data", "--out", "", "--rows", "18"])  # "" is the current folder to a Path
+    assert r.exit_code == 2 and "--out is empty" in r.output, r.output
 
 
 def test_progress_counts_every_row(tmp_path):

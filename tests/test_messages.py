@@ -218,3 +218,9 @@ def test_an_option_without_its_value_names_the_command_it_belongs_to():
         assert f"see `a2i {command} --help`" in r.output, r.output
     r = cli("--bogus", "train")  # an unknown option before the command is the root's
     assert r.exit_code == 2 and "a2i: No such option: --bogus" in r.output and "see `a2i --help`" in r.output, r.output
+
+
+def test_generate_out_without_png_says_how_to_name_it(in_tmp):
+    r = cli("generate", "--mfcc", ",".join(["0"] * 104), "--out", "g")
+    assert r.exit_code == 2, r.output
+    assert "--out g must be a .png file to write, not 'g'; end it in .png (e.g. --out g.png)" in r.output, r.output

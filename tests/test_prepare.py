@@ -257,3 +257,10 @@ def test_summary_tells_held_out_folders_from_blocks(tiny_data, in_tmp):
     assert r.exit_code == 0, r.output
     line = next(x for x in r.output.splitlines() if x.startswith("split source"))
     assert "cut into blocks: images/forest" in line and "test folders: images/beach" in line
+
+
+def test_all_with_a_named_class_is_refused_not_ignored(tiny_data, in_tmp):
+    # `--class all --class nosuch` used to keep every class and drop the typo without a word
+    r = prep(str(tiny_data), "--class", "all", "--class", "nosuch", "--name", "mixed")
+    assert r.exit_code == 2 and "--class all keeps every class; drop --class 'nosuch'" in r.output, r.output
+    assert not (in_tmp / "runs/prepare/mixed").exists()

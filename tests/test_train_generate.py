@@ -159,3 +159,21 @@ def test_generate_with_an_exported_program(prepared, in_tmp):
     assert r.exit_code == 0, r.output
     a = np.asarray(Image.open(in_tmp / "e.png"))
     assert a.shape == (32, 32, 3)
+
+
+def test_resume_from_another_folder_says_where_the_prepared_data_was(prepared, in_tmp, monkeypatch):
+    # a run records its prepared folder as given (here relative): from another folder the message used to say
+    # "not a prepared folder; run `a2i prepare` first", advice that does not help
+    import shutil
+
+    shutil.copytree(prepared, in_tmp / "p")
+    train("p", "--name", "rel", "--epochs", "1")
+    elsewhere = in_tmp / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    r = runner.invoke(app, ["train", "--resume", str(in_tmp / "runs/train/rel"), "--epochs", "2"])
+    assert r.exit_code == 2, r.output
+    assert "was trained on the prepared folder p (relative to the folder the run was started in" in r.output, r.output
+    monkeypatch.chdir(in_tmp)
+    r = runner.invoke(app, ["train", "--resume", "runs/train/rel", "--epochs", "2"])
+    assert r.exit_code == 0, r.output

@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..core.config import DemoDataConfig, defaults
+from ..core.errors import UserError
 from ._common import cli_errors, console, pick, progress_bar
 
 D = defaults(DemoDataConfig)
@@ -16,7 +17,7 @@ def register(app: typer.Typer) -> None:
     @app.command("demo-data")
     @cli_errors
     def demo_data_cmd(
-        out: Annotated[Path, typer.Option(help="Folder to write dataset.csv, dataset.json and images/ into.")] = D["out"],
+        out: Annotated[str, typer.Option(metavar="PATH", help="Folder to write dataset.csv, dataset.json and images/ into.")] = str(D["out"]),
         rows: Annotated[int, typer.Option(help="Total rows (seconds), split evenly over the 9 classes (at least 9).")] = D["rows"],
         seed: Annotated[int, typer.Option(help="Random seed; the same seed gives byte-identical files.")] = D["seed"],
         image_size: Annotated[int, typer.Option(help="Side of the square RGB PNGs in pixels (8-2048).")] = D["image_size"],
@@ -27,7 +28,9 @@ def register(app: typer.Typer) -> None:
         from ..data.demo_data import make_demo_dataset
 
         exist_ok = bool(pick(exist_ok, overwrite, "--overwrite", "--exist-ok", D["exist_ok"]))
-        cfg = DemoDataConfig(out=out, rows=rows, seed=seed, image_size=image_size, exist_ok=exist_ok)
+        if not out.strip():  # Path("") is the current folder: 2,000 rows and images/ would land wherever the user is
+            raise UserError("--out is empty; give the folder to write the demo dataset into (default: data)")
+        cfg = DemoDataConfig(out=Path(out), rows=rows, seed=seed, image_size=image_size, exist_ok=exist_ok)
         with progress_bar("drawing scenes") as bar:
             s = make_demo_dataset(cfg, progress=bar)
         console.print(

@@ -65,12 +65,12 @@ def register(app: typer.Typer) -> None:
             eng = load_engine(cfg.model or newest_best(), cfg.engine)
             with progress_bar("generating") as bar:
                 report = stills_from_audio(source, folder, eng, progress=bar)
-            console.print(f"wrote {len(report.files)} images to {report.out} ({report.files[0].name} ...) and "
+            console.print(f"wrote {len(report.files)} image{'s' if len(report.files) != 1 else ''} to {report.out} ({report.files[0].name} ...) and "
                           f"{report.manifest.name}; engine {report.engine}{_why(eng)}, model {eng.source}")
             return
         target = cfg.out or Path("generated.png")
         if target.suffix.lower() != ".png" or target.is_dir():
-            raise UserError(f"--out {target} must be a .png file to write, not {'a directory' if target.is_dir() else 'that'}")
+            raise UserError(f"--out {target} must be a .png file to write, not {'a directory' if target.is_dir() else repr(target.name)}; end it in .png (e.g. --out {target.with_suffix('.png')})")
         feats = parse_mfcc(mfcc) if mfcc is not None else read_row(source, cfg.row, "input CSV")
         eng = load_engine(cfg.model or newest_best(), cfg.engine)
         image = eng.generate(feats[None])[0]

@@ -99,6 +99,9 @@ def select_classes(table: SceneTable, classes: list[str]) -> SceneTable:
     if not classes:
         raise UserError("pass --class NAME (repeatable) or --class all; classes present: " + _counts(counts))
     if any(c.strip().lower() == "all" for c in classes):
+        others = [c for c in classes if c.strip().lower() != "all"]
+        if others:  # `all` with a name: one of the two is a mistake (the name was silently ignored)
+            raise UserError(f"--class all keeps every class; drop --class {others[0]!r}, or name classes without all")
         return table
     present = {c.upper(): c for c in counts.index}
     wanted = []

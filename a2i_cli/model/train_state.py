@@ -94,6 +94,10 @@ def read_resume(run: Path, epochs: int | None) -> tuple[TrainConfig, Path, dict]
     if (blob.get("train_state_dict") is not None) != bool(cfg.ema):
         raise UserError(f"{last} holds {'an' if blob.get('train_state_dict') is not None else 'no'} EMA of the weights "
                         f"but records ema {cfg.ema!r}; it cannot be resumed as it was trained: start a new run")
+    if not cfg.prepared.is_dir():  # moved, or a relative path read from another working folder
+        where = "" if cfg.prepared.is_absolute() else f" (relative to the folder the run was started in, not {Path.cwd()})"
+        raise UserError(f"{run_dir} was trained on the prepared folder {cfg.prepared}{where}, which is not there; resume "
+                        "from the folder the run was started in, or put the prepared data back at that path")
     return (cfg if epochs is None else replace(cfg, epochs=epochs)), run_dir, blob
 
 
