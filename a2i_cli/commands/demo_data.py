@@ -1,13 +1,11 @@
 """`a2i demo-data`: write the built-in synthetic dataset (scene schema) to a folder."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from ..core.config import DemoDataConfig, defaults
-from ..core.errors import UserError
 from ._common import cli_errors, console, pick, progress_bar
 
 D = defaults(DemoDataConfig)
@@ -28,9 +26,7 @@ def register(app: typer.Typer) -> None:
         from ..data.demo_data import make_demo_dataset
 
         exist_ok = bool(pick(exist_ok, overwrite, "--overwrite", "--exist-ok", D["exist_ok"]))
-        if not out.strip():  # Path("") is the current folder: 2,000 rows and images/ would land wherever the user is
-            raise UserError("--out is empty; give the folder to write the demo dataset into (default: data)")
-        cfg = DemoDataConfig(out=Path(out), rows=rows, seed=seed, image_size=image_size, exist_ok=exist_ok)
+        cfg = DemoDataConfig(out=out, rows=rows, seed=seed, image_size=image_size, exist_ok=exist_ok)
         with progress_bar("drawing scenes") as bar:
             s = make_demo_dataset(cfg, progress=bar)
         console.print(

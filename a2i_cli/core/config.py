@@ -85,13 +85,15 @@ class PrepareConfig:
 
 @dataclass
 class DemoDataConfig:
-    out: Path = Path("data")
+    out: Path | str = Path("data")  # text from the command line: "" is refused, not read as the current folder
     rows: int = 2000  # all classes together
     seed: int = 0
     image_size: int = 256  # side of the square PNGs
     exist_ok: bool = False  # replace an existing demo dataset in `out`
 
     def __post_init__(self) -> None:
+        if isinstance(self.out, str) and not self.out.strip():  # 2,000 rows and images/ would land wherever the user is
+            raise UserError("--out is empty; give the folder to write the demo dataset into (default: data)")
         self.out = Path(self.out)
         between(self.rows, 9, 10_000_000, "--rows")
         check_seed(self.seed)
