@@ -28,6 +28,12 @@ def choice(enum: type[StrEnum], value, option: str) -> StrEnum:
 MAX_SEED = 2**32 - 1  # numpy's seeds stop here
 
 
+def not_blank(value, option: str, advice: str) -> None:
+    """Refuse empty or blank text from the command line: as a Path it would quietly be the current folder."""
+    if isinstance(value, str) and not value.strip():
+        raise UserError(f"{option} is empty; {advice}")
+
+
 def finite(value, option: str) -> None:
     if value is not None and not math.isfinite(value):
         raise UserError(f"{option} must be a finite number, got {value}")

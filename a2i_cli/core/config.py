@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .choices import Arch, Backend, Device, Engine, ExportFormat, ImageFormat, Loss, Schedule, SplitMethod, Window  # noqa: F401
 from .class_encoders import CLASS_LATENT, MAX_CLASS_ENCODERS, resolve_class_encoders  # noqa: F401
-from .checks import MAX_SEED, at_least, between, check_name, check_seed, choice, defaults, finite, number  # noqa: F401
+from .checks import MAX_SEED, at_least, between, check_name, check_seed, choice, defaults, finite, not_blank, number  # noqa: F401
 from .errors import UserError, short
 from .recipes import RECIPE_FIELDS, RECIPES, SOUND_RECIPES  # noqa: F401
 
@@ -92,8 +92,7 @@ class DemoDataConfig:
     exist_ok: bool = False  # replace an existing demo dataset in `out`
 
     def __post_init__(self) -> None:
-        if isinstance(self.out, str) and not self.out.strip():  # 2,000 rows and images/ would land wherever the user is
-            raise UserError("--out is empty; give the folder to write the demo dataset into (default: data)")
+        not_blank(self.out, "--out", "give the folder to write the demo dataset into (default: data)")
         self.out = Path(self.out)
         between(self.rows, 9, 10_000_000, "--rows")
         check_seed(self.seed)
@@ -287,8 +286,7 @@ class BatchConfig:
         between(self.workers, 1, MAX_WORKERS, "--workers")
         if self.ray_address and self.backend not in (Backend.auto, Backend.ray):
             raise UserError(f"--ray-address needs --backend ray (or auto); --backend {self.backend} runs here")
-        if isinstance(self.out, str) and not self.out.strip():
-            raise UserError("--out is empty; give a folder or a URI (or leave it out: a new runs/batch-generate/<name>)")
+        not_blank(self.out, "--out", "give a folder or a URI (or leave it out: a new runs/batch-generate/<name>)")
         if self.out is None:
             check_name(self.name)
 
